@@ -1,0 +1,2 @@
+// CLI entry (placeholder).
+export {}

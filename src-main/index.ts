@@ -1,0 +1,2 @@
+// Electron shell entry (placeholder until the shell lands).
+export {}

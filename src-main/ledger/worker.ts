@@ -1,0 +1,2 @@
+// Ledger worker entry (placeholder).
+export {}
