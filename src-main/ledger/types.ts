@@ -50,6 +50,7 @@ export interface LedgerStatus {
 }
 
 export interface PageOpts {
+  /** 1 … 10,000 rows. */
   limit: number
   /** Opaque cursor from a previous page's `next`. */
   after?: string
@@ -72,9 +73,16 @@ export interface LedgerStore {
   page<T extends Row = Row>(
     sql: string,
     params: SqlParams,
-    opts: PageOpts & { key: string; bigint?: boolean },
+    opts: PageOpts & { key: string; bigint?: boolean; desc?: boolean },
   ): Promise<Page<T>>
   status(): Promise<LedgerStatus>
+  /** Calls `cb` on every state change and (throttled) as seq/journal size move; returns an unsubscribe. */
+  onStatus(cb: (s: LedgerStatus) => void): () => void
+  /**
+   * Runs a registered procedure WITHOUT journaling its statements (bulk imports, benchmarks), then snapshots
+   * before resolving, so the data is durable through the snapshot rather than the journal.
+   */
+  bulkLoad<R = unknown>(procedure: string, args?: unknown): Promise<R>
   /** Forces a snapshot now (normally taken in the background when the journal grows). */
   snapshot(): Promise<void>
   close(): Promise<void>

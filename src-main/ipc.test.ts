@@ -1,0 +1,153 @@
+// The one dispatcher every transport uses: unknown methods, schema failures, handler errors and non-JSON results
+// all become Result envelopes, with the reason logged and no argument value in the log.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ApiError, type EventName, type Handlers, METHOD_NAMES } from '../src-shared/ipc/contract'
+import { memoryLogger } from '../src-shared/log'
+import { createAppLog } from './app-log'
+import { createDispatcher } from './ipc'
+import { createServices, type Services } from './services'
+
+const ctx = { transport: 'ws', caller: 'test' } as const
+
+describe('createDispatcher over the real services', () => {
+  let dir: string
+  let services: Services
+  const emitted: { event: EventName; payload: unknown }[] = []
+  const appLog = createAppLog()
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'satmachine-ipc-'))
+    services = await createServices({
+      runtime: 'node',
+      dataDir: dir,
+      appLog,
+      emit: (event, payload) => emitted.push({ event, payload }),
+    })
+  })
+  afterAll(async () => {
+    await services.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('answers every method with an envelope for well-formed calls', async () => {
+    const d = createDispatcher(services.handlers, appLog.log)
+    const good: Record<string, unknown[]> = { 'settings.set': [{ operatorName: 'A' }], 'log.recent': [{}] }
+    for (const m of METHOD_NAMES) {
+      const r = await d(m, good[m] ?? [], ctx)
+      expect(r.ok, m).toBe(true)
+    }
+  })
+
+  it('never answers internal to hostile arguments: bad_args naming a field, or ok', async () => {
+    const d = createDispatcher(services.handlers, appLog.log)
+    const hostile: unknown[] = [
+      undefined,
+      null,
+      'x',
+      42,
+      {},
+      [null],
+      [{ limit: -1 }],
+      [{ operatorName: 'x'.repeat(101) }],
+      [{ relays: 'wss://a' }],
+      [{ relays: Array(21).fill('wss://relay.example') }],
+      [{ timeZone: '../../etc/passwd' }],
+      [JSON.parse('{"__proto__":{"x":1}}')],
+      [{ minLevel: 'trace' }],
+      [1, 2, 3],
+    ]
+    for (const m of METHOD_NAMES)
+      for (const args of hostile) {
+        const r = await d(m, args, ctx)
+        if (!r.ok) {
+          expect(r.error.code, `${m} ${JSON.stringify(args)}`).toBe('bad_args')
+          expect(r.error.field, `${m} ${JSON.stringify(args)}`).toMatch(/^args/)
+        }
+      }
+  })
+
+  it('refuses unknown and prototype method names with not_found', async () => {
+    const d = createDispatcher(services.handlers, appLog.log)
+    for (const m of ['nope', '__proto__', 'constructor', 'toString', 42, null]) {
+      const r = await d(m, [], ctx)
+      expect(r).toMatchObject({ ok: false, error: { code: 'not_found' } })
+    }
+  })
+
+  it('settings.set persists, pushes a notice and rejects an empty patch', async () => {
+    const d = createDispatcher(services.handlers, appLog.log)
+    const r = await d('settings.set', [{ relays: ['wss://relay.example.com/path'] }], ctx)
+    expect(r).toMatchObject({ ok: true, value: { relays: ['wss://relay.example.com/path'] } })
+    expect(emitted.at(-1)).toMatchObject({ event: 'notice', payload: { text: 'Settings saved' } })
+    expect(await d('settings.set', [{}], ctx)).toMatchObject({
+      ok: false,
+      error: { code: 'bad_args', field: 'args[0]' },
+    })
+    const again = await createServices({ runtime: 'node', dataDir: dir, appLog, emit: () => {} })
+    expect(again.handlers['settings.get']()).toMatchObject({ relays: ['wss://relay.example.com/path'] })
+    await again.close()
+  })
+
+  it('reports the ledger as failed with a reason while no ledger store is wired in', async () => {
+    const d = createDispatcher(services.handlers, appLog.log)
+    const r = await d('ledger.status', [], ctx)
+    expect(r).toMatchObject({ ok: true, value: { state: 'failed', error: expect.stringContaining('ledger') } })
+  })
+})
+
+describe('createDispatcher error mapping', () => {
+  function handlersWith(info: Handlers['app.info']): Handlers {
+    const h = {} as Record<string, unknown>
+    for (const m of METHOD_NAMES) h[m] = () => null
+    h['app.info'] = info
+    return h as unknown as Handlers
+  }
+
+  it('passes an ApiError code through and logs it', async () => {
+    const log = memoryLogger()
+    const d = createDispatcher(
+      handlersWith(() => {
+        throw new ApiError('conflict', 'already paid')
+      }),
+      log,
+    )
+    expect(await d('app.info', [], ctx)).toEqual({ ok: false, error: { code: 'conflict', message: 'already paid' } })
+    expect(log.records.at(-1)).toMatchObject({ level: 'warn', fields: { reason: 'conflict', method: 'app.info' } })
+  })
+
+  it('turns an unexpected throw into internal without leaking the message, logging the detail', async () => {
+    const log = memoryLogger()
+    const d = createDispatcher(
+      handlersWith(() => {
+        throw new Error('db path /secret/place')
+      }),
+      log,
+    )
+    const r = await d('app.info', [], ctx)
+    expect(r).toEqual({ ok: false, error: { code: 'internal', message: 'app.info failed; see the console log' } })
+    expect(log.records.at(-1)).toMatchObject({ level: 'error', fields: { detail: 'Error: db path /secret/place' } })
+  })
+
+  it('refuses a result that is not JSON-safe (a bigint) as internal', async () => {
+    const log = memoryLogger()
+    const d = createDispatcher(
+      handlersWith(() => ({ wireMsat: 1n }) as never),
+      log,
+    )
+    expect(await d('app.info', [], ctx)).toMatchObject({ ok: false, error: { code: 'internal' } })
+  })
+
+  it('logs the field of rejected arguments but never their value', async () => {
+    const log = memoryLogger()
+    const d = createDispatcher(
+      handlersWith(() => null as never),
+      log,
+    )
+    await d('settings.set', [{ operatorName: 'nostr+walletconnect://SECRETVALUE'.repeat(4) }], ctx)
+    const rec = log.records.at(-1)
+    expect(rec?.fields).toMatchObject({ reason: 'bad_args', field: 'args[0].operatorName' })
+    expect(JSON.stringify(rec)).not.toContain('SECRETVALUE')
+  })
+})

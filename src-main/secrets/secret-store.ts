@@ -1,0 +1,181 @@
+// The app's secret store: named secrets (NWC connection URIs, the console key) kept ONLY sealed by a SecretBox, in
+// `secrets.json` in the data directory (mode 0600, written atomically: temp file, fsync, rename, fsync the folder).
+// The ledger never holds a secret: it holds the slot name (`nwc:lp:<id>`), and the code that needs the secret asks
+// this store at the moment of use. Nothing here logs a value; log lines name the slot only.
+//
+// `selectSecretBox` picks the box in the order DESIGN §2 asks for: the OS keychain (Electron safeStorage) when it
+// is usable, else an AES-256-GCM key file (headless), else plain text only with the operator's explicit consent —
+// otherwise it refuses with SecretBoxError('UNAVAILABLE') and the app asks the operator.
+
+import { mkdir, open, readFile, rename } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Logger } from '../../src-shared/log'
+import { openFileKeySecretBox } from './file-key'
+import { type SafeStorageLike, safeStorageProblem, safeStorageSecretBox } from './safe-storage'
+import { checkSlotName, plaintextSecretBox, type SecretBox, SecretBoxError, sealedScheme } from './secret-box'
+
+export const SECRETS_FILE = 'secrets.json'
+
+/** Slot names used across the app (one place, so no two modules collide). */
+export const SecretSlots = {
+  consoleKey: 'console-key',
+  operatorNwc: 'nwc:operator',
+  lpNwc: (lpId: string) => `nwc:lp:${lpId}`,
+} as const
+
+export interface SecretStore {
+  readonly box: SecretBox
+  put(name: string, value: string): Promise<void>
+  /** The secret, or undefined when the slot is empty. Throws SecretBoxError when it cannot be opened. */
+  get(name: string): Promise<string | undefined>
+  has(name: string): boolean
+  delete(name: string): Promise<boolean>
+  names(): string[]
+}
+
+interface FileShape {
+  version: 1
+  secrets: Record<string, string>
+}
+
+async function writeAtomic(dir: string, name: string, text: string): Promise<void> {
+  const tmp = join(dir, `.${name}.tmp-${process.pid}`)
+  const fh = await open(tmp, 'w', 0o600)
+  try {
+    await fh.writeFile(text)
+    await fh.sync()
+  } finally {
+    await fh.close()
+  }
+  await rename(tmp, join(dir, name))
+  if (process.platform !== 'win32') {
+    const d = await open(dir, 'r')
+    try {
+      await d.sync()
+    } finally {
+      await d.close()
+    }
+  }
+}
+
+/**
+ * Opens the store in `dir`. A file that is not ours is refused (FORMAT) rather than overwritten, so a secret is
+ * never lost to a parse error. Writes are serialised.
+ */
+export async function openSecretStore(opts: { dir: string; box: SecretBox; log: Logger }): Promise<SecretStore> {
+  await mkdir(opts.dir, { recursive: true })
+  const path = join(opts.dir, SECRETS_FILE)
+  let data: FileShape = { version: 1, secrets: {} }
+  let text: string | undefined
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
+  }
+  if (text !== undefined) {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(text)
+    } catch {
+      throw new SecretBoxError('FORMAT', `${path} is not JSON; move it aside to start a new store`)
+    }
+    const p = parsed as Partial<FileShape>
+    if (p.version !== 1 || typeof p.secrets !== 'object' || p.secrets === null) {
+      throw new SecretBoxError('FORMAT', `${path} is not a secrets file of version 1`)
+    }
+    for (const [k, v] of Object.entries(p.secrets)) {
+      if (typeof v !== 'string' || sealedScheme(v) === null) {
+        throw new SecretBoxError('FORMAT', `${path}: slot ${k} does not hold a sealed secret`)
+      }
+    }
+    data = { version: 1, secrets: { ...p.secrets } }
+  }
+  const log = opts.log
+  let chain: Promise<unknown> = Promise.resolve()
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const next = chain.then(fn, fn)
+    chain = next.catch(() => undefined)
+    return next
+  }
+  const persist = () => writeAtomic(opts.dir, SECRETS_FILE, `${JSON.stringify(data, null, 2)}\n`)
+
+  return {
+    box: opts.box,
+    put: (name, value) =>
+      serial(async () => {
+        checkSlotName(name)
+        if (typeof value !== 'string' || value.length === 0) throw new SecretBoxError('INPUT', 'value must be set')
+        const sealed = await opts.box.seal(name, value)
+        data = { version: 1, secrets: { ...data.secrets, [name]: sealed } }
+        await persist()
+        log.info('secret stored', { slot: name, scheme: opts.box.scheme })
+      }),
+    async get(name) {
+      checkSlotName(name)
+      const sealed = data.secrets[name]
+      if (sealed === undefined) return undefined
+      try {
+        return await opts.box.open(name, sealed)
+      } catch (e) {
+        log.error('secret cannot be opened', { slot: name, reason: (e as Error).message })
+        throw e
+      }
+    },
+    has: (name) => Object.hasOwn(data.secrets, name),
+    delete: (name) =>
+      serial(async () => {
+        checkSlotName(name)
+        if (!Object.hasOwn(data.secrets, name)) return false
+        const { [name]: _gone, ...rest } = data.secrets
+        data = { version: 1, secrets: rest }
+        await persist()
+        log.info('secret deleted', { slot: name })
+        return true
+      }),
+    names: () => Object.keys(data.secrets).sort(),
+  }
+}
+
+export interface SelectSecretBoxOptions {
+  /** Electron's safeStorage (desktop app only). */
+  safeStorage?: SafeStorageLike
+  /** AES-256-GCM key file (headless). */
+  keyFile?: string
+  /** The operator explicitly accepted plain-text secrets (UI checkbox / `--accept-plaintext-secrets`). */
+  acceptPlaintext?: boolean
+  log: Logger
+  platform?: NodeJS.Platform
+}
+
+/** Picks the strongest available box; see the file comment for the order. */
+export async function selectSecretBox(o: SelectSecretBoxOptions): Promise<SecretBox> {
+  const reasons: string[] = []
+  if (o.safeStorage) {
+    const problem = safeStorageProblem(o.safeStorage, o.platform ?? process.platform)
+    if (problem === null) {
+      const box = safeStorageSecretBox(o.safeStorage, o.platform ?? process.platform)
+      o.log.info('secrets sealed by the OS keychain', { box: box.description })
+      return box
+    }
+    reasons.push(problem)
+  }
+  if (o.keyFile) {
+    try {
+      const box = await openFileKeySecretBox({ keyFile: o.keyFile })
+      o.log.info('secrets sealed with a key file', { keyFile: o.keyFile })
+      return box
+    } catch (e) {
+      reasons.push((e as Error).message)
+    }
+  }
+  if (o.acceptPlaintext === true) {
+    o.log.warn('secrets stored in PLAIN TEXT, as the operator accepted', { why: reasons.join('; ') || 'requested' })
+    return plaintextSecretBox({ operatorAccepted: true })
+  }
+  const why = reasons.join('; ') || 'no keychain and no key file configured'
+  o.log.error('no secret box available; refusing plain text without consent', { reason: why })
+  throw new SecretBoxError(
+    'UNAVAILABLE',
+    `${why}. Configure a key file, or explicitly accept plain-text secrets (--accept-plaintext-secrets)`,
+  )
+}

@@ -1,0 +1,241 @@
+// Service composition: builds the implementation of the whole IPC contract (`Handlers`) in plain Node, so the
+// Electron shell (`index.ts`) and headless mode (`serve/`) run exactly the same services (DESIGN §5).
+//
+// To add a contract method: declare it in src-shared/ipc/contract.ts, then implement it in a domain module as
+// `export const fleetHandlers: DomainHandlers<'fleet.list' | 'fleet.get'> = (ctx) => ({ … })` and add one spread
+// line, `...fleetHandlers(ctx),`, to the table in `createServices` below. The table is typed `Handlers`, so a
+// declared method without a handler does not compile. `ctx` (ServiceContext) gives the ledger, settings, emit,
+// clock, log and an `onClose` hook for background work.
+//
+// Services never import electron. Whatever differs between the modes comes in through `ServicesOptions`.
+import { mkdir } from 'node:fs/promises'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import pkg from '../package.json'
+import { type Clock, systemClock } from '../src-shared/clock'
+import {
+  ApiError,
+  type AppInfo,
+  type Emit,
+  type Handlers,
+  type LedgerStatusView,
+  type MethodName,
+  type Runtime,
+} from '../src-shared/ipc/contract'
+import type { Logger } from '../src-shared/log'
+import type { AppLog } from './app-log'
+import type { LedgerStatus, LedgerStore } from './ledger/types'
+import { openLedger } from './ledger/worker-host'
+import { openSettingsStore, type SettingsStore } from './settings-store'
+
+export const PRODUCT_NAME = 'Satmachine Console'
+
+/**
+ * The per-user data directory, the same path Electron's `app.getPath('userData')` gives for our product name, so
+ * the desktop app and `satmachine serve` share one ledger by default.
+ */
+export function defaultDataDir(env: NodeJS.ProcessEnv = process.env, platform = process.platform): string {
+  if (platform === 'win32') return join(env.APPDATA ?? join(homedir(), 'AppData', 'Roaming'), PRODUCT_NAME)
+  if (platform === 'darwin') return join(homedir(), 'Library', 'Application Support', PRODUCT_NAME)
+  return join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), PRODUCT_NAME)
+}
+
+/** Demo flags come from `SATMACHINE_DEMO=flag1,flag2` (or the CLI's `--demo`); unknown text is kept verbatim. */
+export function demoFlagsFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
+  const raw = env.SATMACHINE_DEMO ?? ''
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => /^[a-z0-9-]{1,40}$/.test(s))
+}
+
+/** Opens the ledger store in `dir` (the ledger's `openLedger`, adapted to this shape; tests may pass their own). */
+export type OpenLedger = (opts: { dir: string; log: Logger }) => Promise<LedgerStore>
+
+/**
+ * The app's ledger: sql.js in a worker thread (src-main/ledger/worker-host.ts). `workerUrl` is the built
+ * `out/main/ledger-worker.js`; entry modules compute it from their own URL (`new URL('./ledger-worker.js',
+ * import.meta.url)`), because this module may be bundled into a chunk in another folder.
+ */
+export function workerLedger(workerUrl: URL): OpenLedger {
+  return ({ dir, log }) => openLedger({ dir, logger: log, workerUrl })
+}
+
+export interface ServicesOptions {
+  runtime: Runtime
+  /** Pushes an event to every connected renderer. */
+  emit: Emit
+  dataDir: string
+  /** The main-side log; `log.recent` answers from it. */
+  appLog: AppLog
+  clock?: Clock
+  demoFlags?: string[]
+  /** Omitted until the ledger store is wired in: `ledger.status` then reports `failed` with a reason. */
+  openLedger?: OpenLedger
+}
+
+export interface Services {
+  handlers: Handlers
+  /** Resolves once the ledger finished opening (or failed to); tests wait on it, the UI listens for events. */
+  ledgerReady: Promise<void>
+  /** Closes the ledger (journal flushed) and stops background work. Idempotent. */
+  close(): Promise<void>
+}
+
+/**
+ * What a domain's handlers get: the shared pieces of the running services. A domain module exports
+ * `(ctx: ServiceContext) => Pick<Handlers, 'fleet.list' | …>` and createServices spreads it into the table.
+ */
+export interface ServiceContext {
+  runtime: Runtime
+  emit: Emit
+  dataDir: string
+  clock: Clock
+  log: Logger
+  settings: SettingsStore
+  /** The open ledger; throws `ApiError('unavailable')` while it is still opening or failed to open. */
+  ledger(): LedgerStore
+  ledgerReady: Promise<void>
+  /** Registers work to stop on shutdown (relay pool, timers); run in reverse order, before the ledger closes. */
+  onClose(fn: () => Promise<void> | void): void
+}
+
+export type DomainHandlers<M extends MethodName> = (ctx: ServiceContext) => Pick<Handlers, M>
+
+function ledgerView(s: LedgerStatus): LedgerStatusView {
+  const v: LedgerStatusView = {
+    state: s.state,
+    schemaVersion: s.schemaVersion,
+    seq: s.seq,
+    snapshotSeq: s.snapshotSeq,
+    journalBytes: s.journalBytes,
+    lastSnapshotAtMs: s.lastSnapshotAtMs,
+  }
+  if (s.error !== undefined) v.error = s.error
+  return v
+}
+
+const emptyLedger = (state: LedgerStatusView['state'], error?: string): LedgerStatusView => ({
+  state,
+  schemaVersion: 0,
+  seq: 0,
+  snapshotSeq: 0,
+  journalBytes: 0,
+  lastSnapshotAtMs: null,
+  ...(error === undefined ? {} : { error }),
+})
+
+export async function createServices(opts: ServicesOptions): Promise<Services> {
+  const clock = opts.clock ?? systemClock
+  const log = opts.appLog.log.child('services')
+  const startedAtMs = clock.nowMs()
+  await mkdir(opts.dataDir, { recursive: true })
+  const settings = await openSettingsStore(opts.dataDir, log.child('settings'), () => clock.nowMs())
+  const demoFlags = [...(opts.demoFlags ?? [])]
+
+  // The ledger opens in the background: the window appears at once and shows "opening" until it is ready.
+  let ledger: LedgerStore | undefined
+  let ledgerStatus = opts.openLedger
+    ? emptyLedger('opening')
+    : emptyLedger('failed', 'the ledger store is not part of this build yet')
+  const publishLedger = (v: LedgerStatusView) => {
+    ledgerStatus = v
+    opts.emit('ledger.status', v)
+  }
+  const ledgerReady: Promise<void> = opts.openLedger
+    ? opts
+        .openLedger({ dir: join(opts.dataDir, 'ledger'), log: opts.appLog.log.child('ledger') })
+        .then(async (store) => {
+          ledger = store
+          // Every state change (snapshotting, failed, closed) reaches the renderer as a `ledger.status` event.
+          store.onStatus((s) => publishLedger(ledgerView(s)))
+          publishLedger(ledgerView(await store.status()))
+          log.info('ledger open', { seq: ledgerStatus.seq })
+        })
+        .catch((e: unknown) => {
+          const msg = e instanceof Error ? e.message : String(e)
+          log.error('ledger failed to open', { reason: msg })
+          publishLedger(emptyLedger('failed', msg))
+          opts.emit('notice', { level: 'error', text: `The ledger could not be opened: ${msg}`, atMs: clock.nowMs() })
+        })
+    : Promise.resolve()
+
+  const closers: (() => Promise<void> | void)[] = []
+  const ctx: ServiceContext = {
+    runtime: opts.runtime,
+    emit: opts.emit,
+    dataDir: opts.dataDir,
+    clock,
+    log,
+    settings,
+    ledger() {
+      if (!ledger) throw new ApiError('unavailable', `the ledger is ${ledgerStatus.state}`)
+      return ledger
+    },
+    ledgerReady,
+    onClose: (fn) => {
+      closers.push(fn)
+    },
+  }
+
+  // The handler table: every contract method, typed `Handlers` so a missing one does not compile. Domains add
+  // theirs with one spread line each, e.g. `...fleetHandlers(ctx),`.
+  const handlers: Handlers = {
+    ...shellHandlers(ctx, { startedAtMs, demoFlags, appLog: opts.appLog, ledgerStatus: () => ledgerStatus }),
+  }
+
+  let closing: Promise<void> | undefined
+  return {
+    handlers,
+    ledgerReady,
+    close() {
+      closing ??= (async () => {
+        for (const fn of closers.reverse()) {
+          try {
+            await fn()
+          } catch (e) {
+            log.error('shutdown step failed', { reason: e instanceof Error ? e.message : String(e) })
+          }
+        }
+        await ledgerReady
+        if (ledger) await ledger.close()
+        log.info('services closed')
+      })()
+      return closing
+    },
+  }
+}
+
+/** The shell's own methods: app info, ledger and relay status, settings, the log. */
+function shellHandlers(
+  ctx: ServiceContext,
+  extra: { startedAtMs: number; demoFlags: string[]; appLog: AppLog; ledgerStatus: () => LedgerStatusView },
+): Pick<Handlers, 'app.info' | 'ledger.status' | 'relay.status' | 'settings.get' | 'settings.set' | 'log.recent'> {
+  const { settings, clock } = ctx
+  return {
+    'app.info': (): AppInfo => ({
+      name: PRODUCT_NAME,
+      version: pkg.version,
+      runtime: ctx.runtime,
+      demo: extra.demoFlags.length > 0,
+      demoFlags: extra.demoFlags,
+      platform: process.platform,
+      startedAtMs: extra.startedAtMs,
+    }),
+    'ledger.status': async () => {
+      const current = extra.ledgerStatus()
+      if (current.state !== 'ready' && current.state !== 'snapshotting') return current
+      return ledgerView(await ctx.ledger().status())
+    },
+    // The relay pool lands in a later issue; until then there is nothing to report.
+    'relay.status': () => ({ relays: [] }),
+    'settings.get': () => settings.get(),
+    'settings.set': async (patch) => {
+      if (Object.keys(patch).length === 0) throw new ApiError('bad_args', 'args[0]: no field to change', 'args[0]')
+      const saved = await settings.set(patch)
+      ctx.emit('notice', { level: 'info', text: 'Settings saved', atMs: clock.nowMs() })
+      return saved
+    },
+    'log.recent': ({ limit, minLevel }) => extra.appLog.recent(limit ?? 200, minLevel),
+  }
+}

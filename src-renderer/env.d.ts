@@ -1,0 +1,9 @@
+// Ambient module declarations for what vite bundles besides TypeScript: single-file components and CSS.
+declare module '*.vue' {
+  import type { DefineComponent } from 'vue'
+
+  const component: DefineComponent<object, object, unknown>
+  export default component
+}
+
+declare module '*.css' {}

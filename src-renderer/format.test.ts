@@ -1,0 +1,38 @@
+// Date formatting in the operator's zone: the same instant shows the wall-clock time of the chosen zone.
+import { describe, expect, it } from 'vitest'
+import { formatDateTime, formatWhen, timeZones } from './format'
+
+// 2026-11-21T23:30:00Z
+const T = Date.UTC(2026, 10, 21, 23, 30)
+
+describe('formatDateTime', () => {
+  it('renders the wall clock of the given zone', () => {
+    expect(formatDateTime(T, 'UTC')).toBe('2026-11-21 23:30')
+    expect(formatDateTime(T, 'Europe/Lisbon')).toBe('2026-11-21 23:30')
+    expect(formatDateTime(T, 'Europe/Berlin')).toBe('2026-11-22 00:30')
+    expect(formatDateTime(T, 'America/New_York')).toBe('2026-11-21 18:30')
+  })
+
+  it('uses 00 for midnight, not 24', () => {
+    expect(formatDateTime(Date.UTC(2026, 0, 1, 0, 5), 'UTC')).toBe('2026-01-01 00:05')
+  })
+})
+
+describe('formatWhen', () => {
+  it('says "today" only when the day matches in that zone', () => {
+    const now = Date.UTC(2026, 10, 21, 23, 50)
+    expect(formatWhen(T, 'UTC', now)).toBe('today 23:30')
+    // In Berlin both instants fall on the 22nd.
+    expect(formatWhen(T, 'Europe/Berlin', now)).toBe('today 00:30')
+    expect(formatWhen(T - 86_400_000, 'UTC', now)).toBe('2026-11-20 23:30')
+  })
+})
+
+describe('timeZones', () => {
+  it('puts UTC first, once, and includes common zones', () => {
+    const z = timeZones()
+    expect(z[0]).toBe('UTC')
+    expect(z.filter((x) => x === 'UTC')).toHaveLength(1)
+    expect(z).toContain('Europe/Lisbon')
+  })
+})

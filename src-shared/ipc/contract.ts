@@ -1,0 +1,291 @@
+// The IPC contract between the renderer and the main side (DESIGN §5): ONE list of methods, each with an argument
+// schema and a result type, and one list of push events with their payload types. The Electron preload, the
+// main-side handler registration, the headless WebSocket bridge and the renderer's typed client are all generated
+// from these two tables, so they cannot drift apart.
+//
+// Adding a method is a one-place change here plus its implementation in the services (`src-main/services.ts`,
+// whose handler table is typed `Handlers`, so a method without a handler is a compile error):
+//
+//     'fleet.list': method<FleetRow[]>()(object({ limit: int(1, 500) })),
+//
+// Wire rules: everything is JSON-safe. bigint amounts travel as decimal strings (`wireMsat: '21000'`), bytes as
+// lowercase hex. Arguments are positional; optional inputs go into one options object with optional fields.
+// Every call answers `{ ok: true, value }` or `{ ok: false, error: { code, message, field? } }`.
+//
+// Pure TypeScript: no Node, Electron or DOM imports, because the sandboxed preload bundles this file too.
+import { array, type Infer, int, object, oneOf, optional, refine, type Schema, string, tuple } from './schema'
+
+// ---------------------------------------------------------------------------------------------------------------
+// Result envelope and error codes
+
+export const ERROR_CODES = [
+  /** The arguments failed the schema; `field` names the offending one. */
+  'bad_args',
+  /** The caller is not allowed (wrong sender frame/origin, missing token, demo-only action …). */
+  'forbidden',
+  /** The thing named does not exist (or the method name is unknown). */
+  'not_found',
+  /** The request contradicts the current state (already paid, stale version …). */
+  'conflict',
+  /** A dependency is not ready or not present (ledger still opening, signer unplugged, relay down). */
+  'unavailable',
+  /** The operation did not finish in time; it may still complete. */
+  'timeout',
+  /** A bug or an unexpected failure; the details are in the main-side log, not in the message. */
+  'internal',
+] as const
+export type ErrorCode = (typeof ERROR_CODES)[number]
+
+export interface ApiErrorBody {
+  code: ErrorCode
+  message: string
+  /** The offending field for `bad_args` (`args[0].relays[1]`). */
+  field?: string
+}
+
+export type Result<T> = { ok: true; value: T } | { ok: false; error: ApiErrorBody }
+
+/**
+ * The error every API call throws on the renderer side and services throw on the main side to choose the code.
+ * It never carries a secret: messages are shown to the operator and logged.
+ */
+export class ApiError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message)
+    this.name = 'ApiError'
+  }
+
+  toBody(): ApiErrorBody {
+    return this.field === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, field: this.field }
+  }
+
+  static fromBody(body: ApiErrorBody): ApiError {
+    return new ApiError(body.code, body.message, body.field)
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Value types (results and event payloads)
+
+export type Runtime = 'electron' | 'node'
+
+export interface AppInfo {
+  name: string
+  version: string
+  /** `electron` in the desktop window, `node` in headless mode (`satmachine serve`). */
+  runtime: Runtime
+  /** True when any demo flag is on; the renderer then shows a permanent banner (DESIGN §7). */
+  demo: boolean
+  /** Which demo features are on, e.g. `['emulated-signer']`. Empty in production. */
+  demoFlags: string[]
+  platform: string
+  startedAtMs: number
+}
+
+export type LedgerState = 'opening' | 'ready' | 'snapshotting' | 'failed' | 'closed'
+
+export interface LedgerStatusView {
+  state: LedgerState
+  schemaVersion: number
+  /** Sequence number of the last committed transaction. */
+  seq: number
+  snapshotSeq: number
+  journalBytes: number
+  lastSnapshotAtMs: number | null
+  error?: string
+}
+
+export type RelayState = 'connecting' | 'connected' | 'disconnected' | 'error'
+
+export interface RelayHealth {
+  url: string
+  state: RelayState
+  /** Last round-trip time measured on this relay, when known. */
+  latencyMs?: number
+  lastEventAtMs?: number
+  error?: string
+}
+
+export interface RelayStatusView {
+  relays: RelayHealth[]
+}
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const
+export type LogLevelName = (typeof LOG_LEVELS)[number]
+
+export interface LogEntry {
+  atMs: number
+  level: LogLevelName
+  scope: string
+  msg: string
+  /** Structured fields, stringified (bigint amounts as decimal strings). Never secrets. */
+  fields: Record<string, string | number | boolean | null>
+}
+
+export interface Notice {
+  level: 'info' | 'warn' | 'error'
+  text: string
+  atMs: number
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Settings: a small, validated object persisted by the main side.
+
+/** IANA time zone names accepted by this runtime's Intl (used for "local midnight" in LP daily limits, DESIGN §4). */
+export function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz })
+    return true
+  } catch {
+    return false
+  }
+}
+
+export const MAX_RELAYS = 20
+
+export const relayUrl: Schema<string> = string({
+  min: 6,
+  max: 300,
+  pattern: /^wss?:\/\/[^\s/?#@]+(?::\d{1,5})?(?:\/[^\s]*)?$/,
+  patternName: 'a ws:// or wss:// relay URL',
+})
+
+export const settingsFields = {
+  /** Shown on receipts, statements and the audit PDF. */
+  operatorName: string({ min: 1, max: 100 }),
+  /** IANA zone, e.g. `Europe/Berlin`. */
+  timeZone: refine(string({ min: 1, max: 64 }), isTimeZone, 'an IANA time zone name (e.g. Europe/Berlin)'),
+  relays: array(relayUrl, { max: MAX_RELAYS }),
+} as const
+
+export const settingsSchema = object(settingsFields)
+export type Settings = Infer<typeof settingsSchema>
+
+/** `settings.set` takes a patch: any subset of the fields, the rest stays as it is. */
+export const settingsPatchSchema = object({
+  operatorName: optional(settingsFields.operatorName),
+  timeZone: optional(settingsFields.timeZone),
+  relays: optional(settingsFields.relays),
+})
+export type SettingsPatch = Infer<typeof settingsPatchSchema>
+
+export const DEFAULT_SETTINGS: Settings = { operatorName: 'Operator', timeZone: 'UTC', relays: [] }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Methods
+
+/** A contract entry: the argument schema (a tuple) plus the result type, carried only at the type level. */
+export interface MethodSpec<A extends unknown[], R> {
+  readonly args: Schema<A>
+  /** Phantom: never set at runtime. */
+  readonly __result?: R
+}
+
+/** `method<Result>()(argSchema…)` declares a method; the curried form lets TypeScript infer the arguments. */
+export function method<R>() {
+  return <const A extends readonly Schema<unknown>[]>(
+    ...args: A
+  ): MethodSpec<{ -readonly [I in keyof A]: Infer<A[I]> }, R> => ({
+    args: tuple(args) as unknown as Schema<{ -readonly [I in keyof A]: Infer<A[I]> }>,
+  })
+}
+
+export const METHODS = {
+  /** Name, version, runtime and demo flags. */
+  'app.info': method<AppInfo>()(),
+  'ledger.status': method<LedgerStatusView>()(),
+  /** Health of each configured relay; empty until the relay pool lands. */
+  'relay.status': method<RelayStatusView>()(),
+  'settings.get': method<Settings>()(),
+  /** Applies a validated patch, persists it and answers the full new settings. */
+  'settings.set': method<Settings>()(settingsPatchSchema),
+  /** The newest log records, newest last, optionally only at or above `minLevel`. */
+  'log.recent': method<LogEntry[]>()(
+    object({ limit: optional(int(1, 1000)), minLevel: optional(oneOf(...LOG_LEVELS)) }),
+  ),
+} as const
+
+export type Methods = typeof METHODS
+export type MethodName = keyof Methods
+export type MethodArgs<M extends MethodName> = Methods[M] extends MethodSpec<infer A, unknown> ? A : never
+export type MethodResult<M extends MethodName> = Methods[M] extends MethodSpec<unknown[], infer R> ? R : never
+
+/** Every method name, in declaration order. The preload and the bridge expose exactly these (+ `on`). */
+export const METHOD_NAMES = Object.keys(METHODS) as MethodName[]
+
+export function isMethodName(name: unknown): name is MethodName {
+  return typeof name === 'string' && Object.hasOwn(METHODS, name)
+}
+
+/**
+ * The main-side implementation of the whole contract. Typing the service table with this makes a missing handler
+ * a compile error. Handlers receive validated arguments and may return a value or a promise, or throw `ApiError`.
+ */
+export type Handlers = {
+  [M in MethodName]: (...args: MethodArgs<M>) => MethodResult<M> | Promise<MethodResult<M>>
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Push events (main → renderer)
+
+export interface EventSpec<P> {
+  /** Phantom: never set at runtime. */
+  readonly __payload?: P
+}
+const event = <P>(): EventSpec<P> => ({})
+
+export const EVENTS = {
+  'ledger.status': event<LedgerStatusView>(),
+  'relay.status': event<RelayStatusView>(),
+  /** Something the operator should see as a toast (relay lost, payout failed, ledger snapshot failed …). */
+  notice: event<Notice>(),
+} as const
+
+export type Events = typeof EVENTS
+export type EventName = keyof Events
+export type EventPayload<E extends EventName> = Events[E] extends EventSpec<infer P> ? P : never
+export const EVENT_NAMES = Object.keys(EVENTS) as EventName[]
+
+export function isEventName(name: unknown): name is EventName {
+  return typeof name === 'string' && Object.hasOwn(EVENTS, name)
+}
+
+/** How the main side pushes an event to every renderer (Electron windows or WebSocket clients). */
+export type Emit = <E extends EventName>(event: E, payload: EventPayload<E>) => void
+
+// ---------------------------------------------------------------------------------------------------------------
+// Transport constants
+
+/** Electron IPC channel for a method: `satmachine:app.info`. */
+export const IPC_CHANNEL_PREFIX = 'satmachine:'
+/** Electron IPC channel carrying every push event as `(name, payload)`. */
+export const IPC_EVENT_CHANNEL = 'satmachine-event'
+/** Headless mode: the WebSocket path and the injected preload twin. */
+export const BRIDGE_PATH = '/__bridge'
+export const BRIDGE_SCRIPT_PATH = '/__bridge/preload.js'
+
+/** Headless WebSocket frames. */
+export interface BridgeRequest {
+  id: number
+  method: string
+  args: unknown[]
+}
+export interface BridgeResponse {
+  id: number
+  result: Result<unknown>
+}
+export interface BridgeEvent {
+  event: EventName
+  payload: unknown
+}
+
+/** The strict Content-Security-Policy for app pages (header form; the meta form omits frame-ancestors). */
+export const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+  "font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"

@@ -1,0 +1,133 @@
+// NIP-01 event types and strict checks, pure (no I/O): shape validation, id recomputation and BIP-340 signature
+// verification with @noble/curves. Used by every protocol module in this folder (docs/protocol.md §2).
+//
+// We deliberately do not call nostr-tools' verifyEvent: it caches "valid" on the object under a symbol, and an
+// object spread from a verified event carries that symbol along, so a mutated copy would be believed.
+import { schnorr } from '@noble/curves/secp256k1.js'
+import { sha256 } from '@noble/hashes/sha2.js'
+import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js'
+
+/** A signed NIP-01 event. */
+export interface NostrEvent {
+  id: string
+  pubkey: string
+  created_at: number
+  kind: number
+  tags: string[][]
+  content: string
+  sig: string
+}
+
+/** What a signer is asked to sign: the author's key is the signer's, the id and sig are computed from these. */
+export interface EventTemplate {
+  created_at: number
+  kind: number
+  tags: string[][]
+  content: string
+}
+
+const HEX64 = /^[0-9a-f]{64}$/
+const HEX128 = /^[0-9a-f]{128}$/
+
+export const isHex64 = (s: unknown): s is string => typeof s === 'string' && HEX64.test(s)
+export const isHex128 = (s: unknown): s is string => typeof s === 'string' && HEX128.test(s)
+
+/** Why an object is not a well-formed event; null when it is. Names the offending field. */
+export function eventShapeError(ev: unknown): string | null {
+  if (typeof ev !== 'object' || ev === null || Array.isArray(ev)) return 'event is not an object'
+  const e = ev as Record<string, unknown>
+  if (!isHex64(e.id)) return 'id must be 64 lowercase hex characters'
+  if (!isHex64(e.pubkey)) return 'pubkey must be 64 lowercase hex characters'
+  if (!isHex128(e.sig)) return 'sig must be 128 lowercase hex characters'
+  if (typeof e.created_at !== 'number' || !Number.isSafeInteger(e.created_at) || e.created_at < 0)
+    return 'created_at must be a non-negative integer'
+  if (typeof e.kind !== 'number' || !Number.isInteger(e.kind) || e.kind < 0 || e.kind > 65535)
+    return 'kind must be an integer 0..65535'
+  if (typeof e.content !== 'string') return 'content must be a string'
+  if (!Array.isArray(e.tags)) return 'tags must be an array'
+  for (let i = 0; i < e.tags.length; i++) {
+    const t: unknown = e.tags[i]
+    if (!Array.isArray(t) || t.length === 0) return `tags[${i}] must be a non-empty array`
+    for (let j = 0; j < t.length; j++) if (typeof t[j] !== 'string') return `tags[${i}][${j}] must be a string`
+  }
+  return null
+}
+
+/** NIP-01 serialization: compact JSON of [0, pubkey, created_at, kind, tags, content]. */
+export function serializeForId(ev: EventTemplate & { pubkey: string }): string {
+  return JSON.stringify([0, ev.pubkey, ev.created_at, ev.kind, ev.tags, ev.content])
+}
+
+/** The event id (lowercase hex sha256 of the serialization). */
+export function computeEventId(ev: EventTemplate & { pubkey: string }): string {
+  return bytesToHex(sha256(utf8ToBytes(serializeForId(ev))))
+}
+
+/** Verifies a BIP-340 signature; never throws. */
+export function schnorrVerifyHex(sigHex: string, msgHex: string, pubkeyHex: string): boolean {
+  try {
+    return schnorr.verify(hexToBytes(sigHex), hexToBytes(msgHex), hexToBytes(pubkeyHex))
+  } catch {
+    return false
+  }
+}
+
+export type EventCheck = { ok: true } | { ok: false; reason: 'malformed' | 'bad_id' | 'bad_signature'; detail: string }
+
+/** Shape, id and signature, in that order. Works on a copy of the fields, never on cached flags. */
+export function checkEvent(ev: unknown): EventCheck {
+  const shape = eventShapeError(ev)
+  if (shape !== null) return { ok: false, reason: 'malformed', detail: shape }
+  const e = ev as NostrEvent
+  const id = computeEventId(e)
+  if (id !== e.id)
+    return { ok: false, reason: 'bad_id', detail: `id does not match the serialization (expected ${id})` }
+  if (!schnorrVerifyHex(e.sig, e.id, e.pubkey))
+    return { ok: false, reason: 'bad_signature', detail: 'sig does not verify' }
+  return { ok: true }
+}
+
+/** A deep copy of just the NIP-01 fields, so later code never sees extra properties or shared arrays. */
+export function copyEvent(ev: NostrEvent): NostrEvent {
+  return {
+    id: ev.id,
+    pubkey: ev.pubkey,
+    created_at: ev.created_at,
+    kind: ev.kind,
+    tags: ev.tags.map((t) => [...t]),
+    content: ev.content,
+    sig: ev.sig,
+  }
+}
+
+/** All tags with this name. */
+export const tagsNamed = (ev: { tags: string[][] }, name: string): string[][] => ev.tags.filter((t) => t[0] === name)
+
+/** The value of the only tag with this name; undefined when absent, 'many' when repeated. */
+export function singleTagValue(ev: { tags: string[][] }, name: string): string | undefined | 'many' {
+  const all = tagsNamed(ev, name)
+  if (all.length === 0) return undefined
+  if (all.length > 1) return 'many'
+  return all[0]![1]
+}
+
+/**
+ * Signs a template with a raw secret key. `auxRand` defaults to fresh randomness; tests and the vector generator
+ * pass 32 zero bytes to get reproducible signatures. Only the software signer and test tools call this.
+ */
+export function signTemplateWithKey(template: EventTemplate, secretKey: Uint8Array, auxRand?: Uint8Array): NostrEvent {
+  const pubkey = bytesToHex(schnorr.getPublicKey(secretKey))
+  const unsigned = {
+    pubkey,
+    created_at: template.created_at,
+    kind: template.kind,
+    tags: template.tags.map((t) => [...t]),
+    content: template.content,
+  }
+  const id = computeEventId(unsigned)
+  const sig = bytesToHex(schnorr.sign(hexToBytes(id), secretKey, auxRand))
+  return { id, ...unsigned, sig }
+}
+
+/** x-only public key (lowercase hex) of a secret key. */
+export const publicKeyHex = (secretKey: Uint8Array): string => bytesToHex(schnorr.getPublicKey(secretKey))

@@ -1,0 +1,227 @@
+import { npubEncode } from 'nostr-tools/nip19'
+import { encode as qrEncode } from 'uqr'
+import { describe, expect, it } from 'vitest'
+import {
+  baseConfig,
+  baseRecord,
+  DAY,
+  keys,
+  PAYMENT_HASH,
+  PREIMAGE,
+  signers,
+  T0,
+} from '../../test/support/fleet-fixture'
+import { manualClock } from '../clock'
+import { createAtmRecord } from './atm-record'
+import { parseMachineConfigEvent } from './machine-config'
+import { parseConditions, verifyDelegationToken } from './nip26'
+import {
+  type CreatePairingInput,
+  createPairing,
+  encodePairingUri,
+  expiringDelegations,
+  PairingError,
+  parsePairingPayload,
+  renewDelegation,
+  revokeAtm,
+} from './pairing'
+import { membershipAt, parseRosterEvent } from './roster'
+import { verifyRecord } from './verify-record'
+
+const s = signers(false)
+const cfg = baseConfig()
+const NWC = `nostr+walletconnect://${'f'.repeat(64)}?relay=wss%3A%2F%2Frelay.example.org&secret=${'9'.repeat(64)}`
+
+const input = (o: Partial<CreatePairingInput> = {}): CreatePairingInput => ({
+  atmNpubOrHex: npubEncode(keys.atmPk),
+  operatorPubkey: keys.operatorPk,
+  consolePubkey: keys.consolePk,
+  relays: cfg.relays,
+  machineId: cfg.machineId,
+  name: cfg.name,
+  currency: cfg.currency,
+  fees: cfg.fees,
+  discountPpm: cfg.discountPpm,
+  limits: cfg.limits,
+  currentMembers: [keys.otherPk],
+  nwcReceiveOnlyUri: NWC,
+  ...o,
+})
+
+function expectField(fn: () => unknown, field: string): void {
+  try {
+    fn()
+  } catch (e) {
+    expect(e).toBeInstanceOf(PairingError)
+    expect((e as PairingError).field).toBe(field)
+    return
+  }
+  throw new Error(`expected a PairingError naming ${field}`)
+}
+
+describe('createPairing', () => {
+  it('issues a 90-day kind 30079 delegation, a signed config, the roster with the ATM, and a one-shot payload', async () => {
+    const clock = manualClock(T0 * 1000)
+    const p = await createPairing(input(), s.operator, clock)
+    expect(p.atmPubkey).toBe(keys.atmPk)
+    expect(p.delegation.conditions).toBe(`kind=30079&created_at>${T0 - 300}&created_at<${T0 - 300 + 90 * DAY}`)
+    expect(verifyDelegationToken(keys.operatorPk, keys.atmPk, p.delegation.conditions, p.delegation.token)).toBe(true)
+    expect(parseMachineConfigEvent(p.configEvent, keys.operatorPk).machineId).toBe('atm-berlin-01')
+    expect(parseRosterEvent(p.rosterEvent!, keys.operatorPk).members).toEqual([keys.otherPk, keys.atmPk])
+    expect(p.uri.startsWith('satmachine-pair:?v=1&atm=')).toBe(true)
+    expect(parsePairingPayload(p.uri, { nowSec: T0 + 60, expectAtmPubkey: keys.atmPk })).toEqual(p.payload)
+    expect(p.payload.nwcUri).toBe(NWC)
+    const qr = qrEncode(p.uri, { ecc: 'M', border: 4 })
+    expect(p.svg.startsWith('<svg')).toBe(true)
+    // Read the dark modules back out of the SVG path and compare them with the QR matrix of the URI.
+    const dark = new Set([...p.svg.matchAll(/M(\d+),(\d+)h10v10h-10z/g)].map((m) => `${+m[1]! / 10},${+m[2]! / 10}`))
+    const expected = new Set<string>()
+    qr.data.forEach((row, y) => {
+      row.forEach((on, x) => {
+        if (on) expected.add(`${x},${y}`)
+      })
+    })
+    expect(expected.size).toBeGreaterThan(100)
+    expect(dark).toEqual(expected)
+  })
+  it('a record the ATM makes from the pairing output passes verifyRecord', async () => {
+    const clock = manualClock(T0 * 1000)
+    const p = await createPairing(input({ currentMembers: [] }), s.operator, clock)
+    const payload = parsePairingPayload(p.uri, { nowSec: T0 })
+    const ev = await createAtmRecord(
+      {
+        record: baseRecord(),
+        consolePubkey: payload.consolePubkey,
+        delegation: { delegatorPubkey: payload.operatorPubkey, conditions: payload.conditions, token: payload.token },
+        createdAt: T0 + 600,
+      },
+      s.atm,
+    )
+    const config = parseMachineConfigEvent(p.configEvent, keys.operatorPk)
+    const r = await verifyRecord(ev, {
+      operatorPubkey: keys.operatorPk,
+      consolePubkey: keys.consolePk,
+      nowSec: T0 + 600,
+      rosters: [parseRosterEvent(p.rosterEvent!, keys.operatorPk)],
+      isEventKnown: () => false,
+      decrypt: (from, payloadText) => s.console.nip44Decrypt(from, payloadText),
+      machineConfig: () => config,
+      lookupInvoice: async (h) =>
+        h === PAYMENT_HASH
+          ? { found: true, settled: true, amountMsat: 21_000_000n, preimage: PREIMAGE, settledAt: T0 + 500 }
+          : { found: false },
+      isBooked: () => null,
+      bookedVersionOf: () => null,
+    })
+    expect(r.ok ? r.action : `${r.reason}: ${r.detail}`).toBe('book')
+  })
+  it('re-pairing an ATM already in the roster signs no new roster', async () => {
+    const p = await createPairing(input({ currentMembers: [keys.atmPk] }), s.operator, manualClock(T0 * 1000))
+    expect(p.rosterEvent).toBeNull()
+  })
+  it('refuses bad input before asking the signer for anything', async () => {
+    let asked = 0
+    const counting = {
+      ...s.operator,
+      signDelegation: async (...a: Parameters<typeof s.operator.signDelegation>) => {
+        asked++
+        return s.operator.signDelegation(...a)
+      },
+    }
+    await expect(createPairing(input({ atmNpubOrHex: 'npub1nope' }), counting, manualClock(T0 * 1000))).rejects.toThrow(
+      'atmNpubOrHex',
+    )
+    await expect(createPairing(input({ windowDays: 91 }), counting, manualClock(T0 * 1000))).rejects.toThrow(
+      'windowDays',
+    )
+    await expect(createPairing(input({ name: '' }), counting, manualClock(T0 * 1000))).rejects.toThrow('name')
+    await expect(
+      createPairing(input({ atmNpubOrHex: keys.operatorPk }), counting, manualClock(T0 * 1000)),
+    ).rejects.toThrow(PairingError)
+    expect(asked).toBe(0)
+  })
+  it('refuses a signer holding another key (token checked against the pinned operator key)', async () => {
+    await expect(createPairing(input(), s.other, manualClock(T0 * 1000))).rejects.toThrow('does not verify')
+  })
+})
+
+describe('parsePairingPayload', () => {
+  it('names the faulty parameter', async () => {
+    const p = await createPairing(input(), s.operator, manualClock(T0 * 1000))
+    const uri = p.uri
+    expectField(() => parsePairingPayload('bitcoin:abc', { nowSec: T0 }), 'uri')
+    expectField(() => parsePairingPayload(uri, { nowSec: p.payload.expiresAt + 1 }), 'exp')
+    expectField(() => parsePairingPayload(uri, { nowSec: T0, expectAtmPubkey: keys.otherPk }), 'atm')
+    expectField(() => parsePairingPayload(`${uri}&x=1`, { nowSec: T0 }), 'x')
+    expectField(() => parsePairingPayload(`${uri}&cfg=${'a'.repeat(64)}`, { nowSec: T0 }), 'cfg')
+    expectField(() => parsePairingPayload(uri.replace('v=1', 'v=2'), { nowSec: T0 }), 'v')
+    const flipped = p.payload.token.startsWith('0') ? `1${p.payload.token.slice(1)}` : `0${p.payload.token.slice(1)}`
+    expectField(() => parsePairingPayload(encodePairingUri({ ...p.payload, token: flipped }), { nowSec: T0 }), 'tok')
+    expectField(
+      () => parsePairingPayload(encodePairingUri({ ...p.payload, conditions: 'kind=1&created_at>1' }), { nowSec: T0 }),
+      'cond',
+    )
+    expectField(() => parsePairingPayload(encodePairingUri({ ...p.payload, relays: [] }), { nowSec: T0 }), 'relay')
+  })
+})
+
+describe('renew, revoke, expiry warnings', () => {
+  it('renewal issues a fresh window without the NWC secret', async () => {
+    const clock = manualClock((T0 + 80 * DAY) * 1000)
+    const r = await renewDelegation(
+      {
+        atmPubkey: keys.atmPk,
+        operatorPubkey: keys.operatorPk,
+        consolePubkey: keys.consolePk,
+        machineId: 'atm-berlin-01',
+        relays: cfg.relays,
+      },
+      s.operator,
+      clock,
+    )
+    expect(parseConditions(r.delegation.conditions).createdBefore).toEqual([T0 + 80 * DAY - 300 + 90 * DAY])
+    expect(r.payload.nwcUri).toBeNull()
+    expect(parsePairingPayload(r.uri, { nowSec: T0 + 80 * DAY }).token).toBe(r.delegation.token)
+  })
+  it('revocation signs a roster without the ATM; membership is revoked from its created_at', async () => {
+    const before = parseRosterEvent(
+      (await createPairing(input(), s.operator, manualClock(T0 * 1000))).rosterEvent!,
+      keys.operatorPk,
+    )
+    const ev = await revokeAtm(
+      { atmPubkey: keys.atmPk, operatorPubkey: keys.operatorPk, currentMembers: before.members },
+      s.operator,
+      manualClock((T0 + DAY) * 1000),
+    )
+    const after = parseRosterEvent(ev, keys.operatorPk)
+    expect(after.members).toEqual([keys.otherPk])
+    expect(membershipAt([before, after], keys.atmPk, T0 + DAY - 1).status).toBe('member')
+    expect(membershipAt([before, after], keys.atmPk, T0 + DAY)).toMatchObject({
+      status: 'revoked',
+      revokedAt: T0 + DAY,
+    })
+    await expect(
+      revokeAtm(
+        { atmPubkey: keys.atmPk, operatorPubkey: keys.operatorPk, currentMembers: after.members },
+        s.operator,
+        manualClock(T0 * 1000),
+      ),
+    ).rejects.toThrow('not in the roster')
+  })
+  it('warns 14 days ahead, per ATM, newest window only', () => {
+    const w = expiringDelegations(
+      [
+        { atmPubkey: 'a', createdBefore: T0 + 14 * DAY },
+        { atmPubkey: 'b', createdBefore: T0 + 14 * DAY + 1 },
+        { atmPubkey: 'c', createdBefore: T0 - 1 },
+        { atmPubkey: 'd', createdBefore: T0 + DAY },
+        { atmPubkey: 'd', createdBefore: T0 + 60 * DAY },
+      ],
+      T0,
+    )
+    expect(w).toEqual([
+      { atmPubkey: 'c', createdBefore: T0 - 1, secondsLeft: -1, state: 'expired' },
+      { atmPubkey: 'a', createdBefore: T0 + 14 * DAY, secondsLeft: 14 * DAY, state: 'expiring' },
+    ])
+  })
+})

@@ -1,0 +1,291 @@
+import { hexToBytes } from '@noble/hashes/utils.js'
+import { afterAll, beforeEach, describe, expect, it } from 'vitest'
+import {
+  ATM_SK,
+  DAY,
+  delegate,
+  keys,
+  OTHER_SK,
+  PAYMENT_HASH,
+  PREIMAGE,
+  type Scenario,
+  scenario,
+  T0,
+} from '../../test/support/fleet-fixture'
+import { memoryLogger } from '../log'
+import { computeEventId, type EventTemplate, type NostrEvent, signTemplateWithKey } from './event'
+import { buildRosterTemplate, parseRosterEvent } from './roster'
+import { REJECT_REASON_CODES, type RejectReason, type VerifyRecordResult, verifyRecord } from './verify-record'
+
+let sc: Scenario
+beforeEach(async () => {
+  sc = await scenario(false)
+})
+
+const seen = new Set<RejectReason>()
+function expectReject(r: VerifyRecordResult, reason: RejectReason): void {
+  expect(r.ok ? `accepted (${r.action})` : `${r.reason}: ${r.detail}`).toMatch(new RegExp(`^${reason}:`))
+  if (!r.ok) {
+    expect(r.detail.length).toBeGreaterThan(0)
+    seen.add(r.reason)
+  }
+}
+
+/** Re-signs an event after changing its template (a well-signed event by `sk`, usually the ATM key). */
+function resign(ev: NostrEvent, change: (t: EventTemplate) => EventTemplate, sk = ATM_SK): NostrEvent {
+  const t = change({ kind: ev.kind, created_at: ev.created_at, tags: ev.tags.map((x) => [...x]), content: ev.content })
+  return signTemplateWithKey(t, hexToBytes(sk))
+}
+
+async function encryptRaw(json: string): Promise<string> {
+  return sc.s.atm.nip44Encrypt(keys.consolePk, json)
+}
+
+describe('verifyRecord accepts', () => {
+  it('a valid record (action book) with the decrypted document', async () => {
+    const r = await verifyRecord(sc.event, sc.ctx())
+    if (!r.ok) throw new Error(`${r.reason}: ${r.detail}`)
+    expect(r.action).toBe('book')
+    expect(r.record.record.wireMsat).toBe(21_000_000n)
+    expect(r.record.txId).toBe('tx-000042')
+    expect(r.record.preimage).toBe(PREIMAGE)
+    expect(r.record.rosterEventId).toBe(sc.roster.eventId)
+  })
+  it('a further version of a booked transaction with the same payment as history', async () => {
+    sc.booked.set(PAYMENT_HASH, {
+      eventId: sc.event.id,
+      atmPubkey: keys.atmPk,
+      txId: 'tx-000042',
+      paymentHash: PAYMENT_HASH,
+    })
+    const v2 = await sc.makeEvent({ createdAt: T0 - 30, record: { status: 'partial', fiatDispensedMinor: 5_000n } })
+    const r = await verifyRecord(v2, sc.ctx())
+    expect(r.ok && r.action).toBe('history')
+  })
+  it('logs each outcome with the reason, without plaintext', async () => {
+    const log = memoryLogger()
+    await verifyRecord(sc.event, sc.ctx({ log }))
+    sc.wallet.clear()
+    await verifyRecord(sc.event, sc.ctx({ log }))
+    expect(log.records.map((r) => r.msg)).toEqual(['atm record accepted', 'atm record rejected'])
+    expect(log.records[1]!.fields).toMatchObject({ eventId: sc.event.id, reason: 'payment_not_found', retryable: true })
+    expect(JSON.stringify(log.records)).not.toContain('atm-berlin-01')
+  })
+  it('a record dated exactly at the allowed future skew', async () => {
+    const ev = await sc.makeEvent({ createdAt: T0 + 300 })
+    expect((await verifyRecord(ev, sc.ctx())).ok).toBe(true)
+  })
+  it('a record created before a revocation', async () => {
+    const drop = await sc.s.operator.signEvent(buildRosterTemplate([], T0 - 1000))
+    sc.rosters.push(parseRosterEvent(drop, keys.operatorPk))
+    sc.wallet.set(PAYMENT_HASH, {
+      found: true,
+      settled: true,
+      amountMsat: 21_000_000n,
+      preimage: PREIMAGE,
+      settledAt: T0 - 1300,
+    })
+    const ev = await sc.makeEvent({ createdAt: T0 - 1001 })
+    expect((await verifyRecord(ev, sc.ctx())).ok).toBe(true)
+  })
+})
+
+describe('verifyRecord rejects, one reason each', () => {
+  it('malformed_event', async () => {
+    for (const bad of [null, 42, 'x', [], {}, { ...sc.event, tags: 'x' }, { ...sc.event, created_at: 1.5 }])
+      expectReject(await verifyRecord(bad, sc.ctx()), 'malformed_event')
+  })
+  it('bad_id', async () => {
+    expectReject(await verifyRecord({ ...sc.event, content: `${sc.event.content}A` }, sc.ctx()), 'bad_id')
+  })
+  it('bad_signature', async () => {
+    const changed = { ...sc.event, created_at: sc.event.created_at + 1 }
+    expectReject(await verifyRecord({ ...changed, id: computeEventId(changed) }, sc.ctx()), 'bad_signature')
+  })
+  it('duplicate_event', async () => {
+    sc.known.add(sc.event.id)
+    expectReject(await verifyRecord(sc.event, sc.ctx()), 'duplicate_event')
+  })
+  it('wrong_kind', async () => {
+    expectReject(
+      await verifyRecord(
+        resign(sc.event, (t) => ({ ...t, kind: 30078 })),
+        sc.ctx(),
+      ),
+      'wrong_kind',
+    )
+  })
+  it('bad_tags', async () => {
+    const twoD = resign(sc.event, (t) => ({ ...t, tags: [['d', 'a'], ...t.tags] }))
+    expectReject(await verifyRecord(twoD, sc.ctx()), 'bad_tags')
+    const noP = resign(sc.event, (t) => ({ ...t, tags: t.tags.filter((x) => x[0] !== 'p') }))
+    expectReject(await verifyRecord(noP, sc.ctx()), 'bad_tags')
+  })
+  it('wrong_recipient', async () => {
+    const ev = resign(sc.event, (t) => ({ ...t, tags: t.tags.map((x) => (x[0] === 'p' ? ['p', keys.otherPk] : x)) }))
+    expectReject(await verifyRecord(ev, sc.ctx()), 'wrong_recipient')
+  })
+  it('no_roster', async () => {
+    expectReject(await verifyRecord(sc.event, sc.ctx({ rosters: [] })), 'no_roster')
+  })
+  it('not_in_roster', async () => {
+    const d = await delegate(sc.s.operator, keys.otherPk, T0 - 5 * DAY, T0 + 5 * DAY)
+    const ev = await sc.makeEvent({ signer: sc.s.other, delegation: d })
+    expectReject(await verifyRecord(ev, sc.ctx()), 'not_in_roster')
+  })
+  it('revoked', async () => {
+    const drop = await sc.s.operator.signEvent(buildRosterTemplate([keys.otherPk], T0 - 1000))
+    sc.rosters.push(parseRosterEvent(drop, keys.operatorPk))
+    const r = await verifyRecord(sc.event, sc.ctx())
+    expectReject(r, 'revoked')
+    expect(!r.ok && r.detail).toContain(String(T0 - 1000))
+  })
+  it('delegation_missing', async () => {
+    const ev = resign(sc.event, (t) => ({ ...t, tags: t.tags.filter((x) => x[0] !== 'delegation') }))
+    expectReject(await verifyRecord(ev, sc.ctx()), 'delegation_missing')
+  })
+  it('delegation_wrong_delegator', async () => {
+    const conditions = sc.delegation.conditions
+    const token = await sc.s.other.signDelegation({ delegateePubkey: keys.atmPk, conditions })
+    const ev = await sc.makeEvent({ delegation: { delegatorPubkey: keys.otherPk, conditions, token } })
+    expectReject(await verifyRecord(ev, sc.ctx()), 'delegation_wrong_delegator')
+  })
+  it('delegation_conditions_invalid', async () => {
+    const conditions = `${sc.delegation.conditions}&author=x`
+    const token = await sc.s.operator.signDelegation({ delegateePubkey: keys.atmPk, conditions })
+    const ev = await sc.makeEvent({ delegation: { delegatorPubkey: keys.operatorPk, conditions, token } })
+    expectReject(await verifyRecord(ev, sc.ctx()), 'delegation_conditions_invalid')
+  })
+  it('delegation_bad_token', async () => {
+    const forOther = await delegate(sc.s.operator, keys.otherPk, T0 - 5 * DAY, T0 + 5 * DAY)
+    const ev = await sc.makeEvent({ delegation: forOther })
+    expectReject(await verifyRecord(ev, sc.ctx()), 'delegation_bad_token')
+  })
+  it('delegation_not_allowed (window and kind)', async () => {
+    const expired = await delegate(sc.s.operator, keys.atmPk, T0 - 50 * DAY, T0 - DAY)
+    expectReject(await verifyRecord(await sc.makeEvent({ delegation: expired }), sc.ctx()), 'delegation_not_allowed')
+    const kind1 = await delegate(sc.s.operator, keys.atmPk, T0 - 5 * DAY, T0 + 5 * DAY, [1])
+    expectReject(await verifyRecord(await sc.makeEvent({ delegation: kind1 }), sc.ctx()), 'delegation_not_allowed')
+  })
+  it('content_too_large (before decrypting)', async () => {
+    let decrypted = false
+    const ev = resign(sc.event, (t) => ({ ...t, content: 'A'.repeat(8193) }))
+    const decrypt = async (): Promise<string> => {
+      decrypted = true
+      return ''
+    }
+    const r = await verifyRecord(ev, sc.ctx({ decrypt }))
+    expectReject(r, 'content_too_large')
+    expect(decrypted).toBe(false)
+  })
+  it('decrypt_failed', async () => {
+    expectReject(
+      await verifyRecord(
+        resign(sc.event, (t) => ({ ...t, content: 'bm90IG5pcDQ0' })),
+        sc.ctx(),
+      ),
+      'decrypt_failed',
+    )
+  })
+  it('unsupported_version', async () => {
+    const content = await encryptRaw(JSON.stringify({ v: 2, txId: 'tx-000042' }))
+    expectReject(
+      await verifyRecord(
+        resign(sc.event, (t) => ({ ...t, content })),
+        sc.ctx(),
+      ),
+      'unsupported_version',
+    )
+  })
+  it('schema_invalid', async () => {
+    const content = await encryptRaw(JSON.stringify({ v: 1, txId: 'tx-000042' }))
+    const r = await verifyRecord(
+      resign(sc.event, (t) => ({ ...t, content })),
+      sc.ctx(),
+    )
+    expectReject(r, 'schema_invalid')
+    expect(!r.ok && r.detail).toContain('machineId')
+  })
+  it('tx_id_mismatch', async () => {
+    const ev = resign(sc.event, (t) => ({ ...t, tags: t.tags.map((x) => (x[0] === 'd' ? ['d', 'tx-000043'] : x)) }))
+    expectReject(await verifyRecord(ev, sc.ctx()), 'tx_id_mismatch')
+  })
+  it('no_machine_config', async () => {
+    sc.configs.length = 0
+    expectReject(await verifyRecord(sc.event, sc.ctx()), 'no_machine_config')
+  })
+  it('config_mismatch', async () => {
+    expectReject(
+      await verifyRecord(await sc.makeEvent({ record: { machineId: 'atm-x' } }), sc.ctx()),
+      'config_mismatch',
+    )
+    expectReject(await verifyRecord(await sc.makeEvent({ record: { currency: 'USD' } }), sc.ctx()), 'config_mismatch')
+  })
+  it('future_timestamp', async () => {
+    expectReject(await verifyRecord(await sc.makeEvent({ createdAt: T0 + 301 }), sc.ctx()), 'future_timestamp')
+  })
+  it('wallet_unavailable (retryable)', async () => {
+    const r = await verifyRecord(
+      sc.event,
+      sc.ctx({
+        lookupInvoice: async () => {
+          throw new Error('relay timeout')
+        },
+      }),
+    )
+    expectReject(r, 'wallet_unavailable')
+    expect(!r.ok && r.retryable).toBe(true)
+  })
+  it('payment_not_found', async () => {
+    sc.wallet.clear()
+    expectReject(await verifyRecord(sc.event, sc.ctx()), 'payment_not_found')
+  })
+  it('payment_not_settled', async () => {
+    sc.wallet.set(PAYMENT_HASH, { found: true, settled: false, amountMsat: 21_000_000n, preimage: null })
+    expectReject(await verifyRecord(sc.event, sc.ctx()), 'payment_not_settled')
+  })
+  it('amount_mismatch', async () => {
+    sc.wallet.set(PAYMENT_HASH, { found: true, settled: true, amountMsat: 20_999_999n, preimage: PREIMAGE })
+    expectReject(await verifyRecord(sc.event, sc.ctx()), 'amount_mismatch')
+  })
+  it('preimage_mismatch', async () => {
+    sc.wallet.set(PAYMENT_HASH, { found: true, settled: true, amountMsat: 21_000_000n, preimage: 'b2'.repeat(32) })
+    expectReject(await verifyRecord(sc.event, sc.ctx()), 'preimage_mismatch')
+    sc.wallet.set(PAYMENT_HASH, { found: true, settled: true, amountMsat: 21_000_000n, preimage: null })
+    expectReject(await verifyRecord(sc.event, sc.ctx()), 'preimage_mismatch')
+  })
+  it('created_before_payment (backdating)', async () => {
+    sc.wallet.set(PAYMENT_HASH, {
+      found: true,
+      settled: true,
+      amountMsat: 21_000_000n,
+      preimage: PREIMAGE,
+      settledAt: T0 + 241,
+    })
+    expectReject(await verifyRecord(sc.event, sc.ctx()), 'created_before_payment')
+  })
+  it('duplicate_payment', async () => {
+    sc.booked.set(PAYMENT_HASH, {
+      eventId: 'e'.repeat(64),
+      atmPubkey: keys.atmPk,
+      txId: 'tx-000001',
+      paymentHash: PAYMENT_HASH,
+    })
+    expectReject(await verifyRecord(sc.event, sc.ctx()), 'duplicate_payment')
+  })
+  it('version_conflict', async () => {
+    const other = 'c'.repeat(64)
+    sc.booked.set(other, { eventId: 'e'.repeat(64), atmPubkey: keys.atmPk, txId: 'tx-000042', paymentHash: other })
+    expectReject(await verifyRecord(sc.event, sc.ctx()), 'version_conflict')
+  })
+  it('a record signed by an unrelated key that copies the ATM delegation is refused', async () => {
+    const ev = resign(sc.event, (t) => t, OTHER_SK)
+    const r = await verifyRecord(ev, sc.ctx())
+    expect(r.ok).toBe(false)
+  })
+})
+
+afterAll(() => {
+  // Every reason code has its own test above.
+  expect([...seen].sort()).toEqual([...REJECT_REASON_CODES].sort())
+})

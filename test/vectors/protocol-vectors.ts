@@ -1,0 +1,114 @@
+// Generates the test vectors embedded in docs/protocol.md §12: every event is signed with fixed keys, zero BIP-340
+// aux randomness and counter NIP-44 nonces, so the output is reproducible byte for byte. The vectors test checks
+// the doc's blocks equal this output and re-verifies them; `UPDATE_VECTORS=1 npx vitest run test/vectors` rewrites
+// the blocks after a deliberate protocol change.
+import { createAtmRecord, serializeAtmRecordContent } from '../../src-shared/nostr/atm-record'
+import { buildMachineConfigTemplate } from '../../src-shared/nostr/machine-config'
+import { delegationString } from '../../src-shared/nostr/nip26'
+import { encodePairingUri } from '../../src-shared/nostr/pairing'
+import { buildReceiptTemplate } from '../../src-shared/nostr/receipt'
+import { buildRosterTemplate } from '../../src-shared/nostr/roster'
+import {
+  ATM_SK,
+  baseConfig,
+  baseRecord,
+  CONSOLE_SK,
+  DAY,
+  delegate,
+  keys,
+  OPERATOR_SK,
+  PAYMENT_HASH,
+  PREIMAGE,
+  signers,
+  T0,
+} from '../support/fleet-fixture'
+
+export type Vectors = Record<string, unknown>
+
+export async function generateVectors(): Promise<Vectors> {
+  const s = signers(true)
+  const createdAfter = T0 - 10 * DAY - 300
+  const createdBefore = createdAfter + 90 * DAY
+  const delegation = await delegate(s.operator, keys.atmPk, createdAfter, createdBefore)
+  const roster = await s.operator.signEvent(buildRosterTemplate([keys.atmPk], T0 - 10 * DAY))
+  const config = await s.operator.signEvent(buildMachineConfigTemplate(baseConfig(), T0 - 10 * DAY))
+  const record = baseRecord()
+  const recordEvent = await createAtmRecord(
+    { record, consolePubkey: keys.consolePk, delegation, createdAt: T0 - 60 },
+    s.atm,
+  )
+  const receipt = await s.console.signEvent(
+    buildReceiptTemplate(
+      {
+        recordEventId: recordEvent.id,
+        operatorPubkey: keys.operatorPk,
+        atmPubkey: keys.atmPk,
+        paymentHash: PAYMENT_HASH,
+        preimage: PREIMAGE,
+        amountMsat: record.wireMsat,
+      },
+      T0,
+    ),
+  )
+  const revocation = await s.operator.signEvent(buildRosterTemplate([], T0 + DAY))
+  const lateRecord = await createAtmRecord(
+    {
+      record: baseRecord({ txId: 'tx-000043', startedAt: T0 + DAY, paidAt: T0 + DAY + 60, finishedAt: T0 + DAY + 90 }),
+      consolePubkey: keys.consolePk,
+      delegation,
+      createdAt: T0 + DAY + 100,
+    },
+    s.atm,
+  )
+  const pairingUri = encodePairingUri({
+    v: 1,
+    atmPubkey: keys.atmPk,
+    operatorPubkey: keys.operatorPk,
+    consolePubkey: keys.consolePk,
+    machineId: record.machineId,
+    conditions: delegation.conditions,
+    token: delegation.token,
+    relays: baseConfig().relays,
+    configEventId: config.id,
+    nwcUri: `nostr+walletconnect://${'f'.repeat(64)}?relay=wss%3A%2F%2Frelay.example.org&secret=${'9'.repeat(64)}`,
+    expiresAt: T0 - 10 * DAY + 24 * 3600,
+  })
+  return {
+    keys: {
+      operator: { secretKey: OPERATOR_SK, publicKey: keys.operatorPk },
+      console: { secretKey: CONSOLE_SK, publicKey: keys.consolePk },
+      atm: { secretKey: ATM_SK, publicKey: keys.atmPk },
+    },
+    delegation: {
+      delegator: keys.operatorPk,
+      delegatee: keys.atmPk,
+      conditions: delegation.conditions,
+      delegationString: delegationString(keys.atmPk, delegation.conditions),
+      token: delegation.token,
+      tag: ['delegation', delegation.delegatorPubkey, delegation.conditions, delegation.token],
+    },
+    roster: roster,
+    'machine-config': config,
+    'atm-record': {
+      consoleNowSec: T0,
+      event: recordEvent,
+      plaintext: serializeAtmRecordContent(record),
+      lookupInvoice: {
+        paymentHash: PAYMENT_HASH,
+        settled: true,
+        amountMsat: record.wireMsat.toString(),
+        preimage: PREIMAGE,
+        settledAt: T0 - 120,
+      },
+      expect: 'book',
+    },
+    receipt,
+    'roster-revocation': revocation,
+    'atm-record-after-revocation': {
+      consoleNowSec: T0 + DAY + 200,
+      event: lateRecord,
+      expect: 'revoked',
+    },
+    'pairing-uri': { uri: pairingUri, parseAtSec: T0 - 10 * DAY + 60 },
+  }
+}
