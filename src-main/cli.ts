@@ -11,6 +11,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { createAppLog } from './app-log'
+import { atmSimCommand } from './cli/atm-sim'
 import { settleCommand } from './cli/settle'
 import { appRoot, DEFAULT_PORT, startServe } from './serve/server'
 import { defaultDataDir, demoFlagsFromEnv, workerLedger } from './services'
@@ -71,7 +72,7 @@ const helpCommand: Command = {
 }
 
 /** The dispatch table. Add a subcommand here (one import line above, one entry below). */
-export const COMMANDS: Command[] = [startCommand, serveCommand, settleCommand, helpCommand]
+export const COMMANDS: Command[] = [startCommand, serveCommand, settleCommand, atmSimCommand, helpCommand]
 
 const serveOptions = {
   port: { type: 'string' },

@@ -24,8 +24,11 @@ import {
 } from '../src-shared/ipc/contract'
 import type { Logger } from '../src-shared/log'
 import type { AppLog } from './app-log'
+import { type FleetWiring, fleetHandlers } from './fleet/feature'
 import type { LedgerStatus, LedgerStore } from './ledger/types'
 import { openLedger } from './ledger/worker-host'
+import { type LpsWiring, lpsHandlers } from './lps/service'
+import { type PipelineWiring, withPipeline } from './pipeline/feature'
 import { openSettingsStore, type SettingsStore } from './settings-store'
 
 export const PRODUCT_NAME = 'Satmachine Console'
@@ -72,6 +75,19 @@ export interface ServicesOptions {
   demoFlags?: string[]
   /** Omitted until the ledger store is wired in: `ledger.status` then reports `failed` with a reason. */
   openLedger?: OpenLedger
+  /**
+   * The fleet feature (relay pool + fleet service): operator pubkey, console key signer, operator wallet NWC URI.
+   * Absent, or with no relay configured, the feature stays inert (no network), as in headless tests.
+   */
+  fleet?: FleetWiring
+  /** The LP service: the secret store NWC destinations are sealed in (absent: NWC destinations are refused). */
+  lps?: LpsWiring
+  /**
+   * The money pipeline (booking → payouts → receipts → LP notices, src-main/pipeline/). Inert unless the fleet
+   * feature is wired too: it runs on the fleet feature's ledger, pool, wallet and intake. Its secret store
+   * defaults to the LP service's.
+   */
+  payouts?: PipelineWiring
 }
 
 export interface Services {
@@ -182,6 +198,15 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
   // theirs with one spread line each, e.g. `...fleetHandlers(ctx),`.
   const handlers: Handlers = {
     ...shellHandlers(ctx, { startedAtMs, demoFlags, appLog: opts.appLog, ledgerStatus: () => ledgerStatus }),
+    ...fleetHandlers(
+      ctx,
+      withPipeline(
+        ctx,
+        opts.fleet,
+        opts.payouts && { ...opts.payouts, secrets: opts.payouts.secrets ?? opts.lps?.secrets },
+      ),
+    ),
+    ...lpsHandlers(ctx, opts.lps),
   }
 
   let closing: Promise<void> | undefined
@@ -210,7 +235,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
 function shellHandlers(
   ctx: ServiceContext,
   extra: { startedAtMs: number; demoFlags: string[]; appLog: AppLog; ledgerStatus: () => LedgerStatusView },
-): Pick<Handlers, 'app.info' | 'ledger.status' | 'relay.status' | 'settings.get' | 'settings.set' | 'log.recent'> {
+): Pick<Handlers, 'app.info' | 'ledger.status' | 'settings.get' | 'settings.set' | 'log.recent'> {
   const { settings, clock } = ctx
   return {
     'app.info': (): AppInfo => ({
@@ -227,8 +252,6 @@ function shellHandlers(
       if (current.state !== 'ready' && current.state !== 'snapshotting') return current
       return ledgerView(await ctx.ledger().status())
     },
-    // The relay pool lands in a later issue; until then there is nothing to report.
-    'relay.status': () => ({ relays: [] }),
     'settings.get': () => settings.get(),
     'settings.set': async (patch) => {
       if (Object.keys(patch).length === 0) throw new ApiError('bad_args', 'args[0]: no field to change', 'args[0]')

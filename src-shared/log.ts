@@ -23,8 +23,10 @@ export interface LogRecord {
 
 /** A logger that hands every record to `sink`; scopes nest as `a.b`. */
 export function createLogger(sink: (r: LogRecord) => void, scope = 'app', nowMs: () => number = Date.now): Logger {
-  const emit = (level: LogLevel) => (msg: string, fields: LogFields = {}) =>
-    sink({ level, scope, msg, fields, atMs: nowMs() })
+  const emit =
+    (level: LogLevel) =>
+    (msg: string, fields: LogFields = {}) =>
+      sink({ level, scope, msg, fields, atMs: nowMs() })
   return {
     debug: emit('debug'),
     info: emit('info'),
@@ -46,5 +48,8 @@ export function formatLogLine(r: LogRecord): string {
 /** A logger that collects records in memory, for tests that assert a reason was logged. */
 export function memoryLogger(scope = 'test'): Logger & { records: LogRecord[] } {
   const records: LogRecord[] = []
-  return Object.assign(createLogger((r) => records.push(r), scope), { records })
+  return Object.assign(
+    createLogger((r) => records.push(r), scope),
+    { records },
+  )
 }

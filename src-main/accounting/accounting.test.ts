@@ -8,7 +8,7 @@ import { parseSettlementInput, settlementResultToJson } from '../../src-shared/m
 import type { InProcessLedger } from '../ledger/store'
 import type { BookSettlementResult } from './book'
 import type { BalanceAudit } from './operations'
-import { hashOf, openTestLedger, readmeRecord, seedReadme, T0_MS, type TestLedger } from './test-support'
+import { openTestLedger, readmeRecord, seedReadme, T0_MS, type TestLedger } from './test-support'
 import type { WorklistItem } from './worklist'
 
 let t: TestLedger

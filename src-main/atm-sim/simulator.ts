@@ -12,6 +12,7 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { schnorr } from '@noble/curves/secp256k1.js'
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
+import WebSocket from 'ws'
 import { type Clock, nowSec, systemClock } from '../../src-shared/clock'
 import { createLogger, type Logger } from '../../src-shared/log'
 import { type AtmRecordV1, createAtmRecord } from '../../src-shared/nostr/atm-record'
@@ -26,7 +27,6 @@ import type { PublishResult, RelayPool } from '../nostr/relay-pool'
 import { createRelayPool } from '../nostr/relay-pool'
 import { createSoftwareSigner } from '../signer/software-signer'
 import { NwcClient } from '../wallet/nwc-client'
-import WebSocket from 'ws'
 
 export const SCENARIOS = [
   'normal',
@@ -304,7 +304,10 @@ export async function createAtmSimulator(opts: AtmSimulatorOptions): Promise<Atm
       bolt11 = last.record.bolt11
       wireMsat = last.record.wireMsat
     } else if (direction === 'cash_out') {
-      const inv = await invoiceWallet.makeInvoice({ amountMsat: q.wireMsat, description: `ATM ${cfg.machineId} ${txId}` })
+      const inv = await invoiceWallet.makeInvoice({
+        amountMsat: q.wireMsat,
+        description: `ATM ${cfg.machineId} ${txId}`,
+      })
       if (inv.invoice === null) throw new AtmSimError('make_invoice', 'the wallet returned no invoice')
       await opts.customer.payInvoice(inv.invoice)
       paymentHash = inv.paymentHash
@@ -319,7 +322,11 @@ export async function createAtmSimulator(opts: AtmSimulatorOptions): Promise<Atm
     const partial = scenario === 'partial-dispense'
     const dispensed = direction === 'cash_in' ? 0n : partial ? (o.dispensedMinor ?? fiatMinor / 2n) : fiatMinor
     const claimedFee =
-      scenario === 'fee-mismatch' ? q.feeMsat + wireMsat / 20n + 2_000n : scenario === 'replayed-record' ? 0n : q.feeMsat
+      scenario === 'fee-mismatch'
+        ? q.feeMsat + wireMsat / 20n + 2_000n
+        : scenario === 'replayed-record'
+          ? 0n
+          : q.feeMsat
     const record: AtmRecordV1 = {
       v: 1,
       txId,
@@ -345,7 +352,11 @@ export async function createAtmSimulator(opts: AtmSimulatorOptions): Promise<Atm
     switch (scenario) {
       case 'wrong-delegator': {
         const stranger = schnorr.utils.randomSecretKey()
-        const conditions = buildConditions({ kinds: [KIND_ATM_RECORD], createdAfter: now - 600, createdBefore: now + 86_400 })
+        const conditions = buildConditions({
+          kinds: [KIND_ATM_RECORD],
+          createdAfter: now - 600,
+          createdBefore: now + 86_400,
+        })
         deleg = {
           delegatorPubkey: publicKeyHex(stranger),
           conditions,
@@ -373,7 +384,10 @@ export async function createAtmSimulator(opts: AtmSimulatorOptions): Promise<Atm
 
     let event: NostrEvent
     if (scenario === 'malformed-content') {
-      const content = await signer.nip44Encrypt(payload.consolePubkey, JSON.stringify({ v: 1, txId, note: 'no schema' }))
+      const content = await signer.nip44Encrypt(
+        payload.consolePubkey,
+        JSON.stringify({ v: 1, txId, note: 'no schema' }),
+      )
       event = await signRaw(signer, content, createdAt, txId, deleg)
     } else if (scenario === 'oversized-content') {
       const padded = JSON.stringify({ v: 1, txId, padding: 'x'.repeat(7000) })
@@ -390,7 +404,12 @@ export async function createAtmSimulator(opts: AtmSimulatorOptions): Promise<Atm
       const lastHex = event.sig.at(-1) === '0' ? '1' : '0'
       event = { ...event, sig: event.sig.slice(0, -1) + lastHex }
     }
-    if (scenario === 'normal' || scenario === 'partial-dispense' || scenario === 'cash-in' || scenario === 'fee-mismatch')
+    if (
+      scenario === 'normal' ||
+      scenario === 'partial-dispense' ||
+      scenario === 'cash-in' ||
+      scenario === 'fee-mismatch'
+    )
       last = { event, record }
     // The pool refuses to send a badly signed event, so the forged one goes over a bare socket: the point is to
     // see what the relay itself answers.

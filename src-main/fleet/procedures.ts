@@ -127,7 +127,15 @@ export function storeRoster(db: TxDb, raw: unknown): { inserted: boolean } {
 
 export interface AcceptRecordArgs {
   /** The verified kind 30079 event (NIP-01 fields only). */
-  event: { id: string; pubkey: string; created_at: number; kind: number; tags: string[][]; content: string; sig: string }
+  event: {
+    id: string
+    pubkey: string
+    created_at: number
+    kind: number
+    tags: string[][]
+    content: string
+    sig: string
+  }
   txId: string
   machineId: string
   direction: 'cash_out' | 'cash_in'

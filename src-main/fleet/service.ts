@@ -24,7 +24,12 @@ import {
   KIND_ATM_RECORD,
   KIND_FOLLOW_SET,
 } from '../../src-shared/nostr/kinds'
-import { configAt, latestConfig, type MachineConfig, parseMachineConfigEvent } from '../../src-shared/nostr/machine-config'
+import {
+  configAt,
+  latestConfig,
+  type MachineConfig,
+  parseMachineConfigEvent,
+} from '../../src-shared/nostr/machine-config'
 import type { Nip47Transaction } from '../../src-shared/nostr/nip47'
 import { membershipAt, parseRosterEvent, type Roster, rosterAt } from '../../src-shared/nostr/roster'
 import {
@@ -92,6 +97,8 @@ export interface FleetServiceOptions {
   /** How long records wait for the roster/config catch-up at start. Default 5 s. */
   operatorCatchUpMs?: number
   maxFutureSkewSec?: number
+  /** Seconds re-fetched before the stored cursor on (re)connect (the pool's default, 600, when absent). */
+  overlapSec?: number
   /** Relays to subscribe on (default: the pool's). */
   relays?: readonly string[]
 }
@@ -352,7 +359,13 @@ export async function createFleetService(opts: FleetServiceOptions): Promise<Fle
         retryable: result.retryable,
       })
     }
-    return { eventId: id, outcome: 'rejected', reason: result.reason, detail: result.detail, retryable: result.retryable }
+    return {
+      eventId: id,
+      outcome: 'rejected',
+      reason: result.reason,
+      detail: result.detail,
+      retryable: result.retryable,
+    }
   }
 
   const settle = () => {
@@ -523,6 +536,7 @@ export async function createFleetService(opts: FleetServiceOptions): Promise<Fle
           key: RECORD_SUB,
           filters: [{ kinds: [KIND_ATM_RECORD], '#p': [consolePubkey] }],
           ...relays,
+          ...(opts.overlapSec !== undefined ? { overlapSec: opts.overlapSec } : {}),
           onEvent: async (ev) => {
             stats.received++
             enqueue(ev as unknown as NostrEvent)

@@ -9,3 +9,8 @@ export { defineMigration, defineProcedure, registeredMigrations, registeredProce
 import '../accounting/procedures'
 import '../fleet/procedures'
 import '../fleet/store'
+import '../lps/register'
+import '../notices/procedures'
+import '../payouts/procedures'
+import '../receipts/procedures'
+import '../reconcile/procedures'

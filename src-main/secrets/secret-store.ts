@@ -179,3 +179,42 @@ export async function selectSecretBox(o: SelectSecretBoxOptions): Promise<Secret
     `${why}. Configure a key file, or explicitly accept plain-text secrets (--accept-plaintext-secrets)`,
   )
 }
+
+/**
+ * The app's store, opened on first use with the strongest box available (see selectSecretBox). Pass the result as
+ * `ServicesOptions.lps.secrets`. The desktop shell passes Electron's `safeStorage`; headless mode passes the key
+ * file the operator named (`--secret-key-file` / SATMACHINE_SECRET_KEY_FILE) — there is deliberately no default
+ * key file next to the data, which would be plain text in all but name — or the explicit plain-text consent.
+ */
+export function lazySecretStore(o: SelectSecretBoxOptions & { dataDir: string }): () => Promise<SecretStore> {
+  let p: Promise<SecretStore> | undefined
+  return () => {
+    p ??= selectSecretBox(o).then((box) => openSecretStore({ dir: o.dataDir, box, log: o.log }))
+    // A refusal (no box) is not cached: the operator may configure a key file and try again.
+    p.catch(() => {
+      p = undefined
+    })
+    return p
+  }
+}
+
+/**
+ * The console key (DESIGN §2): created by the app on first use (32 random bytes from `random`), kept only sealed
+ * in the store under `console-key`, returned as bytes. A stored value that is not 64 hex digits is refused rather
+ * than replaced, so a damaged store never silently rotates the key ATMs encrypt to.
+ */
+export async function loadOrCreateConsoleKey(
+  store: SecretStore,
+  random: (n: number) => Uint8Array,
+): Promise<{ secretKey: Uint8Array; created: boolean }> {
+  const existing = await store.get(SecretSlots.consoleKey)
+  if (existing !== undefined) {
+    if (!/^[0-9a-f]{64}$/.test(existing))
+      throw new SecretBoxError('FORMAT', 'the stored console key is not 32 bytes of hex')
+    return { secretKey: Uint8Array.from(Buffer.from(existing, 'hex')), created: false }
+  }
+  const key = random(32)
+  if (key.length !== 32) throw new SecretBoxError('INPUT', 'random source gave a key of the wrong length')
+  await store.put(SecretSlots.consoleKey, Buffer.from(key).toString('hex'))
+  return { secretKey: key, created: true }
+}

@@ -13,6 +13,26 @@
 // Every call answers `{ ok: true, value }` or `{ ok: false, error: { code, message, field? } }`.
 //
 // Pure TypeScript: no Node, Electron or DOM imports, because the sandboxed preload bundles this file too.
+
+import {
+  type DepositChangeView,
+  type DepositView,
+  type DustSettleView,
+  type LpDeactivateView,
+  type LpHistoryView,
+  type LpStatementView,
+  type LpView,
+  lpDeactivateInput,
+  lpDepositConfirmInput,
+  lpDepositRecordInput,
+  lpDepositReverseInput,
+  lpDustSettleInput,
+  lpHistoryInput,
+  lpListInput,
+  lpRegisterInput,
+  lpSetDestinationInput,
+  lpStatementInput,
+} from './lps'
 import { array, type Infer, int, object, oneOf, optional, refine, type Schema, string, tuple } from './schema'
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -116,6 +136,34 @@ export interface RelayStatusView {
   relays: RelayHealth[]
 }
 
+/** One ATM the console knows (from the roster and the machine configs), with what it sent. JSON-safe. */
+export interface FleetMachineView {
+  atmPubkey: string
+  machineId: string | null
+  name: string | null
+  currency: string | null
+  /** Against the newest roster: member, revoked (dropped by a later version), not_listed, or no roster yet. */
+  rosterStatus: 'member' | 'revoked' | 'not_listed' | 'no_roster'
+  configEventId: string | null
+  configCreatedAt: number | null
+  booked: number
+  rejected: number
+  lastRecordAt: number | null
+}
+
+/** An ATM record the console did not book, with the reason code of docs/protocol.md §9. Nothing was paid. */
+export interface RejectedRecordView {
+  id: number
+  eventId: string
+  atmPubkey: string
+  createdAt: number
+  reason: string
+  detail: string
+  /** True when a later attempt may still book it (wallet down, roster not yet seen …). */
+  retryable: boolean
+  receivedAtMs: number
+}
+
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const
 export type LogLevelName = (typeof LOG_LEVELS)[number]
 
@@ -200,8 +248,14 @@ export const METHODS = {
   /** Name, version, runtime and demo flags. */
   'app.info': method<AppInfo>()(),
   'ledger.status': method<LedgerStatusView>()(),
-  /** Health of each configured relay; empty until the relay pool lands. */
+  /** Health of each configured relay; empty while the fleet feature is not configured (no relays/operator). */
   'relay.status': method<RelayStatusView>()(),
+  /** The fleet's ATMs: roster status, config, booked and rejected counts. Empty when the fleet is not set up. */
+  'fleet.machines': method<FleetMachineView[]>()(),
+  /** Rejected ATM records, newest first (page with `beforeId`). */
+  'fleet.rejected': method<RejectedRecordView[]>()(
+    object({ limit: optional(int(1, 1000)), beforeId: optional(int(1, Number.MAX_SAFE_INTEGER)) }),
+  ),
   'settings.get': method<Settings>()(),
   /** Applies a validated patch, persists it and answers the full new settings. */
   'settings.set': method<Settings>()(settingsPatchSchema),
@@ -209,6 +263,27 @@ export const METHODS = {
   'log.recent': method<LogEntry[]>()(
     object({ limit: optional(int(1, 1000)), minLevel: optional(oneOf(...LOG_LEVELS)) }),
   ),
+  // LP lifecycle (issue 5; shapes in ./lps.ts). Amounts are decimal strings; an NWC URI goes in, never out.
+  /** Every LP with its derived balance, pending deposits, accrued msat, destination and payout policy. */
+  'lps.list': method<LpView[]>()(lpListInput),
+  /** Registers an LP (npub, name, destination, flow/fixed, daily limit, payout threshold/schedule/fee cap). */
+  'lps.register': method<LpView>()(lpRegisterInput),
+  /** Replaces an LP's payout destination and policy (also for a deactivated LP, whose accrual is still paid). */
+  'lps.setDestination': method<LpView>()(lpSetDestinationInput),
+  /** Records fiat an LP handed over, as a pending deposit. */
+  'lps.deposit.record': method<DepositView>()(lpDepositRecordInput),
+  /** pending → confirmed: the cash is in the machine; the balance grows. */
+  'lps.deposit.confirm': method<DepositChangeView>()(lpDepositConfirmInput),
+  /** Cancels a pending deposit, or books a reversing entry against a confirmed one. */
+  'lps.deposit.reverse': method<DepositChangeView>()(lpDepositReverseInput),
+  /** Statement for [fromMs, toMs): opening/closing balance, totals, every line. */
+  'lps.statement': method<LpStatementView>()(lpStatementInput),
+  /** Closes (part of) an LP's remaining fiat at the operator's rate; the LP accrues the msat. */
+  'lps.dustSettle': method<DustSettleView>()(lpDustSettleInput),
+  /** Stops new deposits and allocations; accrued msat are still paid out. */
+  'lps.deactivate': method<LpDeactivateView>()(lpDeactivateInput),
+  /** Money lines newest first (page with `before`), plus profile events and deposits on the first page. */
+  'lps.history': method<LpHistoryView>()(lpHistoryInput),
 } as const
 
 export type Methods = typeof METHODS

@@ -13,14 +13,7 @@ import { randomBytes as nobleRandomBytes } from '@noble/hashes/utils.js'
 import * as nip44 from 'nostr-tools/nip44'
 import type { Signer } from '../signer'
 import { signEventChecked } from '../signer'
-import {
-  checkEvent,
-  computeEventId,
-  type EventTemplate,
-  isHex64,
-  type NostrEvent,
-  signTemplateWithKey,
-} from './event'
+import { checkEvent, computeEventId, type EventTemplate, isHex64, type NostrEvent, signTemplateWithKey } from './event'
 
 export const KIND_SEAL = 13
 export const KIND_PRIVATE_DM = 14
@@ -92,7 +85,8 @@ export function randomPastTimestamp(
   randomBytes: (n: number) => Uint8Array = nobleRandomBytes,
   windowSec = TIMESTAMP_WINDOW_SEC,
 ): number {
-  if (!Number.isSafeInteger(nowSec) || nowSec < 0) throw new GiftWrapError('bad_input', 'nowSec', 'must be unix seconds')
+  if (!Number.isSafeInteger(nowSec) || nowSec < 0)
+    throw new GiftWrapError('bad_input', 'nowSec', 'must be unix seconds')
   if (!Number.isSafeInteger(windowSec) || windowSec < 0 || windowSec >= 2 ** 32)
     throw new GiftWrapError('bad_input', 'windowSec', 'must be an integer 0..2^32-1')
   const span = windowSec + 1
@@ -120,7 +114,13 @@ export function createDmRumor(
     throw new GiftWrapError('bad_input', 'content', 'must be a non-empty string')
   const tags = recipientPubkeys.map((p) => ['p', p])
   if (message.subject !== undefined) tags.push(['subject', message.subject])
-  const unsigned = { pubkey: senderPubkey, created_at: createdAt, kind: KIND_PRIVATE_DM, tags, content: message.content }
+  const unsigned = {
+    pubkey: senderPubkey,
+    created_at: createdAt,
+    kind: KIND_PRIVATE_DM,
+    tags,
+    content: message.content,
+  }
   return { id: computeEventId(unsigned), ...unsigned }
 }
 

@@ -138,14 +138,15 @@ export function markSending(
 }
 
 /**
- * sending | unknown → paid, only with a preimage whose sha256 is the payment hash. `feesPaidMsat` is what the
- * wallet reported (null when it did not say).
+ * sending | unknown | failed_retryable → paid, only with a preimage whose sha256 is the payment hash (from the
+ * response, or from a lookup: a wallet may have paid although an answer said otherwise, e.g. a repeated request
+ * answered "already paid"). `feesPaidMsat` is what the wallet reported (null when it did not say).
  */
 export function markPaid(
   p: Payout,
   f: { preimage: string; feesPaidMsat: bigint | null; nowMs: number; via: 'response' | 'lookup' },
 ): Payout {
-  allowFrom(p, 'markPaid', ['sending', 'unknown'])
+  allowFrom(p, 'markPaid', ['sending', 'unknown', 'failed_retryable'])
   if (p.paymentHash === null) throw new PayoutTransitionError(p.id, p.state, 'markPaid', 'no payment hash')
   if (!preimageProvesPayment(f.preimage, p.paymentHash)) {
     throw new PayoutFactError(p.id, 'preimage', 'sha256(preimage) differs from the payment hash')
@@ -167,14 +168,14 @@ export function markPaid(
 }
 
 /**
- * sending | unknown → failed_retryable: the wallet said it did not pay (a retryable error code), or a lookup
- * after the request expired found no trace. A new request may be minted once `nextAttemptAtMs` has passed.
+ * planned | sending | unknown → failed_retryable: the wallet said it did not pay (a retryable error code), a lookup
+ * after the request expired found no trace, or (from planned, nothing sent) the destination gave no invoice yet. A new request may be minted once `nextAttemptAtMs` has passed.
  */
 export function markFailedRetryable(
   p: Payout,
   f: { code: string; reason: string; nextAttemptAtMs: number; nowMs: number },
 ): Payout {
-  allowFrom(p, 'markFailedRetryable', ['sending', 'unknown'])
+  allowFrom(p, 'markFailedRetryable', ['planned', 'sending', 'unknown'])
   return {
     ...p,
     state: 'failed_retryable',
@@ -185,10 +186,17 @@ export function markFailedRetryable(
   }
 }
 
-/** sending | unknown | failed_retryable → failed_final: needs a human; goes on the worklist with its reason. */
+/** planned | sending | unknown | failed_retryable → failed_final: needs a human; on the worklist with its reason. */
 export function markFailedFinal(p: Payout, f: { code: string; reason: string; nowMs: number }): Payout {
-  allowFrom(p, 'markFailedFinal', ['sending', 'unknown', 'failed_retryable'])
-  return { ...p, state: 'failed_final', errorCode: f.code, reason: f.reason, nextAttemptAtMs: null, updatedAtMs: f.nowMs }
+  allowFrom(p, 'markFailedFinal', ['planned', 'sending', 'unknown', 'failed_retryable'])
+  return {
+    ...p,
+    state: 'failed_final',
+    errorCode: f.code,
+    reason: f.reason,
+    nextAttemptAtMs: null,
+    updatedAtMs: f.nowMs,
+  }
 }
 
 /**
@@ -245,7 +253,11 @@ export function reconcileUnknown(
   const v = f.verdict
   if (v.status === 'paid') return markPaid(p, { ...v, nowMs: f.nowMs, via: 'lookup' })
   if (v.status === 'unverifiable') {
-    return markFailedFinal(p, { code: 'UNVERIFIABLE', reason: `lookup cannot prove the outcome: ${v.reason}`, nowMs: f.nowMs })
+    return markFailedFinal(p, {
+      code: 'UNVERIFIABLE',
+      reason: `lookup cannot prove the outcome: ${v.reason}`,
+      nowMs: f.nowMs,
+    })
   }
   const expired = p.requestExpiresAtSec === null || f.nowSec >= p.requestExpiresAtSec
   if (v.status === 'not_paid' && expired) {

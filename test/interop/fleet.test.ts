@@ -51,7 +51,17 @@ async function expectNothingBooked(paymentHash: string | null, eventId: string) 
   }
 }
 
-async function expectRejected(sale: Sale, reason: string): Promise<RecordOutcome> {
+/**
+ * The console's verdict on a sale. The test relay (@nostr-relay/core) checks NIP-26 itself and refuses a bad
+ * delegation; relays in the wild do not (NIP-26 is "unrecommended"), so such an event is then handed to the
+ * pipeline directly, as a relay that does not check would serve it.
+ */
+async function expectRejected(sale: Sale, reason: string, relayRefuses?: RegExp): Promise<RecordOutcome> {
+  if (relayRefuses) {
+    expect(sale.accepted).toBe(false)
+    for (const r of sale.published) expect(r.message).toMatch(relayRefuses)
+    await c.fleet.ingest(sale.event)
+  } else expect(sale.accepted).toBe(true)
   const o = await c.outcomeOf(sale.event.id)
   expect(o).toMatchObject({ outcome: 'rejected', reason })
   const rows = await c.ledger.query<{ reason: string }>(
@@ -112,9 +122,7 @@ describe('fleet protocol over real relays and a real NIP-47 wallet service', () 
     expect(s.accepted).toBe(false)
     for (const r of s.published) expect(r.message).toMatch(/signature/)
     // A hostile relay could still serve it: hand it to the pipeline directly.
-    const o = await c.fleet.ingest(s.event)
-    expect(o).toMatchObject({ outcome: 'rejected', reason: 'bad_signature' })
-    await expectRejected(s, 'bad_signature')
+    await expectRejected(s, 'bad_signature', /signature/)
   })
 
   it('wrong delegator: rejected as delegation_wrong_delegator', async () => {
@@ -133,17 +141,25 @@ describe('fleet protocol over real relays and a real NIP-47 wallet service', () 
   it('expired delegation: rejected as delegation_not_allowed', async () => {
     const now = nowSec(systemClock)
     const delegation = await operatorDelegation(now - 100 * 86_400, now - 10 * 86_400)
-    await expectRejected(await sim.sell({ scenario: 'expired-delegation', delegation }), 'delegation_not_allowed')
+    await expectRejected(
+      await sim.sell({ scenario: 'expired-delegation', delegation }),
+      'delegation_not_allowed',
+      /delegation/,
+    )
   })
 
   it('not-yet-valid delegation: rejected as delegation_not_allowed', async () => {
     const now = nowSec(systemClock)
     const delegation = await operatorDelegation(now + 86_400, now + 90 * 86_400)
-    await expectRejected(await sim.sell({ scenario: 'not-yet-valid-delegation', delegation }), 'delegation_not_allowed')
+    await expectRejected(
+      await sim.sell({ scenario: 'not-yet-valid-delegation', delegation }),
+      'delegation_not_allowed',
+      /delegation/,
+    )
   })
 
   it('unknown machine: rejected as not_in_roster', async () => {
-    await expectRejected(await sim.sell({ scenario: 'unknown-machine' }), 'not_in_roster')
+    await expectRejected(await sim.sell({ scenario: 'unknown-machine' }), 'not_in_roster', /delegation/)
   })
 
   it('replayed old record (an earlier payment under a new txId): rejected as duplicate_payment', async () => {
@@ -237,7 +253,11 @@ describe('fleet protocol over real relays and a real NIP-47 wallet service', () 
     )
     const later = { nowMs: () => Date.now() + 2000 }
     const roster3 = await revokeAtm(
-      { atmPubkey: second.sim.atmPubkey, operatorPubkey: h.operatorPubkey, currentMembers: [atmPubkey, second.sim.atmPubkey] },
+      {
+        atmPubkey: second.sim.atmPubkey,
+        operatorPubkey: h.operatorPubkey,
+        currentMembers: [atmPubkey, second.sim.atmPubkey],
+      },
       h.operator,
       later,
     )

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { hexToBytes } from '@noble/hashes/utils.js'
-import { type AtmSimulator, createAtmSimulator, type Customer } from '../../src-main/atm-sim/simulator'
+import { type AtmSimulator, type Customer, createAtmSimulator } from '../../src-main/atm-sim/simulator'
 import { createLedgerCursorStore, type LedgerCursorStore } from '../../src-main/fleet/cursor-store'
 import { createFleetService, type FleetService, type RecordOutcome } from '../../src-main/fleet/service'
 import '../../src-main/ledger/registry'
@@ -66,6 +66,11 @@ export interface Console {
   /** Resolves with the first final outcome for this event id (rejections that will be retried do not count). */
   outcomeOf(eventId: string, timeoutMs?: number): Promise<RecordOutcome>
   close(): Promise<void>
+  /**
+   * A crash as far as the ledger can tell: deliveries stop and the ledger closes with records still in flight, so
+   * nothing more reaches it; only then are the wallet client and the service's timers stopped.
+   */
+  crash(): Promise<void>
 }
 
 export interface FleetHarness {
@@ -85,9 +90,15 @@ export interface FleetHarness {
   logs: LogRecord[]
   log: Logger
   console: Console | null
-  startConsole(opts?: { concurrency?: number; retryIntervalMs?: number }): Promise<Console>
+  startConsole(opts?: { concurrency?: number; retryIntervalMs?: number; overlapSec?: number }): Promise<Console>
   /** Pairs a new ATM (config + roster published), returns its simulator. */
-  pairAtm(opts: { machineId: string; members: string[]; clock?: Clock }): Promise<{
+  pairAtm(opts: {
+    machineId: string
+    members: string[]
+    clock?: Clock
+    /** The ATM key (default: a fresh one). */
+    secret?: Uint8Array
+  }): Promise<{
     sim: AtmSimulator
     pairing: Pairing
     secret: Uint8Array
@@ -97,7 +108,9 @@ export interface FleetHarness {
   close(): Promise<void>
 }
 
-export async function startFleetHarness(opts: { recordRelays?: number; persist?: boolean } = {}): Promise<FleetHarness> {
+export async function startFleetHarness(
+  opts: { recordRelays?: number; persist?: boolean } = {},
+): Promise<FleetHarness> {
   const logs: LogRecord[] = []
   const log = createLogger((r) => {
     logs.push(r)
@@ -170,6 +183,7 @@ export async function startFleetHarness(opts: { recordRelays?: number; persist?:
         retryIntervalMs: o.retryIntervalMs ?? 1000,
         operatorCatchUpMs: 3000,
         relays: recordUrls(),
+        ...(o.overlapSec !== undefined ? { overlapSec: o.overlapSec } : {}),
       })
       const outcomes = new Map<string, RecordOutcome[]>()
       const waiters = new Map<string, ((o: RecordOutcome) => void)[]>()
@@ -212,6 +226,13 @@ export async function startFleetHarness(opts: { recordRelays?: number; persist?:
           await ledger.close()
           if (h.console === c) h.console = null
         },
+        async crash() {
+          await pool.close()
+          await ledger.close()
+          nwc.close()
+          await fleet.close()
+          if (h.console === c) h.console = null
+        },
       }
       h.console = c
       return c
@@ -221,7 +242,7 @@ export async function startFleetHarness(opts: { recordRelays?: number; persist?:
       if (!results.some((r) => r.ok)) throw new Error(`no relay accepted ${ev.id}: ${JSON.stringify(results)}`)
     },
     async pairAtm(p) {
-      const secret = createSecret()
+      const secret = p.secret ?? createSecret()
       const atmPubkey = await createSoftwareSigner(secret).getPublicKey()
       const receive = await svc.addConnection({ wallet: op.wallet, methods: RECEIVE_ONLY_METHODS })
       const cashIn = await svc.addConnection({
@@ -249,7 +270,11 @@ export async function startFleetHarness(opts: { recordRelays?: number; persist?:
       )
       await h.publishOperatorEvent(pairing.configEvent)
       if (pairing.rosterEvent) await h.publishOperatorEvent(pairing.rosterEvent)
-      const cashInClient = new NwcClient({ connection: cashIn.uri, logger: log.child('atm-cash-in'), replyTimeoutMs: 10_000 })
+      const cashInClient = new NwcClient({
+        connection: cashIn.uri,
+        logger: log.child('atm-cash-in'),
+        replyTimeoutMs: 10_000,
+      })
       const sim = await createAtmSimulator({
         pairingUri: pairing.uri,
         atmSecretKey: secret,

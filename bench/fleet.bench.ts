@@ -1,0 +1,326 @@
+// Fleet pipeline throughput and latency (DESIGN §3, §8): 10,000 ATM records (kind 30079, NIP-44 v2 content,
+// NIP-26 delegation) stored on the REAL relay process, then the console (relay pool with WASM verify + fleet
+// service + in-process ledger + NWC lookup_invoice on the REAL @getalby/sdk wallet service) catches up on all of
+// them: records verified + decrypted + confirmed by the wallet + booked per second. Next to it, in the same run:
+// the bare WASM signature-verify rate (the ratio is reported), and the cost of each stage on its own (noble
+// checks inside verifyRecord, NIP-44 decrypt, lookup_invoice round trips, the booking procedure), so the report
+// says where the time goes. A second, live phase publishes at a steady rate and measures publish→booked latency.
+//
+// Run: `npm run bench -- bench/fleet.bench.ts` (FLEET_BENCH_RECORDS overrides 10,000).
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { hexToBytes } from '@noble/hashes/utils.js'
+import { expect, it } from 'vitest'
+import { quote } from '../src-main/atm-sim/simulator'
+import { createLedgerCursorStore } from '../src-main/fleet/cursor-store'
+import { createFleetService, ledgerOnAccepted, lookupThroughNwc, type RecordOutcome } from '../src-main/fleet/service'
+import '../src-main/ledger/registry'
+import { openLedgerInProcess } from '../src-main/ledger/store'
+import { createEventVerifier } from '../src-main/nostr/event-verifier'
+import { createRelayPool } from '../src-main/nostr/relay-pool'
+import { createSoftwareSigner } from '../src-main/signer/software-signer'
+import { NwcClient } from '../src-main/wallet/nwc-client'
+import { nowSec, systemClock } from '../src-shared/clock'
+import { createLogger } from '../src-shared/log'
+import { type AtmRecordV1, createAtmRecord } from '../src-shared/nostr/atm-record'
+import type { NostrEvent } from '../src-shared/nostr/event'
+import { parseMachineConfigEvent } from '../src-shared/nostr/machine-config'
+import { createPairing } from '../src-shared/nostr/pairing'
+import { parseRosterEvent } from '../src-shared/nostr/roster'
+import { verifyRecord } from '../src-shared/nostr/verify-record'
+import { FEES, LIMITS } from '../test/support/fleet-harness'
+import { LightningNetwork } from '../test/support/lightning'
+import { startRelay } from '../test/support/relay'
+import { RECEIVE_ONLY_METHODS, startWalletService } from '../test/support/wallet-service'
+import { percentile, recordBench, round } from './lib'
+
+const N = Number(process.env.FLEET_BENCH_RECORDS ?? 10_000)
+const LIVE_N = Math.min(300, N)
+const LIVE_RATE_PER_SEC = 10
+const started = performance.now()
+const progress = (what: string) => console.log(`[fleet-bench +${Math.round(performance.now() - started)} ms] ${what}`)
+
+it(`fleet pipeline: ${N} records over the local relay, with wallet lookups`, async () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'fleet-bench-'))
+  const log = createLogger(() => {}, 'bench')
+  const recordRelay = await startRelay({ maxLimit: 5000 })
+  const walletRelay = await startRelay()
+  // The simulated Lightning clock follows each record (paid one second before its created_at), so records can be
+  // spread over the past: the relay pool pages stored events by created_at, and a real ATM never has more than a
+  // page of records in one second (the pool skips past such a second with a warning).
+  let simNowSec = nowSec(systemClock)
+  const net = new LightningNetwork({ nowSec: () => simNowSec })
+  const svc = await startWalletService({ relayUrls: [walletRelay.url], network: net })
+  const op = await svc.fundedConnection('operator', 0n)
+  await svc.addConnection({ wallet: op.wallet, methods: RECEIVE_ONLY_METHODS })
+  const customer = net.createWallet('customer', 10n ** 18n)
+  const operator = createSoftwareSigner(hexToBytes('5a'.repeat(32)))
+  const operatorPubkey = await operator.getPublicKey()
+  const consoleSigner = createSoftwareSigner(hexToBytes('6b'.repeat(32)))
+  const consolePubkey = await consoleSigner.getPublicKey()
+  const atmSecret = hexToBytes('7c'.repeat(32))
+  const atm = createSoftwareSigner(atmSecret)
+  const atmPubkey = await atm.getPublicKey()
+  const publisher = await createRelayPool({ relays: [recordRelay.url], logger: log, maxPendingPublishes: 5000 })
+
+  const pairing = await createPairing(
+    {
+      atmNpubOrHex: atmPubkey,
+      operatorPubkey,
+      consolePubkey,
+      relays: [recordRelay.url],
+      machineId: 'atm-bench-01',
+      name: 'Bench ATM',
+      currency: 'EUR',
+      fees: FEES,
+      discountPpm: 0,
+      limits: LIMITS,
+      currentMembers: [],
+    },
+    operator,
+    { nowMs: () => Date.now() - 2 * 3600_000 },
+  )
+  const delegation = pairing.delegation
+  const rate = 5_000_000n
+  let seq = 0
+  // A record whose payment really settled in the operator's wallet (invoice + payment on the simulated ledger).
+  const makeRecord = async (createdAt: number): Promise<NostrEvent> => {
+    const q = quote('cash_out', 2_000n + BigInt(seq % 500), rate, FEES.cash_out, 0)
+    simNowSec = createdAt - 1
+    const inv = op.wallet.makeInvoice(q.wireMsat, { description: `bench ${seq}` })
+    customer.payInvoice(inv.invoice!)
+    const record: AtmRecordV1 = {
+      v: 1,
+      txId: `bench-${++seq}`,
+      machineId: 'atm-bench-01',
+      direction: 'cash_out',
+      status: 'completed',
+      fiatMinor: 2_000n + BigInt((seq - 1) % 500),
+      fiatDispensedMinor: 2_000n + BigInt((seq - 1) % 500),
+      currency: 'EUR',
+      wireMsat: q.wireMsat,
+      principalMsat: q.principalMsat,
+      feeMsat: q.feeMsat,
+      paymentHash: inv.paymentHash,
+      bolt11: inv.invoice!,
+      feePpm: 60_000,
+      discountPpm: 0,
+      rateMinorPerBtc: rate,
+      startedAt: createdAt - 3,
+      paidAt: createdAt - 2,
+      finishedAt: createdAt - 1,
+    }
+    return createAtmRecord({ record, consolePubkey, delegation, createdAt }, atm)
+  }
+  const publishAll = async (events: NostrEvent[]) => {
+    for (let i = 0; i < events.length; i += 500) {
+      const results = await Promise.all(
+        events.slice(i, i + 500).map((e) => publisher.publish(e, { timeoutMs: 60_000 })),
+      )
+      for (const r of results) if (!r[0]?.ok) throw new Error(`publish failed: ${JSON.stringify(r)}`)
+      if (events.length > 1) progress(`published ${Math.min(i + 500, events.length)}`)
+    }
+  }
+
+  // ---- generate and store N records ----
+  for (const ev of [pairing.configEvent, pairing.rosterEvent!]) await publishAll([ev])
+  progress('paired')
+  let t = performance.now()
+  // Four records per second, ending a minute ago.
+  const base = nowSec(systemClock) - 60 - Math.ceil(N / 4)
+  const events: NostrEvent[] = []
+  for (let i = 0; i < N; i++) {
+    events.push(await makeRecord(base + Math.floor(i / 4)))
+    if ((i + 1) % 2000 === 0) progress(`generated ${i + 1}`)
+  }
+  const generateMs = performance.now() - t
+  progress(`generated ${N} records`)
+  t = performance.now()
+  await publishAll(events)
+  const publishMs = performance.now() - t
+  progress('published to the relay')
+
+  // ---- stage costs on their own, same events, same process ----
+  const wasm = await createEventVerifier(log)
+  t = performance.now()
+  for (const e of events) expect(wasm.verify(e)).toBe('ok')
+  const wasmPerSec = N / ((performance.now() - t) / 1000)
+
+  t = performance.now()
+  for (const e of events.slice(0, 2000)) await consoleSigner.nip44Decrypt(atmPubkey, e.content)
+  const decryptPerSec = 2000 / ((performance.now() - t) / 1000)
+
+  const roster = parseRosterEvent(pairing.rosterEvent!, operatorPubkey)
+  const config = parseMachineConfigEvent(pairing.configEvent, operatorPubkey)
+  const lookups = new Map(
+    op.wallet.transactions.map((tx) => [
+      tx.paymentHash,
+      {
+        found: true as const,
+        settled: true,
+        amountMsat: tx.amountMsat,
+        preimage: tx.preimage,
+        settledAt: tx.settledAtSec,
+      },
+    ]),
+  )
+  t = performance.now()
+  for (const e of events.slice(0, 2000)) {
+    const r = await verifyRecord(e, {
+      operatorPubkey,
+      consolePubkey,
+      nowSec: nowSec(systemClock),
+      rosters: [roster],
+      isEventKnown: () => false,
+      decrypt: (s, p) => consoleSigner.nip44Decrypt(s, p),
+      machineConfig: () => config,
+      lookupInvoice: async (h) => lookups.get(h) ?? { found: false },
+      isBooked: () => null,
+      bookedVersionOf: () => null,
+    })
+    expect(r.ok).toBe(true)
+  }
+  const pureVerifyPerSec = 2000 / ((performance.now() - t) / 1000)
+  progress('stage costs: verify, decrypt, verifyRecord')
+
+  const nwc = new NwcClient({ connection: op.uri, logger: log, replyTimeoutMs: 60_000 })
+  const hashes = [...lookups.keys()].slice(0, 400)
+  t = performance.now()
+  for (let i = 0; i < hashes.length; i += 8)
+    await Promise.all(hashes.slice(i, i + 8).map((h) => lookupThroughNwc(nwc, h)))
+  const lookupPerSec = hashes.length / ((performance.now() - t) / 1000)
+  const lookupLat: number[] = []
+  for (const h of hashes.slice(0, 100)) {
+    const s = performance.now()
+    await lookupThroughNwc(nwc, h)
+    lookupLat.push(performance.now() - s)
+  }
+  lookupLat.sort((a, b) => a - b)
+  progress('stage costs: lookup_invoice')
+
+  // ---- the whole console catching up on N stored records ----
+  const ledger = await openLedgerInProcess({ dir: join(tmp, 'ledger'), logger: log })
+  const cursorStore = createLedgerCursorStore(() => ledger, { clock: systemClock })
+  const pool = await createRelayPool({ relays: [recordRelay.url], logger: log, cursorStore })
+  // Time spent inside the pipeline's two I/O stages, summed over all records (they overlap under concurrency).
+  const spent = { lookupMs: 0, lookups: 0, bookMs: 0, books: 0 }
+  const book = ledgerOnAccepted(ledger)
+  const fleet = await createFleetService({
+    ledger,
+    pool,
+    nwc: {
+      lookupInvoice: async (p) => {
+        const s0 = performance.now()
+        try {
+          return await nwc.lookupInvoice(p)
+        } finally {
+          spent.lookupMs += performance.now() - s0
+          spent.lookups++
+        }
+      },
+    },
+    onAccepted: async (a) => {
+      const s0 = performance.now()
+      try {
+        return await book(a)
+      } finally {
+        spent.bookMs += performance.now() - s0
+        spent.books++
+      }
+    },
+    consoleSigner,
+    operatorPubkey,
+    clock: systemClock,
+    log,
+    cursorStore,
+    concurrency: 16,
+    relays: [recordRelay.url],
+  })
+  const doneAt = new Map<string, number>()
+  let booked = 0
+  let allBooked: () => void = () => {}
+  let target = N
+  const reached = () => new Promise<void>((r) => (allBooked = r))
+  let wait = reached()
+  const unexpected: RecordOutcome[] = []
+  fleet.onOutcome((o: RecordOutcome) => {
+    doneAt.set(o.eventId, performance.now())
+    if (o.outcome !== 'booked') unexpected.push(o)
+    if (++booked >= target) allBooked()
+    if (booked % 1000 === 0) progress(`${booked} outcomes`)
+  })
+  t = performance.now()
+  await fleet.start()
+  await wait
+  const catchUpMs = performance.now() - t
+  progress('catch-up done')
+  expect(unexpected).toEqual([])
+  const pipelinePerSec = N / (catchUpMs / 1000)
+
+  // Booking cost alone: the share of the catch-up spent inside the ledger procedure.
+  const [cnt] = await ledger.query<{ n: number }>(`SELECT COUNT(*) AS n FROM acct_settlement`)
+  expect(Number(cnt!.n)).toBe(N)
+
+  // ---- live: publish at a steady rate, measure publish → booked ----
+  target = N + LIVE_N
+  wait = reached()
+  const liveEvents: NostrEvent[] = []
+  for (let i = 0; i < LIVE_N; i++) liveEvents.push(await makeRecord(nowSec(systemClock) - 1))
+  const publishedAt = new Map<string, number>()
+  const start = performance.now()
+  for (let i = 0; i < LIVE_N; i++) {
+    const due = start + (i * 1000) / LIVE_RATE_PER_SEC
+    const delay = due - performance.now()
+    if (delay > 0) await new Promise((r) => setTimeout(r, delay)) // load pacing, not synchronisation
+    const e = liveEvents[i]!
+    publishedAt.set(e.id, performance.now())
+    void publisher.publish(e, { timeoutMs: 60_000 })
+  }
+  await wait
+  expect(unexpected).toEqual([])
+  const latencies = liveEvents.map((e) => doneAt.get(e.id)! - publishedAt.get(e.id)!).sort((a, b) => a - b)
+
+  const data = {
+    records: N,
+    generateMs: round(generateMs, 0),
+    publishToRelayMs: round(publishMs, 0),
+    pipeline: {
+      note: 'relay REQ/EOSE paging + WASM verify in the pool + verifyRecord (noble id/sig + NIP-26 + NIP-44) + lookup_invoice through the real wallet service + booking (in-process ledger, fsync per commit), concurrency 16',
+      catchUpMs: round(catchUpMs, 0),
+      recordsPerSec: round(pipelinePerSec, 1),
+    },
+    wasmVerifyPerSec: round(wasmPerSec, 0),
+    ratioPipelineToWasmVerify: round(pipelinePerSec / wasmPerSec, 5),
+    stages: {
+      pureVerifyRecordPerSec_noWalletNoLedger: round(pureVerifyPerSec, 1),
+      nip44DecryptPerSec: round(decryptPerSec, 0),
+      lookupInvoicePerSec_concurrency8: round(lookupPerSec, 1),
+      lookupInvoiceP50Ms_sequential: round(percentile(lookupLat, 50), 1),
+    },
+    inPipeline: {
+      note: 'mean time per record inside each I/O stage during the catch-up and live phases (stages overlap: 16 in flight)',
+      lookupInvoiceMeanMs: round(spent.lookupMs / spent.lookups, 1),
+      bookingProcedureMeanMs: round(spent.bookMs / spent.books, 2),
+    },
+    live: {
+      records: LIVE_N,
+      ratePerSec: LIVE_RATE_PER_SEC,
+      publishToBookedP50Ms: round(percentile(latencies, 50), 1),
+      publishToBookedP99Ms: round(percentile(latencies, 99), 1),
+      publishToBookedMaxMs: round(latencies.at(-1)!, 1),
+    },
+  }
+  console.log(JSON.stringify(data, null, 2))
+  recordBench('fleet-pipeline', data)
+
+  await fleet.close()
+  await pool.close()
+  nwc.close()
+  await ledger.close()
+  await publisher.close()
+  await svc.close()
+  await recordRelay.stop()
+  await walletRelay.stop()
+  rmSync(tmp, { recursive: true, force: true })
+})

@@ -1,0 +1,165 @@
+// Wires the relay pool and the fleet service into the running services (DESIGN §5) and answers the contract's
+// `relay.status`, `fleet.machines` and `fleet.rejected`. The feature is inert — no sockets, no timers — unless
+// the caller hands over the fleet wiring (operator pubkey, the console key's signer, the operator wallet's NWC
+// URI) AND at least one relay is configured, so the headless shell and its tests start with no network at all.
+import { nowSec } from '../../src-shared/clock'
+import type {
+  FleetMachineView,
+  Handlers,
+  RejectedRecordView,
+  RelayHealth as RelayHealthView,
+  RelayStatusView,
+} from '../../src-shared/ipc/contract'
+import type { Signer } from '../../src-shared/signer'
+import type { LedgerStore } from '../ledger/types'
+import { createRelayPool, type RelayHealth, type RelayPool } from '../nostr/relay-pool'
+import type { ServiceContext } from '../services'
+import { NwcClient } from '../wallet/nwc-client'
+import { createLedgerCursorStore } from './cursor-store'
+import { createFleetService, type FleetService } from './service'
+
+export interface FleetWiring {
+  /** The operator key (x-only hex), pinned at setup. */
+  operatorPubkey: string
+  /** The console key: decrypts ATM records (and signs NIP-42 auth). */
+  consoleSigner: Signer
+  /** The operator wallet's NWC URI (lookup_invoice at least). */
+  nwcUri: string
+  /** Relays; default: the operator's `relays` setting. */
+  relays?: string[]
+  /**
+   * Called once the fleet service runs, with the parts it runs on; the function it returns runs at shutdown,
+   * before the fleet service and the pool close. The payout pipeline starts here (src-main/pipeline/feature.ts).
+   */
+  onStarted?: (parts: FleetParts) => Promise<(() => Promise<void>) | undefined>
+}
+
+/** What the fleet feature runs on, handed to `FleetWiring.onStarted`. */
+export interface FleetParts {
+  ledger: LedgerStore
+  pool: RelayPool
+  nwc: NwcClient
+  fleet: FleetService
+  consoleSigner: Signer
+  operatorPubkey: string
+  relays: readonly string[]
+}
+
+/** The pool's health in the contract's JSON shape. */
+export function relayHealthView(h: RelayHealth): RelayHealthView {
+  const v: RelayHealthView = { url: h.url, state: h.state === 'auth-failed' ? 'error' : h.state }
+  if (h.latencyMs !== null) v.latencyMs = h.latencyMs
+  if (h.lastEventAtMs !== null) v.lastEventAtMs = h.lastEventAtMs
+  if (h.lastError !== null) v.error = h.lastError
+  return v
+}
+
+/** Rejected rows straight from the ledger (readable while the relays or the wallet are down). */
+async function rejectedFromLedger(
+  ledger: LedgerStore,
+  o: { limit?: number; beforeId?: number },
+): Promise<RejectedRecordView[]> {
+  const rows = await ledger.query<{
+    id: number
+    event_id: string
+    atm_pubkey: string
+    created_at: number
+    reason: string
+    detail: string | null
+    retryable: number
+    received_at_ms: number
+  }>(
+    `SELECT id, event_id, atm_pubkey, created_at, reason, detail, retryable, received_at_ms
+     FROM fleet_record_outcome WHERE outcome = 'rejected' AND id < ? ORDER BY id DESC LIMIT ?`,
+    [o.beforeId ?? Number.MAX_SAFE_INTEGER, o.limit ?? 100],
+  )
+  return rows.map((r) => ({
+    id: r.id,
+    eventId: r.event_id,
+    atmPubkey: r.atm_pubkey,
+    createdAt: r.created_at,
+    reason: r.reason,
+    detail: r.detail ?? '',
+    retryable: r.retryable === 1,
+    receivedAtMs: r.received_at_ms,
+  }))
+}
+
+export function fleetHandlers(
+  ctx: ServiceContext,
+  wiring: FleetWiring | undefined,
+): Pick<Handlers, 'relay.status' | 'fleet.machines' | 'fleet.rejected'> {
+  const log = ctx.log.child('fleet')
+  let pool: RelayPool | undefined
+  let fleet: FleetService | undefined
+  let nwc: NwcClient | undefined
+  let stopExtra: (() => Promise<void>) | undefined
+  const relays = wiring ? (wiring.relays ?? ctx.settings.get().relays) : []
+  const status = (): RelayStatusView => ({ relays: pool ? pool.health().map(relayHealthView) : [] })
+
+  if (!wiring || relays.length === 0) {
+    log.info('fleet feature inert', { reason: wiring ? 'no relays configured' : 'no operator/console key set up' })
+  } else {
+    const w = wiring
+    const started = ctx.ledgerReady.then(async () => {
+      let ledger: LedgerStore
+      try {
+        ledger = ctx.ledger()
+      } catch {
+        log.warn('fleet feature not started: the ledger is not open')
+        return
+      }
+      const cursorStore = createLedgerCursorStore(() => ledger, { clock: ctx.clock, log })
+      pool = await createRelayPool({
+        relays,
+        logger: log.child('relays'),
+        clock: ctx.clock,
+        cursorStore,
+        signAuth: (t) => w.consoleSigner.signEvent(t),
+        onStatus: () => ctx.emit('relay.status', status()),
+      })
+      nwc = new NwcClient({ connection: w.nwcUri, logger: log.child('nwc'), clock: ctx.clock })
+      fleet = await createFleetService({
+        ledger,
+        pool,
+        nwc,
+        consoleSigner: w.consoleSigner,
+        operatorPubkey: w.operatorPubkey,
+        clock: ctx.clock,
+        log,
+        cursorStore,
+        timeZone: () => ctx.settings.get().timeZone,
+      })
+      await fleet.start()
+      log.info('fleet feature started', { relays: relays.length, at: nowSec(ctx.clock) })
+      if (w.onStarted) {
+        stopExtra = await w.onStarted({
+          ledger,
+          pool,
+          nwc,
+          fleet,
+          consoleSigner: w.consoleSigner,
+          operatorPubkey: w.operatorPubkey,
+          relays,
+        })
+      }
+    })
+    started.catch((e: unknown) =>
+      log.error('fleet feature failed to start', { reason: e instanceof Error ? e.message : String(e) }),
+    )
+    ctx.onClose(async () => {
+      await started.catch(() => {})
+      await stopExtra?.()
+      await fleet?.close()
+      await pool?.close()
+      nwc?.close()
+    })
+  }
+
+  return {
+    'relay.status': status,
+    'fleet.machines': async (): Promise<FleetMachineView[]> => (fleet ? fleet.machines() : []),
+    // Inert (no fleet set up): nothing can have been rejected. Wired: the ledger's list, also while relays are down.
+    'fleet.rejected': async (o) => (wiring ? rejectedFromLedger(ctx.ledger(), o) : []),
+  }
+}

@@ -1,0 +1,385 @@
+// The LP lifecycle service: the `lps.*` IPC handlers (contract in src-shared/ipc/lps.ts) over the ledger procedures
+// of this module (procedures.ts), plus the destination lookup the payout runner's resolver uses.
+//
+// What happens here and not in the procedures: ids and times are drawn (procedures must be deterministic), the npub
+// is decoded, an NWC destination's URI is checked and sealed into the secret store (the ledger keeps only the slot
+// name and the wallet pubkey), and ledger refusals become ApiErrors whose `field` names the IPC argument
+// (`args[0].amountMinor`), with a log line giving the reason. The NWC URI is never logged, never returned.
+
+import { randomBytes } from 'node:crypto'
+import { decode as nip19decode } from 'nostr-tools/nip19'
+import { ApiError, type ErrorCode, type Handlers } from '../../src-shared/ipc/contract'
+import type {
+  DepositChangeView,
+  DepositView,
+  DestinationInput,
+  LpRegisterInput,
+  LpView,
+} from '../../src-shared/ipc/lps'
+import { LedgerProcedureError } from '../ledger/errors'
+import type { LedgerStore } from '../ledger/types'
+import { nwcWalletPubkey } from '../payouts/destinations/lp-nwc'
+import type { DestinationLookup } from '../payouts/destinations/resolver'
+import type { DestinationConfig } from '../payouts/destinations/types'
+import { SecretBoxError } from '../secrets/secret-box'
+import { SecretSlots, type SecretStore } from '../secrets/secret-store'
+import type { ServiceContext } from '../services'
+import type { LpRow, RecipientDestination, StoredDestination } from './procedures'
+
+export interface LpsWiring {
+  /**
+   * Where NWC destination URIs are sealed. Absent: registering an NWC destination answers `unavailable` (the
+   * other destination kinds still work); DESIGN §2 forbids falling back to storing the URI in plain text.
+   */
+  secrets?: SecretStore | (() => Promise<SecretStore>)
+}
+
+type LpMethods =
+  | 'lps.list'
+  | 'lps.register'
+  | 'lps.setDestination'
+  | 'lps.deposit.record'
+  | 'lps.deposit.confirm'
+  | 'lps.deposit.reverse'
+  | 'lps.statement'
+  | 'lps.dustSettle'
+  | 'lps.deactivate'
+  | 'lps.history'
+
+const AUTHOR = 'operator'
+
+const CODE_OF: Record<string, ErrorCode> = {
+  E_INPUT: 'bad_args',
+  E_NOT_FOUND: 'not_found',
+  E_STATE: 'conflict',
+  E_BALANCE: 'conflict',
+  E_CONFLICT: 'conflict',
+  E_PAID: 'conflict',
+  E_CLAIM: 'conflict',
+}
+
+/**
+ * Turns a ledger refusal into an ApiError naming the IPC field. `fields` maps a procedure field to the argument
+ * path when the names differ; otherwise `args[0].<field>` is used (the procedure fields match the IPC names).
+ */
+export function toApiError(e: unknown, fields: Record<string, string> = {}): unknown {
+  if (!(e instanceof LedgerProcedureError)) return e
+  const field = typeof e.details.field === 'string' ? e.details.field : undefined
+  const raw = e.code
+  const code: ErrorCode =
+    raw !== undefined && CODE_OF[raw] ? CODE_OF[raw] : e.causeName === 'PayoutArgError' ? 'bad_args' : 'internal'
+  if (code === 'internal') return e
+  const path = field === undefined ? undefined : (fields[field] ?? `args[0].${field}`)
+  return new ApiError(code, path ? `${path}: ${e.message.replace(/^[\w.[\]]+: /, '')}` : e.message, path)
+}
+
+function destinationView(d: StoredDestination | null): LpView['destination'] {
+  if (d === null) return null
+  if (d.kind === 'nwc') return { kind: 'nwc', walletPubkey: d.walletPubkey }
+  return d
+}
+
+/** The IPC view of an LP row: everything but the secret slot and the hex pubkey (the npub says it). */
+export function lpView(r: LpRow): LpView {
+  return {
+    id: r.id,
+    name: r.name,
+    npub: r.npub,
+    currency: r.currency,
+    machineId: r.machineId,
+    mode: r.mode,
+    dailyLimitMinor: r.dailyLimitMinor,
+    active: r.active,
+    registeredAtMs: r.registeredAtMs,
+    deactivatedAtMs: r.deactivatedAtMs,
+    deactivationReason: r.deactivationReason,
+    balanceMinor: r.balanceMinor,
+    pendingDepositsMinor: r.pendingDepositsMinor,
+    accruedMsat: r.accruedMsat,
+    destination: destinationView(r.destination),
+    payout: r.payout,
+  }
+}
+
+function decodeNpub(npub: string): string {
+  try {
+    const d = nip19decode(npub)
+    if (d.type === 'npub') return d.data
+  } catch {
+    // fall through to the typed error
+  }
+  throw new ApiError('bad_args', 'args[0].npub: not a valid npub (bad checksum or prefix)', 'args[0].npub')
+}
+
+/** The LP id for an npub: stable, readable, and unique per key. */
+export function lpIdFor(pubkeyHex: string): string {
+  return `lp-${pubkeyHex.slice(0, 16)}`
+}
+
+/** The payout runner's destination lookup over the ledger (`lps.destinationFor`). */
+export function ledgerDestinationLookup(ledger: () => LedgerStore): DestinationLookup {
+  return async (r) => {
+    const found = await ledger().call<RecipientDestination | null>('lps.destinationFor', {
+      recipientKind: r.recipientKind,
+      recipientId: r.recipientId,
+    })
+    return found ? (found.destination as DestinationConfig) : null
+  }
+}
+
+export function lpsHandlers(ctx: ServiceContext, wiring: LpsWiring = {}): Pick<Handlers, LpMethods> {
+  const log = ctx.log.child('lps')
+  let secretsPromise: Promise<SecretStore> | undefined
+  const secrets = (): Promise<SecretStore> => {
+    const s = wiring.secrets
+    if (!s) {
+      return Promise.reject(
+        new ApiError(
+          'unavailable',
+          'args[0].destination: secret storage is not configured, so an NWC connection cannot be stored encrypted',
+          'args[0].destination',
+        ),
+      )
+    }
+    secretsPromise ??= typeof s === 'function' ? s() : Promise.resolve(s)
+    return secretsPromise
+  }
+
+  /** Calls a procedure, logging and translating a refusal. */
+  async function call<R>(
+    method: LpMethods,
+    procedure: string,
+    args: Record<string, unknown>,
+    fields?: Record<string, string>,
+  ): Promise<R> {
+    try {
+      return await ctx.ledger().call<R>(procedure, args)
+    } catch (e) {
+      const api = toApiError(e, fields)
+      if (api instanceof ApiError) {
+        log.warn('lp request refused', { method, code: api.code, field: api.field, reason: api.message })
+      }
+      throw api
+    }
+  }
+
+  const now = () => ctx.clock.nowMs()
+
+  // Registration and destination changes of one LP run one at a time: each may seal a secret first and undo it if
+  // the ledger refuses, and two interleaved attempts must not undo each other's secret.
+  const locks = new Map<string, Promise<unknown>>()
+  function serialFor<T>(lpId: string, fn: () => Promise<T>): Promise<T> {
+    const prev = locks.get(lpId) ?? Promise.resolve()
+    const next = prev.then(fn, fn)
+    const settled = next.catch(() => undefined)
+    locks.set(lpId, settled)
+    void settled.then(() => {
+      if (locks.get(lpId) === settled) locks.delete(lpId)
+    })
+    return next
+  }
+
+  async function register(input: LpRegisterInput): Promise<LpView> {
+    const pubkey = decodeNpub(input.npub)
+    const id = lpIdFor(pubkey)
+    return serialFor(id, () => registerSerial(input, pubkey, id))
+  }
+
+  async function registerSerial(input: LpRegisterInput, pubkey: string, id: string): Promise<LpView> {
+    if (input.mode === 'fixed' && input.dailyLimitMinor === undefined) {
+      throw new ApiError('bad_args', 'args[0].dailyLimitMinor: required in fixed mode', 'args[0].dailyLimitMinor')
+    }
+    if (input.mode === 'flow' && input.dailyLimitMinor !== undefined) {
+      throw new ApiError('bad_args', 'args[0].dailyLimitMinor: only a fixed-mode LP has one', 'args[0].dailyLimitMinor')
+    }
+    // Refuse before touching a secret slot if the LP exists (the register procedure would refuse anyway).
+    if (input.destination.kind === 'nwc') {
+      const existing = await ctx
+        .ledger()
+        .call<LpRow>('lps.get', { lpId: id })
+        .catch(() => null)
+      if (existing) {
+        throw new ApiError('conflict', `args[0].npub: this npub is already registered as LP ${id}`, 'args[0].npub')
+      }
+    }
+    const { destination, undo } = await storeDestination('lps.register', id, input.destination)
+    try {
+      const row = await call<LpRow>(
+        'lps.register',
+        'lps.register',
+        {
+          id,
+          npub: input.npub,
+          pubkey,
+          name: input.name,
+          currency: input.currency,
+          machineId: input.machineId ?? null,
+          mode: input.mode,
+          dailyLimitMinor: input.dailyLimitMinor,
+          destination,
+          payout: input.payout,
+          atMs: now(),
+          author: AUTHOR,
+        },
+        { id: 'args[0].npub', pubkey: 'args[0].npub', 'destination.secretSlot': 'args[0].destination.uri' },
+      )
+      log.info('lp registered', { lpId: id, mode: input.mode, destination: destination.kind })
+      ctx.emit('notice', { level: 'info', text: `LP ${input.name} registered`, atMs: now() })
+      return lpView(row)
+    } catch (e) {
+      // The ledger refused: the sealed URI must not outlive the registration it belonged to.
+      await undo()
+      throw e
+    }
+  }
+
+  /**
+   * Turns a destination input into what the ledger stores. An NWC URI is checked and sealed into the LP's slot
+   * first; `undo` puts the slot back as it was (for when the ledger then refuses), `commit` drops a slot that the
+   * new destination no longer uses.
+   */
+  async function storeDestination(
+    method: LpMethods,
+    lpId: string,
+    d: DestinationInput,
+  ): Promise<{ destination: StoredDestination; undo: () => Promise<void> }> {
+    if (d.kind !== 'nwc') return { destination: d, undo: async () => undefined }
+    let walletPubkey: string
+    try {
+      walletPubkey = nwcWalletPubkey(d.uri, 'uri')
+    } catch (e) {
+      // The parser's message names the URI part and never quotes the secret.
+      const msg = `args[0].destination.uri: ${(e as Error).message.replace(/^.*?: uri: /, '')}`
+      log.warn('lp request refused', { method, code: 'bad_args', field: 'args[0].destination.uri' })
+      throw new ApiError('bad_args', msg, 'args[0].destination.uri')
+    }
+    const store = await secrets()
+    const slot = SecretSlots.lpNwc(lpId)
+    const previous = store.has(slot) ? await store.get(slot).catch(() => undefined) : undefined
+    try {
+      await store.put(slot, d.uri)
+    } catch (e) {
+      log.error('nwc destination could not be sealed', {
+        lpId,
+        reason: e instanceof SecretBoxError ? e.code : (e as Error).message,
+      })
+      throw new ApiError('unavailable', 'the NWC connection could not be stored encrypted; see the log')
+    }
+    const undo = async () => {
+      if (previous === undefined) await store.delete(slot).catch(() => false)
+      else await store.put(slot, previous).catch(() => undefined)
+    }
+    return { destination: { kind: 'nwc', secretSlot: slot, walletPubkey }, undo }
+  }
+
+  type SetDestinationArgs = { lpId: string; destination: DestinationInput; payout: LpRegisterInput['payout'] }
+  function setDestination(o: SetDestinationArgs): Promise<LpView> {
+    return serialFor(o.lpId, () => setDestinationSerial(o))
+  }
+
+  async function setDestinationSerial(o: SetDestinationArgs): Promise<LpView> {
+    const before = await call<LpRow>('lps.setDestination', 'lps.get', { lpId: o.lpId })
+    const { destination, undo } = await storeDestination('lps.setDestination', o.lpId, o.destination)
+    try {
+      await call(
+        'lps.setDestination',
+        'lps.setDestination',
+        {
+          recipientKind: 'lp',
+          recipientId: o.lpId,
+          destination,
+          payout: o.payout,
+          atMs: now(),
+          author: AUTHOR,
+        },
+        { recipientId: 'args[0].lpId', 'destination.secretSlot': 'args[0].destination.uri' },
+      )
+    } catch (e) {
+      await undo()
+      throw e
+    }
+    // A previous NWC connection the LP no longer uses is discarded, so no stale wallet secret stays at rest.
+    if (before.destination?.kind === 'nwc' && destination.kind !== 'nwc' && wiring.secrets) {
+      await (await secrets()).delete(before.destination.secretSlot).catch(() => false)
+    }
+    log.info('lp destination changed', { lpId: o.lpId, destination: destination.kind })
+    return lpView(await call<LpRow>('lps.setDestination', 'lps.get', { lpId: o.lpId }))
+  }
+
+  return {
+    'lps.list': async (o) =>
+      (await call<LpRow[]>('lps.list', 'lps.list', { includeInactive: o.includeInactive === true })).map(lpView),
+    'lps.register': register,
+    'lps.setDestination': setDestination,
+    'lps.deposit.record': async (o) => {
+      const depositId = `dep-${now()}-${randomBytes(4).toString('hex')}`
+      const r = await call<DepositView>('lps.deposit.record', 'lps.recordDeposit', {
+        id: depositId,
+        lpId: o.lpId,
+        amountMinor: o.amountMinor,
+        note: o.note ?? null,
+        atMs: now(),
+      })
+      log.info('deposit recorded', { lpId: o.lpId, depositId, amountMinor: o.amountMinor })
+      return r
+    },
+    'lps.deposit.confirm': async (o) => {
+      const r = await call<DepositChangeView>('lps.deposit.confirm', 'lps.confirmDeposit', {
+        depositId: o.depositId,
+        atMs: now(),
+      })
+      log.info('deposit confirmed', { lpId: r.lpId, depositId: r.depositId, balanceMinor: r.balanceMinor })
+      return r
+    },
+    'lps.deposit.reverse': async (o) => {
+      const r = await call<DepositChangeView>('lps.deposit.reverse', 'lps.reverseDeposit', {
+        depositId: o.depositId,
+        reason: o.reason,
+        amountMinor: o.amountMinor,
+        atMs: now(),
+        author: AUTHOR,
+      })
+      log.info('deposit reversed', { lpId: r.lpId, depositId: r.depositId, status: r.status })
+      return r
+    },
+    'lps.statement': (o) =>
+      call('lps.statement', 'lps.statement', { lpId: o.lpId, fromMs: o.fromMs, toMs: o.toMs }).then((s) => {
+        const st = s as Awaited<ReturnType<Handlers['lps.statement']>> & { lp: LpRow }
+        return { ...st, lp: lpView(st.lp) }
+      }),
+    'lps.dustSettle': async (o) => {
+      const r = await call<Awaited<ReturnType<Handlers['lps.dustSettle']>>>('lps.dustSettle', 'lps.dustSettle', {
+        lpId: o.lpId,
+        rateMsatPerMajor: o.rateMsatPerMajor,
+        fiatMinor: o.fiatMinor,
+        note: o.note ?? null,
+        atMs: now(),
+        author: AUTHOR,
+      })
+      log.info('lp dust settled', { lpId: o.lpId, fiatMinor: r.fiatMinor, msat: r.msat })
+      return r
+    },
+    'lps.deactivate': async (o) => {
+      const r = await call<LpRow & { settledMsat: string | null }>(
+        'lps.deactivate',
+        'lps.deactivate',
+        {
+          lpId: o.lpId,
+          reason: o.reason,
+          settleRemainder:
+            o.settleRateMsatPerMajor === undefined ? null : { rateMsatPerMajor: o.settleRateMsatPerMajor },
+          atMs: now(),
+          author: AUTHOR,
+        },
+        {
+          'settleRemainder.rateMsatPerMajor': 'args[0].settleRateMsatPerMajor',
+          rateMsatPerMajor: 'args[0].settleRateMsatPerMajor',
+        },
+      )
+      log.info('lp deactivated', { lpId: o.lpId, accruedMsat: r.accruedMsat, remainingMinor: r.balanceMinor })
+      return { ...lpView(r), settledMsat: r.settledMsat }
+    },
+    'lps.history': (o) =>
+      call('lps.history', 'lps.history', { lpId: o.lpId, limit: o.limit, before: o.before ?? null }),
+  }
+}
