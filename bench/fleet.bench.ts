@@ -48,7 +48,7 @@ it(`fleet pipeline: ${N} records over the local relay, with wallet lookups`, asy
   const walletRelay = await startRelay()
   // The simulated Lightning clock follows each record (paid one second before its created_at), so records can be
   // spread over the past: the relay pool pages stored events by created_at, and a real ATM never has more than a
-  // page of records in one second (the pool skips past such a second with a warning).
+  // page of records in one second (the pool would fetch such a second on its own, see relay-pool.ts).
   let simNowSec = nowSec(systemClock)
   const net = new LightningNetwork({ nowSec: () => simNowSec })
   const svc = await startWalletService({ relayUrls: [walletRelay.url], network: net })

@@ -12,6 +12,7 @@ import { accountingMigrations, accountingProcedures } from '../src-main/accounti
 import { hashOf, readmeRecord, seedReadme, T0_MS } from '../src-main/accounting/test-support'
 import { openLedgerInProcess } from '../src-main/ledger/store'
 import type { Procedure, TxDb } from '../src-main/ledger/types'
+import { README_CASH_OUT } from '../src-shared/money/readme-example'
 import { computeSettlement, type SettlementInput } from '../src-shared/money/settlement'
 import { percentile, recordBench, round } from './lib'
 
@@ -19,25 +20,6 @@ const SIZES = (process.env.SETTLEMENT_BENCH_SIZES ?? '1000,1000000').split(',').
 const BOOKINGS = Number(process.env.SETTLEMENT_BENCH_BOOKINGS ?? 1000)
 const WARMUP = 100
 const ENGINE_ITERATIONS = Number(process.env.SETTLEMENT_BENCH_ENGINE ?? 200_000)
-
-const readmeInput: SettlementInput = {
-  direction: 'cash_out',
-  wireMsat: 266_800_000n,
-  fiatMinor: 200_000n,
-  fiatRequestedMinor: 200_000n,
-  currency: 'GTQ',
-  platformPpm: 30_000,
-  operatorPpm: 20_000,
-  discountPpm: 0,
-  splits: [
-    { id: 'owner', weightPpm: 700_000 },
-    { id: 'tech', weightPpm: 300_000 },
-  ],
-  lps: [
-    { id: 'lp-a', mode: 'flow', remainingMinor: 900_000n },
-    { id: 'lp-b', mode: 'fixed', remainingMinor: 100_000n, dailyLimitMinor: 50_000n, usedTodayMinor: 0n },
-  ],
-}
 
 function engineRate(input: SettlementInput): { perSecond: number; iterations: number } {
   // Warm up the JIT before timing.
@@ -149,9 +131,9 @@ async function bookingLatency(priorSettlements: number): Promise<Record<string, 
 }
 
 it('settlement: engine throughput and booking latency by ledger size', async () => {
-  const engineReadme = engineRate(readmeInput)
+  const engineReadme = engineRate(README_CASH_OUT)
   const sixLps = {
-    ...readmeInput,
+    ...README_CASH_OUT,
     lps: ['a', 'b', 'c', 'd', 'e', 'f'].map((id, i) => ({
       id,
       mode: 'flow' as const,

@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util'
 import { createAppLog } from './app-log'
 import { atmSimCommand } from './cli/atm-sim'
 import { settleCommand } from './cli/settle'
+import { lazySecretStore } from './secrets/secret-store'
 import { appRoot, DEFAULT_PORT, startServe } from './serve/server'
 import { defaultDataDir, demoFlagsFromEnv, workerLedger } from './services'
 
@@ -32,7 +33,9 @@ export interface Command {
 
 const serveCommand: Command = {
   name: 'serve',
-  summary: 'headless mode: the console on 127.0.0.1 (--port N, --data-dir DIR, --demo FLAGS)',
+  summary:
+    'headless mode: the console on 127.0.0.1 (--port N, --data-dir DIR, --demo FLAGS, --secret-key-file FILE, ' +
+    '--accept-plaintext-secrets)',
   run: (argv, io) => runServe(argv, io),
 }
 
@@ -79,6 +82,8 @@ const serveOptions = {
   'data-dir': { type: 'string' },
   demo: { type: 'string' },
   'renderer-dir': { type: 'string' },
+  'secret-key-file': { type: 'string' },
+  'accept-plaintext-secrets': { type: 'boolean' },
 } as const
 
 /**
@@ -100,7 +105,14 @@ export function electronBinary(env: NodeJS.ProcessEnv = process.env): string | u
 }
 
 async function runServe(argv: string[], io: CliIo): Promise<number> {
-  let values: { port?: string; 'data-dir'?: string; demo?: string; 'renderer-dir'?: string }
+  let values: {
+    port?: string
+    'data-dir'?: string
+    demo?: string
+    'renderer-dir'?: string
+    'secret-key-file'?: string
+    'accept-plaintext-secrets'?: boolean
+  }
   try {
     values = parseArgs({ args: argv, options: serveOptions, strict: true }).values
   } catch (e) {
@@ -117,11 +129,28 @@ async function runServe(argv: string[], io: CliIo): Promise<number> {
   const dataDir = values['data-dir'] ?? process.env.SATMACHINE_DATA_DIR ?? defaultDataDir()
   // The ledger worker is built next to this entry (out/main/ledger-worker.js).
   const openLedger = workerLedger(new URL('./ledger-worker.js', import.meta.url))
+  // Headless has no OS keychain: secrets are sealed with a key file the operator names (kept apart from the data,
+  // e.g. on removable media), or stored in plain text only with explicit consent (DESIGN §2).
+  const keyFile = values['secret-key-file'] ?? (process.env.SATMACHINE_SECRET_KEY_FILE || undefined)
+  const acceptPlaintext = values['accept-plaintext-secrets'] === true
+  if (acceptPlaintext && !keyFile) {
+    io.err(
+      'satmachine serve: WARNING: --accept-plaintext-secrets: wallet connection secrets and the console key will be ' +
+        `stored UNENCRYPTED in ${dataDir}; anyone who can read that folder can spend from the operator wallet.`,
+    )
+  }
+  const secrets = lazySecretStore({
+    dataDir,
+    ...(keyFile ? { keyFile } : {}),
+    acceptPlaintext,
+    log: appLog.log.child('secrets'),
+  })
   const base = {
     dataDir,
     appLog,
     demoFlags,
     openLedger,
+    secrets,
     ...(values['renderer-dir'] ? { rendererDir: values['renderer-dir'] } : {}),
   }
   let handle: Awaited<ReturnType<typeof startServe>>

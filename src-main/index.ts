@@ -4,11 +4,12 @@
 // no webviews, and the strict CSP as a response header in addition to the page's meta tag.
 // The services are the same plain-Node composition headless mode uses (`services.ts`).
 import { join } from 'node:path'
-import { app, BrowserWindow, session, type WebContents } from 'electron'
+import { app, BrowserWindow, safeStorage, session, type WebContents } from 'electron'
 import { CSP } from '../src-shared/ipc/contract'
 import { createAppLog } from './app-log'
 import { createDispatcher } from './ipc'
 import { makeEmitter, registerIpc } from './ipc-electron'
+import { lazySecretStore } from './secrets/secret-store'
 import { createServices, demoFlagsFromEnv, type Services, workerLedger } from './services'
 
 const appLog = createAppLog({ write: (line) => process.stderr.write(`${line}\n`) })
@@ -128,6 +129,9 @@ async function boot(): Promise<void> {
   await app.whenReady()
   hardenSession()
   const dataDir = process.env.SATMACHINE_DATA_DIR || app.getPath('userData')
+  // Secrets (NWC URIs, the console key) are sealed by the OS keychain; without one the store refuses (DESIGN §2)
+  // and the Settings view's setup card says why. Opened on first use, so start-up never waits on the keychain.
+  const secrets = lazySecretStore({ dataDir, safeStorage, log: appLog.log.child('secrets') })
   services = await createServices({
     runtime: 'electron',
     emit: makeEmitter(() => windows),
@@ -136,6 +140,9 @@ async function boot(): Promise<void> {
     demoFlags: demoFlagsFromEnv(),
     // The ledger worker is built next to this entry (out/main/ledger-worker.js).
     openLedger: workerLedger(new URL('./ledger-worker.js', import.meta.url)),
+    lps: { secrets },
+    // The money pipeline starts once the operator setup is complete (src-main/setup/service.ts).
+    payouts: { secrets },
   })
   registerIpc(
     createDispatcher(services.handlers, appLog.log.child('ipc')),

@@ -37,6 +37,7 @@ describe('createDispatcher over the real services', () => {
       'settings.set': [{ operatorName: 'A' }],
       'log.recent': [{}],
       'fleet.rejected': [{}],
+      'setup.setOperator': [{ operatorNpub: '79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798' }],
     }
     // LP methods read the ledger, which this suite does not open: well-formed calls answer `unavailable`
     // (src-main/lps/lps-ipc.test.ts runs them over a real ledger).
@@ -53,6 +54,16 @@ describe('createDispatcher over the real services', () => {
       'lps.history': [lpId],
       'lps.setDestination': [
         { ...lpId, destination: { kind: 'keysend', nodeId: `02${'11'.repeat(32)}` }, payout: lpPolicy },
+      ],
+      'worklist.list': [{}],
+      'worklist.resolve': [{ settlementId: 1, kind: 'fee_mismatch' }],
+      'settlements.retry': [{ settlementId: 1 }],
+      'settlements.forceReset': [{ settlementId: 1 }],
+      'payouts.resume': [{ connectionId: 'operator' }],
+      'payouts.release': [{ payoutId: 'p-1' }],
+      // No secret store in this suite: the operator wallet cannot be sealed (src-main/setup/setup-ipc.test.ts).
+      'setup.setOperatorWallet': [
+        { nwcUri: `nostr+walletconnect://${'ab'.repeat(32)}?relay=ws://127.0.0.1:9&secret=${'42'.repeat(32)}` },
       ],
     }
     for (const m of METHOD_NAMES) {

@@ -24,12 +24,14 @@ import {
 } from '../src-shared/ipc/contract'
 import type { Logger } from '../src-shared/log'
 import type { AppLog } from './app-log'
-import { type FleetWiring, fleetHandlers } from './fleet/feature'
+import type { FleetWiring } from './fleet/feature'
 import type { LedgerStatus, LedgerStore } from './ledger/types'
 import { openLedger } from './ledger/worker-host'
 import { type LpsWiring, lpsHandlers } from './lps/service'
-import { type PipelineWiring, withPipeline } from './pipeline/feature'
+import type { PipelineWiring } from './pipeline/feature'
 import { openSettingsStore, type SettingsStore } from './settings-store'
+import { createSetupFeature } from './setup/service'
+import { worklistHandlers } from './worklist/service'
 
 export const PRODUCT_NAME = 'Satmachine Console'
 
@@ -77,7 +79,8 @@ export interface ServicesOptions {
   openLedger?: OpenLedger
   /**
    * The fleet feature (relay pool + fleet service): operator pubkey, console key signer, operator wallet NWC URI.
-   * Absent, or with no relay configured, the feature stays inert (no network), as in headless tests.
+   * Absent, the operator's setup decides (src-main/setup/: `setup.setOperator`, `setup.setOperatorWallet`, the
+   * `relays` setting, the console key in `lps.secrets`); until that is complete the feature stays inert (no network).
    */
   fleet?: FleetWiring
   /** The LP service: the secret store NWC destinations are sealed in (absent: NWC destinations are refused). */
@@ -196,17 +199,24 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
 
   // The handler table: every contract method, typed `Handlers` so a missing one does not compile. Domains add
   // theirs with one spread line each, e.g. `...fleetHandlers(ctx),`.
+  // The fleet feature and the payout pipeline run under the operator setup, which (re)starts them when the setup
+  // is complete or changes (src-main/setup/service.ts); caller-given fleet wiring is used as is.
+  const setup = createSetupFeature(ctx, {
+    ...(opts.lps?.secrets ? { secrets: opts.lps.secrets } : {}),
+    ...(opts.fleet ? { fleet: opts.fleet } : {}),
+    ...(opts.payouts ? { payouts: opts.payouts } : {}),
+  })
   const handlers: Handlers = {
-    ...shellHandlers(ctx, { startedAtMs, demoFlags, appLog: opts.appLog, ledgerStatus: () => ledgerStatus }),
-    ...fleetHandlers(
-      ctx,
-      withPipeline(
-        ctx,
-        opts.fleet,
-        opts.payouts && { ...opts.payouts, secrets: opts.payouts.secrets ?? opts.lps?.secrets },
-      ),
-    ),
+    ...shellHandlers(ctx, {
+      startedAtMs,
+      demoFlags,
+      appLog: opts.appLog,
+      ledgerStatus: () => ledgerStatus,
+      onRelaysChanged: () => void setup.apply('relays changed'),
+    }),
+    ...setup.handlers,
     ...lpsHandlers(ctx, opts.lps),
+    ...worklistHandlers(ctx),
   }
 
   let closing: Promise<void> | undefined
@@ -234,7 +244,14 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
 /** The shell's own methods: app info, ledger and relay status, settings, the log. */
 function shellHandlers(
   ctx: ServiceContext,
-  extra: { startedAtMs: number; demoFlags: string[]; appLog: AppLog; ledgerStatus: () => LedgerStatusView },
+  extra: {
+    startedAtMs: number
+    demoFlags: string[]
+    appLog: AppLog
+    ledgerStatus: () => LedgerStatusView
+    /** The fleet listens on the `relays` setting: a change restarts it (operator setup permitting). */
+    onRelaysChanged: () => void
+  },
 ): Pick<Handlers, 'app.info' | 'ledger.status' | 'settings.get' | 'settings.set' | 'log.recent'> {
   const { settings, clock } = ctx
   return {
@@ -255,8 +272,10 @@ function shellHandlers(
     'settings.get': () => settings.get(),
     'settings.set': async (patch) => {
       if (Object.keys(patch).length === 0) throw new ApiError('bad_args', 'args[0]: no field to change', 'args[0]')
+      const before = settings.get().relays.join(' ')
       const saved = await settings.set(patch)
       ctx.emit('notice', { level: 'info', text: 'Settings saved', atMs: clock.nowMs() })
+      if (saved.relays.join(' ') !== before) extra.onRelaysChanged()
       return saved
     },
     'log.recent': ({ limit, minLevel }) => extra.appLog.recent(limit ?? 200, minLevel),

@@ -16,6 +16,7 @@ export type {
   RelayStatusView,
   Settings,
   SettingsPatch,
+  SetupStatusView,
 } from '../src-shared/ipc/contract'
 export { ApiError }
 

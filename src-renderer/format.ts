@@ -1,19 +1,13 @@
 // Display formatting for the renderer. Time zone is the operator's configured IANA zone so every time on screen
 // matches the day boundaries the ledger uses (DESIGN §4, "used today").
+import { formatLocalDateTime } from '../src-shared/notices/format'
 
-/** Formats an epoch-ms instant as `2026-11-21 19:42` in the given IANA zone (or the system zone). */
+/**
+ * Formats an epoch-ms instant as `2026-11-21 19:42` in the given IANA zone (or the system zone): the same
+ * formatter the notices and statements use, so a time reads the same on screen and in an LP's DM.
+ */
 export function formatDateTime(ms: number, timeZone?: string): string {
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    hour12: false,
-  }).formatToParts(new Date(ms))
-  const get = (t: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === t)?.value ?? ''
-  return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')}`
+  return formatLocalDateTime(ms, timeZone)
 }
 
 /** Like formatDateTime, but `today 19:42` when the instant falls on the current day in that zone. */

@@ -7,10 +7,12 @@
 
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, it } from 'vitest'
+import { README_SPLITS } from '../../src-shared/money/readme-example'
 import { bookSettlement } from './book'
 import { auditBalances, confirmDeposit, createDeposit, setConfig, upsertLp, upsertMachine } from './operations'
 import { accountingMigrations } from './procedures'
 import { openSqlJsLedger, type SqlJsLedger } from './sqljs-txdb'
+import { readmeConfigArgs } from './test-support'
 
 const RUNS = Math.max(20, Math.floor(Number(process.env.PROPS_RUNS ?? 1000) / 50))
 const SEED = process.env.PROPS_SEED ? Number(process.env.PROPS_SEED) : (Date.now() ^ (Math.random() * 2 ** 31)) | 0
@@ -23,21 +25,7 @@ const T0 = Date.UTC(2026, 2, 2, 18, 0, 0)
 beforeAll(async () => {
   L = await openSqlJsLedger(accountingMigrations)
   L.call(upsertMachine, { id: 'atm-1', name: 'a', currency: 'GTQ', atMs: 0 })
-  L.call(setConfig, {
-    machineId: null,
-    effectiveFromMs: 0,
-    atMs: 0,
-    cashOutPlatformPpm: 30_000,
-    cashOutOperatorPpm: 20_000,
-    cashInPlatformPpm: 10_000,
-    cashInOperatorPpm: 20_000,
-    splits: [
-      { id: 'owner', weightPpm: 700_000 },
-      { id: 'tech', weightPpm: 300_000 },
-    ],
-    timeZone: 'America/Guatemala',
-    author: 'op',
-  })
+  L.call(setConfig, readmeConfigArgs(0, { author: 'op', splits: README_SPLITS }))
   for (const [id, mode] of [
     ['lp-a', 'flow'],
     ['lp-b', 'fixed'],

@@ -8,7 +8,7 @@ import { parseSettlementInput, settlementResultToJson } from '../../src-shared/m
 import type { InProcessLedger } from '../ledger/store'
 import type { BookSettlementResult } from './book'
 import type { BalanceAudit } from './operations'
-import { openTestLedger, readmeRecord, seedReadme, T0_MS, type TestLedger } from './test-support'
+import { openTestLedger, readmeRecord, refusal, seedReadme, T0_MS, type TestLedger } from './test-support'
 import type { WorklistItem } from './worklist'
 
 let t: TestLedger
@@ -28,16 +28,6 @@ const audit = () => store.call<BalanceAudit>('accounting.auditBalances')
 const balanceOf = async (lpId: string) => (await audit()).lps.find((l) => l.lpId === lpId)!.balanceMinor
 const count = async (table: string) => Number((await store.query(`SELECT COUNT(*) AS n FROM ${table}`))[0]!.n)
 const worklistAt = (nowMs: number) => store.call<WorklistItem[]>('accounting.worklist', { nowMs, stuckMinutes: 30 })
-
-async function refusal(p: Promise<unknown>): Promise<{ code?: string; field?: string; message: string }> {
-  const e = (await p.then(
-    () => {
-      throw new Error('expected a refusal')
-    },
-    (err: unknown) => err,
-  )) as { details?: { field?: string }; code?: string; message: string }
-  return { code: e.code, field: e.details?.field, message: e.message }
-}
 
 describe('bookSettlement', () => {
   it('books the README cash-out exactly as the engine computes it', async () => {

@@ -38,6 +38,16 @@ export function lpBalance(db: TxDb, lpId: string): bigint {
   return row ? big(row.b) : 0n
 }
 
+/** Fiat taken back from deposit `depositId` by reversing entries so far (a positive amount). */
+export function depositReversedMinor(db: TxDb, depositId: string): bigint {
+  const row = db.get(
+    "SELECT COALESCE(SUM(delta_minor), 0) AS s FROM acct_lp_entry WHERE deposit_id = ? AND kind = 'deposit_reversal'",
+    [depositId],
+    BIG,
+  )
+  return -big(row?.s)
+}
+
 /** Fiat allocated to the LP on operator-local day `day`, net of reversals. */
 export function lpUsedOnDay(db: TxDb, lpId: string, day: string): bigint {
   const row = db.get(

@@ -27,6 +27,7 @@ import {
   appendAccrual,
   appendLpEntry,
   big,
+  depositReversedMinor,
   getSettlement,
   liveLegs,
   lpBalance,
@@ -238,13 +239,7 @@ export function reverseDeposit(db: TxDb, raw: unknown): { balanceMinor: string }
   )
   if (!d) throw new AccountingError('E_NOT_FOUND', 'depositId', `no deposit ${id}`)
   if (d.status !== 'confirmed') throw new AccountingError('E_STATE', 'depositId', `deposit ${id} is ${d.status}`)
-  const reversed = -big(
-    db.get(
-      "SELECT COALESCE(SUM(delta_minor), 0) AS s FROM acct_lp_entry WHERE deposit_id = ? AND kind = 'deposit_reversal'",
-      [id],
-      BIG,
-    )?.s,
-  )
+  const reversed = depositReversedMinor(db, id)
   const left = d.amount_minor - reversed
   const amount = optionalAmountArg('amountMinor', a.amountMinor, 1n) ?? left
   if (amount > left)
@@ -266,6 +261,9 @@ export function reverseDeposit(db: TxDb, raw: unknown): { balanceMinor: string }
 
 // ---- settlement state machine ----
 
+const settlementIdArg = (a: Record<string, unknown>): number =>
+  intArg('settlementId', a.settlementId, 1, Number.MAX_SAFE_INTEGER)
+
 /**
  * pending → processing, as one conditional UPDATE: exactly one caller wins; the others get `claimed: false`.
  * With no settlementId, claims the oldest pending settlement.
@@ -280,7 +278,7 @@ export function claimSettlement(db: TxDb, raw: unknown): { claimed: boolean; set
     if (!next) return { claimed: false, settlementId: null }
     id = Number(next.id)
   } else {
-    id = intArg('settlementId', a.settlementId, 1, Number.MAX_SAFE_INTEGER)
+    id = settlementIdArg(a)
   }
   const claimed = transition(db, id, ['pending'], 'processing', {
     atMs,
@@ -297,41 +295,44 @@ function heldClaim(db: TxDb, id: number, token: string): void {
   }
 }
 
-/** processing → processed, only by the holder of the claim. */
-export function completeSettlement(db: TxDb, raw: unknown): { status: SettlementStatus } {
+/**
+ * processing → `to`, only by the holder of the claim: the one shape of "a worker finished (or gave up on) the
+ * settlement it claimed". `reason` reads the transition's reason from the arguments, when `to` has one.
+ */
+function endClaim(
+  db: TxDb,
+  raw: unknown,
+  to: 'processed' | 'errored',
+  reason?: (a: Record<string, unknown>) => string,
+): { status: SettlementStatus } {
   const a = objectArg('args', raw)
-  const id = intArg('settlementId', a.settlementId, 1, Number.MAX_SAFE_INTEGER)
+  const id = settlementIdArg(a)
   const token = stringArg('token', a.token)
   heldClaim(db, id, token)
-  transition(db, id, ['processing'], 'processed', {
+  transition(db, id, ['processing'], to, {
     atMs: msArg('atMs', a.atMs),
     author: stringArg('author', a.author ?? 'worker'),
+    reason: reason === undefined ? null : reason(a),
     extraWhere: ' AND claim_token = ?',
     extraParams: [token],
   })
-  return { status: 'processed' }
+  return { status: to }
+}
+
+/** processing → processed, only by the holder of the claim. */
+export function completeSettlement(db: TxDb, raw: unknown): { status: SettlementStatus } {
+  return endClaim(db, raw, 'processed')
 }
 
 /** processing → errored with the reason, only by the holder of the claim. */
 export function failSettlement(db: TxDb, raw: unknown): { status: SettlementStatus } {
-  const a = objectArg('args', raw)
-  const id = intArg('settlementId', a.settlementId, 1, Number.MAX_SAFE_INTEGER)
-  const token = stringArg('token', a.token)
-  heldClaim(db, id, token)
-  transition(db, id, ['processing'], 'errored', {
-    atMs: msArg('atMs', a.atMs),
-    author: stringArg('author', a.author ?? 'worker'),
-    reason: stringArg('error', a.error, 2000),
-    extraWhere: ' AND claim_token = ?',
-    extraParams: [token],
-  })
-  return { status: 'errored' }
+  return endClaim(db, raw, 'errored', (a) => stringArg('error', a.error, 2000))
 }
 
 /** errored → pending (the operator's "retry"); legs already paid stay paid and are never paid again. */
 export function retrySettlement(db: TxDb, raw: unknown): { status: SettlementStatus } {
   const a = objectArg('args', raw)
-  const id = intArg('settlementId', a.settlementId, 1, Number.MAX_SAFE_INTEGER)
+  const id = settlementIdArg(a)
   getSettlement(db, id)
   const ok = transition(db, id, ['errored'], 'pending', {
     atMs: msArg('atMs', a.atMs),
@@ -348,7 +349,7 @@ export function retrySettlement(db: TxDb, raw: unknown): { status: SettlementSta
  */
 export function forceResetSettlement(db: TxDb, raw: unknown): { status: SettlementStatus } {
   const a = objectArg('args', raw)
-  const id = intArg('settlementId', a.settlementId, 1, Number.MAX_SAFE_INTEGER)
+  const id = settlementIdArg(a)
   const nowMs = msArg('nowMs', a.nowMs)
   const stuckMinutes = intArg('stuckMinutes', a.stuckMinutes, 1, 525_600)
   getSettlement(db, id)
@@ -396,7 +397,7 @@ function snapshotInput(s: ReturnType<typeof getSettlement>, fiatMinor: bigint, l
  */
 export function recomputePartialDispense(db: TxDb, raw: unknown): { generation: number; result: unknown } {
   const a = objectArg('args', raw)
-  const id = intArg('settlementId', a.settlementId, 1, Number.MAX_SAFE_INTEGER)
+  const id = settlementIdArg(a)
   const fiatMinor = amountArg('fiatMinor', a.fiatMinor, 1n)
   const atMs = msArg('atMs', a.atMs)
   const author = stringArg('author', a.author)
@@ -459,7 +460,7 @@ export function recomputePartialDispense(db: TxDb, raw: unknown): { generation: 
  */
 export function reverseSettlement(db: TxDb, raw: unknown): { reversedLegs: number } {
   const a = objectArg('args', raw)
-  const id = intArg('settlementId', a.settlementId, 1, Number.MAX_SAFE_INTEGER)
+  const id = settlementIdArg(a)
   const atMs = msArg('atMs', a.atMs)
   const author = stringArg('author', a.author)
   const reason = stringArg('reason', a.reason, 2000)
@@ -503,10 +504,7 @@ export function settleLpDust(db: TxDb, raw: unknown): { dustId: number; fiatMino
 
 export function addOperatorNote(db: TxDb, raw: unknown): { noteId: number } {
   const a = objectArg('args', raw)
-  const settlementId =
-    a.settlementId === undefined || a.settlementId === null
-      ? null
-      : intArg('settlementId', a.settlementId, 1, Number.MAX_SAFE_INTEGER)
+  const settlementId = a.settlementId === undefined || a.settlementId === null ? null : settlementIdArg(a)
   if (settlementId !== null) getSettlement(db, settlementId)
   const lpId = a.lpId === undefined || a.lpId === null ? null : stringArg('lpId', a.lpId)
   const noteId = addNote(db, {
@@ -563,7 +561,7 @@ export function markLegsPaid(db: TxDb, raw: unknown): { marked: number } {
  */
 export function resolveWorklistItem(db: TxDb, raw: unknown): { ackId: number } {
   const a = objectArg('args', raw)
-  const id = intArg('settlementId', a.settlementId, 1, Number.MAX_SAFE_INTEGER)
+  const id = settlementIdArg(a)
   const kind = a.kind
   if (kind !== 'refund_due' && kind !== 'fee_mismatch') throw inputError('kind', 'must be refund_due or fee_mismatch')
   const atMs = msArg('atMs', a.atMs)

@@ -9,6 +9,7 @@
 // reading a balance is one index lookup however large the ledger grows, and `accounting.auditBalances`
 // re-derives every balance from the entries to prove the running values right.
 
+import { appendOnlyTriggers, noDeleteTrigger } from '../ledger/append-only'
 import type { Migration, TxDb } from '../ledger/types'
 
 /** Migration versions 400–499 belong to accounting. */
@@ -225,16 +226,9 @@ const APPEND_ONLY = [
 ]
 
 function triggers(): string {
-  const out: string[] = []
-  for (const t of APPEND_ONLY) {
-    out.push(`CREATE TRIGGER ${t}_no_update BEFORE UPDATE ON ${t}
-      BEGIN SELECT RAISE(ABORT, '${t} is append-only'); END;`)
-    out.push(`CREATE TRIGGER ${t}_no_delete BEFORE DELETE ON ${t}
-      BEGIN SELECT RAISE(ABORT, '${t} is append-only'); END;`)
-  }
+  const out: string[] = [appendOnlyTriggers(...APPEND_ONLY)]
   for (const t of ['acct_leg', 'acct_deposit', 'acct_settlement', 'acct_machine']) {
-    out.push(`CREATE TRIGGER ${t}_no_delete BEFORE DELETE ON ${t}
-      BEGIN SELECT RAISE(ABORT, '${t} rows are never deleted; book a reversing entry'); END;`)
+    out.push(noDeleteTrigger(t, `${t} rows are never deleted; book a reversing entry`))
   }
   // A leg is immutable except for being marked paid once.
   out.push(`CREATE TRIGGER acct_leg_paid_once BEFORE UPDATE ON acct_leg

@@ -7,6 +7,7 @@
 // rejection is caused by the defect alone.
 //
 // Plain Node, usable as a library (`createAtmSimulator`) and from the CLI (`satmachine atm-sim`, ../cli/atm-sim.ts).
+
 import { randomBytes } from 'node:crypto'
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
@@ -14,6 +15,7 @@ import { schnorr } from '@noble/curves/secp256k1.js'
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
 import WebSocket from 'ws'
 import { type Clock, nowSec, systemClock } from '../../src-shared/clock'
+import { FieldError } from '../../src-shared/field-error'
 import { createLogger, type Logger } from '../../src-shared/log'
 import { type AtmRecordV1, createAtmRecord } from '../../src-shared/nostr/atm-record'
 import { type NostrEvent, publicKeyHex } from '../../src-shared/nostr/event'
@@ -66,14 +68,8 @@ export const EXPECTED_OUTCOME: Record<Scenario, string> = {
   'fee-mismatch': 'booked with the fee mismatch flagged on the worklist',
 }
 
-export class AtmSimError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(`${field}: ${message}`)
-    this.name = 'AtmSimError'
-  }
+export class AtmSimError extends FieldError {
+  override readonly name = 'AtmSimError'
 }
 
 /** The operator wallet's receive-only side: make_invoice. */

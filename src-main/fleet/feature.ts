@@ -6,7 +6,6 @@ import { nowSec } from '../../src-shared/clock'
 import type {
   FleetMachineView,
   Handlers,
-  RejectedRecordView,
   RelayHealth as RelayHealthView,
   RelayStatusView,
 } from '../../src-shared/ipc/contract'
@@ -16,7 +15,7 @@ import { createRelayPool, type RelayHealth, type RelayPool } from '../nostr/rela
 import type { ServiceContext } from '../services'
 import { NwcClient } from '../wallet/nwc-client'
 import { createLedgerCursorStore } from './cursor-store'
-import { createFleetService, type FleetService } from './service'
+import { createFleetService, type FleetService, rejectedFromLedger } from './service'
 
 export interface FleetWiring {
   /** The operator key (x-only hex), pinned at setup. */
@@ -52,37 +51,6 @@ export function relayHealthView(h: RelayHealth): RelayHealthView {
   if (h.lastEventAtMs !== null) v.lastEventAtMs = h.lastEventAtMs
   if (h.lastError !== null) v.error = h.lastError
   return v
-}
-
-/** Rejected rows straight from the ledger (readable while the relays or the wallet are down). */
-async function rejectedFromLedger(
-  ledger: LedgerStore,
-  o: { limit?: number; beforeId?: number },
-): Promise<RejectedRecordView[]> {
-  const rows = await ledger.query<{
-    id: number
-    event_id: string
-    atm_pubkey: string
-    created_at: number
-    reason: string
-    detail: string | null
-    retryable: number
-    received_at_ms: number
-  }>(
-    `SELECT id, event_id, atm_pubkey, created_at, reason, detail, retryable, received_at_ms
-     FROM fleet_record_outcome WHERE outcome = 'rejected' AND id < ? ORDER BY id DESC LIMIT ?`,
-    [o.beforeId ?? Number.MAX_SAFE_INTEGER, o.limit ?? 100],
-  )
-  return rows.map((r) => ({
-    id: r.id,
-    eventId: r.event_id,
-    atmPubkey: r.atm_pubkey,
-    createdAt: r.created_at,
-    reason: r.reason,
-    detail: r.detail ?? '',
-    retryable: r.retryable === 1,
-    receivedAtMs: r.received_at_ms,
-  }))
 }
 
 export function fleetHandlers(
@@ -129,6 +97,8 @@ export function fleetHandlers(
         log,
         cursorStore,
         timeZone: () => ctx.settings.get().timeZone,
+        // The pool's verifier (WASM when it started) also checks record signatures and delegation tokens.
+        verifySignature: pool.verifier.verifySchnorr,
       })
       await fleet.start()
       log.info('fleet feature started', { relays: relays.length, at: nowSec(ctx.clock) })

@@ -6,6 +6,7 @@
 // its one SQL transaction whether the payment hash or the (ATM, txId) pair is already booked, and the unique
 // indexes of fleet_record_outcome and acct_settlement are the last guard. The tables themselves belong to
 // ./store.ts (fleet) and ../accounting (settlements); this file only adds the cursor table.
+import type { NostrEvent } from '../../src-shared/nostr/event'
 import { type MachineConfig, parseMachineConfigEvent } from '../../src-shared/nostr/machine-config'
 import { parseRosterEvent } from '../../src-shared/nostr/roster'
 import type { RejectReason } from '../../src-shared/nostr/verify-record'
@@ -127,15 +128,7 @@ export function storeRoster(db: TxDb, raw: unknown): { inserted: boolean } {
 
 export interface AcceptRecordArgs {
   /** The verified kind 30079 event (NIP-01 fields only). */
-  event: {
-    id: string
-    pubkey: string
-    created_at: number
-    kind: number
-    tags: string[][]
-    content: string
-    sig: string
-  }
+  event: NostrEvent
   txId: string
   machineId: string
   direction: 'cash_out' | 'cash_in'

@@ -15,8 +15,9 @@ import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
 import type { Clock } from '../../src-shared/clock'
 import { nowSec } from '../../src-shared/clock'
+import type { FleetMachineView, RejectedRecordView } from '../../src-shared/ipc/contract'
 import type { Logger } from '../../src-shared/log'
-import type { NostrEvent } from '../../src-shared/nostr/event'
+import type { NostrEvent, SchnorrVerify } from '../../src-shared/nostr/event'
 import {
   D_FLEET_ROSTER,
   D_MACHINE_PREFIX,
@@ -30,6 +31,7 @@ import {
   type MachineConfig,
   parseMachineConfigEvent,
 } from '../../src-shared/nostr/machine-config'
+import { DelegationTokenMemo } from '../../src-shared/nostr/nip26'
 import type { Nip47Transaction } from '../../src-shared/nostr/nip47'
 import { membershipAt, parseRosterEvent, type Roster, rosterAt } from '../../src-shared/nostr/roster'
 import {
@@ -49,6 +51,8 @@ import { bookedByPaymentHash, bookedVersionOf, isEventKnown, loadConfigs, loadRo
 /** The part of the relay pool the service uses. */
 export interface FleetPool {
   subscribe(spec: SubscriptionSpec): PoolSubscription
+  /** The pool's verifier (WASM when it started); its bare BIP-340 check serves the acceptance pipeline too. */
+  readonly verifier?: { readonly verifySchnorr: SchnorrVerify }
 }
 
 /** The part of the NIP-47 client the service uses: lookup_invoice on the operator's wallet. */
@@ -101,31 +105,55 @@ export interface FleetServiceOptions {
   overlapSec?: number
   /** Relays to subscribe on (default: the pool's). */
   relays?: readonly string[]
+  /**
+   * BIP-340 verifier for the record signature and the NIP-26 token (default: the pool's `verifier.verifySchnorr`,
+   * else pure-JS noble). The checks always run; this only picks the implementation.
+   */
+  verifySignature?: SchnorrVerify
+  /** Delegation tokens remembered once verified (default 4096). */
+  delegationMemoEntries?: number
 }
 
-export interface MachineView {
-  atmPubkey: string
-  machineId: string | null
-  name: string | null
-  currency: string | null
-  /** member / revoked / not_listed against the newest roster. */
-  rosterStatus: 'member' | 'revoked' | 'not_listed' | 'no_roster'
-  configEventId: string | null
-  configCreatedAt: number | null
-  booked: number
-  rejected: number
-  lastRecordAt: number | null
-}
+/** One ATM the console knows: the IPC contract's view type, defined once there. */
+export type MachineView = FleetMachineView
 
-export interface RejectedView {
-  id: number
-  eventId: string
-  atmPubkey: string
-  createdAt: number
-  reason: string
-  detail: string
-  retryable: boolean
-  receivedAtMs: number
+/** A stored rejection: the IPC contract's view type, defined once there. */
+export type RejectedView = RejectedRecordView
+
+/**
+ * The rejected records in the ledger, newest first, `limit` clamped to 1..1000 (default 100). Reads the ledger
+ * only, so the list is available while relays or the wallet are down; the fleet feature answers
+ * `fleet.rejected` with it.
+ */
+export async function rejectedFromLedger(
+  ledger: Pick<LedgerStore, 'query'>,
+  o: { limit?: number; beforeId?: number } = {},
+): Promise<RejectedView[]> {
+  const limit = Math.min(Math.max(o.limit ?? 100, 1), 1000)
+  const rows = await ledger.query<{
+    id: number
+    event_id: string
+    atm_pubkey: string
+    created_at: number
+    reason: string
+    detail: string | null
+    retryable: number
+    received_at_ms: number
+  }>(
+    `SELECT id, event_id, atm_pubkey, created_at, reason, detail, retryable, received_at_ms
+     FROM fleet_record_outcome WHERE outcome = 'rejected' AND id < ? ORDER BY id DESC LIMIT ?`,
+    [o.beforeId ?? Number.MAX_SAFE_INTEGER, limit],
+  )
+  return rows.map((r) => ({
+    id: r.id,
+    eventId: r.event_id,
+    atmPubkey: r.atm_pubkey,
+    createdAt: r.created_at,
+    reason: r.reason,
+    detail: r.detail ?? '',
+    retryable: r.retryable === 1,
+    receivedAtMs: r.received_at_ms,
+  }))
 }
 
 export interface FleetStats {
@@ -220,6 +248,8 @@ export async function createFleetService(opts: FleetServiceOptions): Promise<Fle
   const concurrency = opts.concurrency ?? 8
   const maxQueued = opts.maxQueued ?? 2000
   const retryIntervalMs = opts.retryIntervalMs ?? 30_000
+  const verifySignature = opts.verifySignature ?? opts.pool.verifier?.verifySchnorr
+  const delegationMemo = new DelegationTokenMemo(opts.delegationMemoEntries)
 
   let rosters: Roster[] = []
   const configs = new Map<string, MachineConfig[]>()
@@ -270,6 +300,8 @@ export async function createFleetService(opts: FleetServiceOptions): Promise<Fle
     lookupInvoice: (h) => lookupThroughNwc(opts.nwc, h),
     isBooked: (h) => bookedByPaymentHash(ledger, h),
     bookedVersionOf: (atm, txId) => bookedVersionOf(ledger, atm, txId),
+    ...(verifySignature ? { verifySignature } : {}),
+    delegationMemo,
   })
 
   /** Stand-in id for input that has none, so even garbage leaves a row naming what arrived. */
@@ -597,33 +629,7 @@ export async function createFleetService(opts: FleetServiceOptions): Promise<Fle
         }
       })
     },
-    async rejected(o = {}) {
-      const limit = Math.min(Math.max(o.limit ?? 100, 1), 1000)
-      const rows = await ledger.query<{
-        id: number
-        event_id: string
-        atm_pubkey: string
-        created_at: number
-        reason: string
-        detail: string | null
-        retryable: number
-        received_at_ms: number
-      }>(
-        `SELECT id, event_id, atm_pubkey, created_at, reason, detail, retryable, received_at_ms
-         FROM fleet_record_outcome WHERE outcome = 'rejected' AND id < ? ORDER BY id DESC LIMIT ?`,
-        [o.beforeId ?? Number.MAX_SAFE_INTEGER, limit],
-      )
-      return rows.map((r) => ({
-        id: r.id,
-        eventId: r.event_id,
-        atmPubkey: r.atm_pubkey,
-        createdAt: r.created_at,
-        reason: r.reason,
-        detail: r.detail ?? '',
-        retryable: r.retryable === 1,
-        receivedAtMs: r.received_at_ms,
-      }))
-    },
+    rejected: (o = {}) => rejectedFromLedger(ledger, o),
     async close() {
       if (closed) return
       closed = true

@@ -5,6 +5,7 @@
 
 import type { Clock } from '../../src-shared/clock'
 import { nowSec } from '../../src-shared/clock'
+import type { SchnorrVerify } from '../../src-shared/nostr/event'
 import { configAt } from '../../src-shared/nostr/machine-config'
 import type { InvoiceLookup, VerifyRecordContext } from '../../src-shared/nostr/verify-record'
 import type { Signer } from '../../src-shared/signer'
@@ -20,6 +21,8 @@ export interface FleetVerifyDeps {
   clock: Clock
   /** NIP-47 lookup_invoice on the operator's wallet, mapped to InvoiceLookup; throws when the wallet cannot answer. */
   lookupInvoice(paymentHash: string): Promise<InvoiceLookup>
+  /** BIP-340 verifier for signatures and delegation tokens (the relay pool's WASM one); default pure-JS noble. */
+  verifySignature?: SchnorrVerify
 }
 
 export async function buildVerifyContext(deps: FleetVerifyDeps): Promise<VerifyRecordContext> {
@@ -36,5 +39,6 @@ export async function buildVerifyContext(deps: FleetVerifyDeps): Promise<VerifyR
     lookupInvoice: (h) => deps.lookupInvoice(h),
     isBooked: (h) => bookedByPaymentHash(deps.store, h),
     bookedVersionOf: (atm, txId) => bookedVersionOf(deps.store, atm, txId),
+    ...(deps.verifySignature ? { verifySignature: deps.verifySignature } : {}),
   }
 }

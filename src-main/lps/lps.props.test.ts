@@ -15,6 +15,7 @@ import { AccountingError } from '../accounting/errors'
 import { auditBalances, setConfig, upsertMachine } from '../accounting/operations'
 import { accountingMigrations } from '../accounting/procedures'
 import { openSqlJsLedger, type SqlJsLedger } from '../accounting/sqljs-txdb'
+import { readmeConfigArgs } from '../accounting/test-support'
 import { payoutMigrations } from '../payouts/procedures'
 import {
   confirmLpDeposit,
@@ -87,17 +88,7 @@ describe('LP lifecycle invariants', () => {
           opened.push(L)
           let t = T0
           L.call(upsertMachine, { id: 'atm-1', name: 'a', currency: 'GTQ', atMs: t })
-          L.call(setConfig, {
-            machineId: null,
-            effectiveFromMs: 0,
-            atMs: t,
-            cashOutPlatformPpm: 30_000,
-            cashOutOperatorPpm: 20_000,
-            cashInPlatformPpm: 10_000,
-            cashInOperatorPpm: 20_000,
-            timeZone: 'America/Guatemala',
-            author: 'op',
-          })
+          L.call(setConfig, readmeConfigArgs(t, { author: 'op' }))
           for (const [i, id] of LPS.entries()) {
             L.call(registerLp, {
               id,

@@ -11,7 +11,7 @@ import { getPublicKey } from 'nostr-tools/pure'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { BalanceAudit } from '../accounting/operations'
 import { accountingMigrations, accountingProcedures } from '../accounting/procedures'
-import { readmeRecord, T0_MS } from '../accounting/test-support'
+import { readmeConfigArgs, readmeRecord, refusal, T0_MS } from '../accounting/test-support'
 import { type InProcessLedger, openLedgerInProcess } from '../ledger/store'
 import { payoutMigrations, payoutProcedures } from '../payouts/procedures'
 import type { DepositRow, HistoryLine, LpRow, LpStatement, RecipientDestination } from './procedures'
@@ -52,16 +52,6 @@ function registration(id: string, n: number, over: Record<string, unknown> = {})
   }
 }
 
-async function refusal(p: Promise<unknown>): Promise<{ code?: string; field?: string; message: string }> {
-  const e = (await p.then(
-    () => {
-      throw new Error('expected a refusal')
-    },
-    (err: unknown) => err,
-  )) as { details?: { field?: string }; code?: string; message: string }
-  return { code: e.code, field: e.details?.field, message: e.message }
-}
-
 const get = (lpId: string) => store.call<LpRow>('lps.get', { lpId })
 let depositSeq = 0
 async function deposit(lpId: string, amountMinor: string, atMs = T0_MS - 5_000, confirm = true): Promise<string> {
@@ -75,17 +65,7 @@ beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'lps-'))
   store = await open()
   await store.call('accounting.upsertMachine', { id: 'atm-1', name: 'Lobby', currency: 'GTQ', atMs: 0 })
-  await store.call('accounting.setConfig', {
-    machineId: null,
-    effectiveFromMs: 0,
-    atMs: 0,
-    cashOutPlatformPpm: 30_000,
-    cashOutOperatorPpm: 20_000,
-    cashInPlatformPpm: 10_000,
-    cashInOperatorPpm: 20_000,
-    timeZone: 'America/Guatemala',
-    author: 'operator',
-  })
+  await store.call('accounting.setConfig', readmeConfigArgs(0))
 })
 afterEach(async () => {
   await store.close().catch(() => undefined)

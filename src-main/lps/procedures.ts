@@ -12,9 +12,18 @@
 //     edit), refused beyond what is left of the deposit or of the LP's balance;
 //   - a statement derives every figure from the entries of the period and checks opening + Σ lines = closing.
 
+import type {
+  DepositView,
+  LpEventView,
+  LpHistoryLine,
+  LpHistoryView,
+  LpStatementView,
+  LpView,
+  PayoutPolicyView,
+} from '../../src-shared/ipc/lps'
 import { isPpm } from '../../src-shared/money/ppm'
 import { amountArg, intArg, msArg, objectArg, stringArg } from '../accounting/args'
-import { big, lpBalance, recipientAccrual } from '../accounting/entries'
+import { big, depositReversedMinor, lpBalance, recipientAccrual } from '../accounting/entries'
 import { AccountingError, inputError } from '../accounting/errors'
 import {
   cancelDeposit,
@@ -39,15 +48,11 @@ export type StoredDestination =
   | { kind: 'nwc'; secretSlot: string; walletPubkey: string }
   | { kind: 'keysend'; nodeId: string }
 
-/** A recipient's payout policy as shown: schedule is derived from the payout module's minimum interval. */
-export interface PayoutPolicy {
-  thresholdMsat: string
-  schedule: PayoutSchedule | 'custom'
-  minIntervalMs: number
-  /** Routing-fee cap of one payout = maxFeeBaseMsat + amount × maxFeePpm / 10^6 (the payout module's rule). */
-  maxFeeBaseMsat: string
-  maxFeePpm: number
-}
+/**
+ * A recipient's payout policy as shown (the IPC view's shape): schedule is derived from the payout module's
+ * minimum interval.
+ */
+export type PayoutPolicy = PayoutPolicyView
 
 /** Minimum interval between two payouts of one recipient, per schedule. */
 export const SCHEDULE_INTERVAL_MS: Readonly<Record<PayoutSchedule, number>> = {
@@ -64,24 +69,10 @@ export interface RecipientDestination {
   updatedAtMs: number
 }
 
-export interface LpRow {
-  id: string
-  name: string
-  npub: string | null
+/** An LP as the ledger answers it: the IPC view plus the hex pubkey, and the destination as stored. */
+export interface LpRow extends Omit<LpView, 'destination'> {
   pubkey: string | null
-  currency: string
-  machineId: string | null
-  mode: 'flow' | 'fixed'
-  dailyLimitMinor: string | null
-  active: boolean
-  registeredAtMs: number
-  deactivatedAtMs: number | null
-  deactivationReason: string | null
-  balanceMinor: string
-  pendingDepositsMinor: string
-  accruedMsat: string
   destination: StoredDestination | null
-  payout: PayoutPolicy | null
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -400,18 +391,8 @@ function activeLp(db: TxDb, lpId: string, field: string, what: string): LpRow {
   return lp
 }
 
-export interface DepositRow {
-  depositId: string
-  lpId: string
-  amountMinor: string
-  status: 'pending' | 'confirmed' | 'cancelled'
-  createdAtMs: number
-  confirmedAtMs: number | null
-  closedAtMs: number | null
-  note: string | null
-  /** Fiat taken back by reversing entries (confirmed deposits only). */
-  reversedMinor: string
-}
+/** A deposit as the ledger answers it; the service hands it to the renderer as is. */
+export type DepositRow = DepositView
 
 function depositRow(db: TxDb, id: string): DepositRow {
   const r = db.get<{
@@ -425,13 +406,7 @@ function depositRow(db: TxDb, id: string): DepositRow {
     note: string | null
   }>('SELECT * FROM acct_deposit WHERE id = ?', [id], BIG)
   if (!r) throw new AccountingError('E_NOT_FOUND', 'depositId', `no deposit ${id}`)
-  const reversed = -big(
-    db.get(
-      "SELECT COALESCE(SUM(delta_minor), 0) AS s FROM acct_lp_entry WHERE deposit_id = ? AND kind = 'deposit_reversal'",
-      [id],
-      BIG,
-    )?.s,
-  )
+  const reversed = depositReversedMinor(db, id)
   return {
     depositId: r.id,
     lpId: r.lp_id,
@@ -568,22 +543,8 @@ export function deactivateLp(db: TxDb, raw: unknown): LpRow & { settledMsat: str
 // ---------------------------------------------------------------------------------------------------------------
 // History and statements
 
-export type HistoryKind = 'deposit' | 'deposit_reversal' | 'allocation' | 'allocation_reversal' | 'dust'
-
-export interface HistoryLine {
-  entryId: number
-  atMs: number
-  kind: HistoryKind
-  deltaMinor: string
-  balanceAfterMinor: string
-  /** Sats the LP earned by this line (allocation legs, dust); negative for a reversal; "0" for deposits. */
-  msat: string
-  depositId: string | null
-  settlementId: number | null
-  legId: number | null
-  dustId: number | null
-  localDay: string | null
-}
+export type HistoryKind = LpHistoryLine['kind']
+export type HistoryLine = LpHistoryLine
 
 interface EntryJoin extends Row {
   id: bigint
@@ -621,12 +582,7 @@ function historyLine(r: EntryJoin): HistoryLine {
   }
 }
 
-export interface LpEventRow {
-  atMs: number
-  kind: 'registered' | 'destination' | 'deactivated'
-  author: string
-  detail: Record<string, unknown>
-}
+export type LpEventRow = LpEventView
 
 function lpEvents(db: TxDb, lpId: string, fromMs = 0, toMs = Number.MAX_SAFE_INTEGER): LpEventRow[] {
   return db
@@ -644,10 +600,7 @@ function lpEvents(db: TxDb, lpId: string, fromMs = 0, toMs = Number.MAX_SAFE_INT
 }
 
 /** The LP's money lines, newest first, `limit` per page; `before` is the previous page's `next`. */
-export function lpHistory(
-  db: TxDb,
-  raw: unknown,
-): { lines: HistoryLine[]; next: string | null; events: LpEventRow[]; deposits: DepositRow[] } {
+export function lpHistory(db: TxDb, raw: unknown): LpHistoryView {
   const a = objectArg('args', raw)
   const lpId = stringArg('lpId', a.lpId)
   getLp(db, lpId)
@@ -678,28 +631,9 @@ export function lpHistory(
   }
 }
 
-export interface LpStatement {
+/** A statement as the ledger answers it: the IPC view, with the LP as the ledger holds it (the service maps it). */
+export interface LpStatement extends Omit<LpStatementView, 'lp'> {
   lp: LpRow
-  fromMs: number
-  toMs: number
-  currency: string
-  openingBalanceMinor: string
-  closingBalanceMinor: string
-  depositedMinor: string
-  depositReversedMinor: string
-  /** Net fiat the LP's money bought sats with (allocations minus their reversals). */
-  allocatedMinor: string
-  dustSettledMinor: string
-  /** Net sats earned in the period: allocation legs (net of reversals) plus dust settlements. */
-  earnedMsat: string
-  openingAccruedMsat: string
-  closingAccruedMsat: string
-  /** Accrual debits that are not reversals of legs (payouts made by the payout module). */
-  paidOutMsat: string
-  /** Deposits recorded but not confirmed by the end of the period. */
-  pendingDepositsMinor: string
-  lines: HistoryLine[]
-  events: LpEventRow[]
 }
 
 /**

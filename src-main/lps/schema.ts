@@ -11,6 +11,7 @@
 //   - lp_event: an append-only history of registrations, destination changes and deactivations.
 // Migration versions 700–799 belong to this module.
 
+import { appendOnlyTriggers, noDeleteTrigger } from '../ledger/append-only'
 import type { Migration, TxDb } from '../ledger/types'
 
 export const LPS_SCHEMA_VERSION = 700
@@ -37,10 +38,8 @@ CREATE TABLE lp_event (
 CREATE INDEX lp_event_lp ON lp_event (lp_id, at_ms, id);
 CREATE INDEX acct_lp_entry_lp_time ON acct_lp_entry (lp_id, created_at_ms, id);
 
-CREATE TRIGGER lp_event_no_update BEFORE UPDATE ON lp_event BEGIN SELECT RAISE(ABORT, 'lp_event is append-only'); END;
-CREATE TRIGGER lp_event_no_delete BEFORE DELETE ON lp_event BEGIN SELECT RAISE(ABORT, 'lp_event is append-only'); END;
-CREATE TRIGGER lp_profile_no_delete BEFORE DELETE ON lp_profile
-  BEGIN SELECT RAISE(ABORT, 'an LP is deactivated, never deleted'); END;
+${appendOnlyTriggers('lp_event')}
+${noDeleteTrigger('lp_profile', 'an LP is deactivated, never deleted')}
 CREATE TRIGGER lp_profile_frozen BEFORE UPDATE ON lp_profile
   WHEN NEW.lp_id IS NOT OLD.lp_id OR NEW.npub IS NOT OLD.npub OR NEW.pubkey IS NOT OLD.pubkey
     OR NEW.registered_at_ms IS NOT OLD.registered_at_ms OR OLD.deactivated_at_ms IS NOT NULL

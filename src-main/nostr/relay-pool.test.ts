@@ -16,6 +16,7 @@ import {
   backoffDelayMs,
   createRelayPool,
   DEFAULT_BACKOFF,
+  type Filter,
   memoryCursorStore,
   normalizeRelayUrl,
   type RelayHealth,
@@ -567,5 +568,92 @@ describe('relay pool against the real relay process', () => {
     await expect(p.publish({ ...ev, sig: 'xyz' })).rejects.toMatchObject({ code: 'invalid-event', field: 'sig' })
     expect(p.health()[0]?.errorCount).toBeGreaterThan(0)
     expect(['connecting', 'disconnected']).toContain(p.health()[0]?.state)
+  })
+})
+
+describe('a second holding more stored events than a page', () => {
+  const otherSk = generateSecretKey()
+  const otherPk = getPublicKey(otherSk)
+  /** Publishes `n` events at `createdAt` (half by the other key when `twoAuthors`), without waiting for each OK. */
+  async function storeBurst(
+    r: RelayHandle,
+    tag: string,
+    n: number,
+    createdAt: number,
+    twoAuthors = false,
+  ): Promise<string[]> {
+    const raw = await connectRaw(r.url)
+    cleanups.push(() => raw.close())
+    const evs = Array.from({ length: n }, (_, i) =>
+      finalizeEvent(
+        { kind: 1, tags: [['t', tag]], content: `${tag}-${i}`, created_at: createdAt },
+        twoAuthors && i % 2 === 1 ? otherSk : atmSk,
+      ),
+    )
+    const before = await r.storedCount()
+    for (const e of evs) raw.send(['EVENT', e])
+    const deadline = Date.now() + 20_000
+    while ((await r.storedCount()) < before + n) {
+      if (Date.now() > deadline) throw new Error('relay did not store the burst')
+      await new Promise((res) => setTimeout(res, 20))
+    }
+    return evs.map((e) => e.id)
+  }
+
+  async function catchUp(url: string, filters: Filter[], log = memoryLogger()) {
+    const p = await pool({ relays: [url], logger: log })
+    const c = collector()
+    let done = false
+    p.subscribe({ key: 'burst', filters, onEvent: c.onEvent, onCaughtUp: () => (done = true) })
+    await waitFor(() => done, 'catch-up', 30_000)
+    return { p, c, log }
+  }
+
+  it('700 events in one second (relay cap 1000, page 500): fetched on their own, all delivered once', async () => {
+    const r = await relay({ maxLimit: 1000 })
+    const s = nowSec() - 100
+    const ids = [
+      ...(await storeBurst(r, 'sec', 3, s - 1)),
+      ...(await storeBurst(r, 'sec', 700, s)),
+      ...(await storeBurst(r, 'sec', 3, s + 1)),
+    ]
+    const { p, c, log } = await catchUp(r.url, [{ '#t': ['sec'] }])
+    expect(c.events.length).toBe(ids.length)
+    expect(new Set(c.ids()).size).toBe(ids.length)
+    expect(c.ids().sort()).toEqual([...ids].sort())
+    expect(log.records.filter((x) => x.level === 'error')).toEqual([])
+    expect(log.records.some((x) => x.msg.includes('fetching that second on its own') && x.fields.createdAt === s)).toBe(
+      true,
+    )
+    expect(p.health()[0]!.errorCount).toBe(0)
+  })
+
+  it('relay capped at 500: the second is split by author, all 700 delivered once', async () => {
+    const r = await relay({ maxLimit: 500 })
+    const s = nowSec() - 100
+    const ids = [...(await storeBurst(r, 'split', 700, s, true)), ...(await storeBurst(r, 'split', 2, s - 5))]
+    const { c, log } = await catchUp(r.url, [{ authors: [atmPk, otherPk], '#t': ['split'] }])
+    expect(c.events.length).toBe(ids.length)
+    expect(c.ids().sort()).toEqual([...ids].sort())
+    expect(log.records.filter((x) => x.level === 'error')).toEqual([])
+    expect(log.records.some((x) => x.msg.includes('splitting the query'))).toBe(true)
+  })
+
+  it('relay capped at 500, one author: an error naming relay, subscription and second, counted in health', async () => {
+    const r = await relay({ maxLimit: 500 })
+    const s = nowSec() - 100
+    const older = await storeBurst(r, 'one', 2, s - 5)
+    await storeBurst(r, 'one', 700, s)
+    const { p, c, log } = await catchUp(r.url, [{ authors: [atmPk], '#t': ['one'] }])
+    expect(new Set(c.ids()).size).toBe(c.events.length)
+    // What the relay returns of that second is delivered, and paging goes on below it.
+    expect(c.events.filter((e) => e.created_at === s).length).toBe(500)
+    expect(c.ids()).toEqual(expect.arrayContaining(older))
+    const errors = log.records.filter((x) => x.level === 'error')
+    expect(errors).toHaveLength(1)
+    expect(errors[0]!.fields).toMatchObject({ relay: r.url, subscription: 'burst', createdAt: s })
+    const h = p.health()[0]!
+    expect(h.errorCount).toBe(1)
+    expect(h.lastError).toContain(`second ${s}`)
   })
 })

@@ -14,6 +14,11 @@
 // dropped for lack of queue space or a subscriber threw, and never beyond "now" (an ATM with a fast clock must not
 // push it into the future). On (re)connect we ask for since = cursor - overlapSec.
 //
+// Paging: a full page is followed by the page ending at its oldest second (inclusive). A page that is all one
+// second cannot be paged past that way, so that second is fetched on its own with a larger limit and, when the
+// relay still answers with a full page, split by author / #p value; only if that fails too is it an error
+// (logged and counted in health), never a silent skip (docs/protocol.md §11).
+//
 // No Electron imports: the WebSocket constructor, clock, timers, randomness, signer and cursor store are injected.
 import WebSocketImpl from 'ws'
 import type { Clock } from '../../src-shared/clock'
@@ -132,6 +137,11 @@ export interface RelayPoolOptions {
   maxPendingPublishes?: number
   /** `limit` per filter when catching up; a full page makes the pool fetch the next older page. */
   pageLimit?: number
+  /**
+   * `limit` of the query for one second alone, sent when a full page holds a single second (more events share
+   * that created_at than a page holds). Default 5000.
+   */
+  maxSingleSecondLimit?: number
   /** Ids remembered per subscription for deduplication. */
   maxRememberedIds?: number
   /** Ignore events whose NIP-40 expiration has passed. Default true. */
@@ -280,6 +290,18 @@ export function memoryCursorStore(): CursorStore & { values: Map<string, number>
 const WS_OPEN = 1
 const PING_FILTER = { ids: ['0'.repeat(64)], limit: 0 }
 
+/** Detaches the pool's handlers from a socket it is done with, then closes it. */
+function detachAndClose(ws: WebSocketLike): void {
+  ws.onopen = ws.onmessage = ws.onclose = null
+  // ws reports closing a socket that is still connecting as an 'error'; keep a listener so it is not unhandled.
+  ws.onerror = () => {}
+  try {
+    ws.close()
+  } catch {
+    // already closed
+  }
+}
+
 interface PendingPublish {
   event: SignedEvent
   relay: string
@@ -307,10 +329,31 @@ interface SubRelayState {
   /** Count and oldest created_at of stored events in the REQ now being answered. */
   pageCount: number
   pageOldest: number | undefined
+  pageNewest: number | undefined
   pageUntil: number | undefined
+  /** A second being fetched on its own (its stored events do not fit in a page); null when paging normally. */
+  sweep: SecondSweep | null
   waitingForAuth: boolean
   /** Consecutive CLOSED answers (other than auth) since the last catch-up; drives the retry backoff. */
   closedRetries: number
+}
+
+/**
+ * Fetching one created_at second on its own. A page is ordered by created_at and cut at `limit`, so a second
+ * holding more events than a page can never be paged through with `until`: it is first asked for alone with a
+ * larger limit, then, if that answer is full too, split by the subscription's authors or #p values.
+ */
+interface SecondSweep {
+  second: number
+  /** Events of this second in the full page that started the sweep. */
+  pageCount: number
+  /** The most events the relay appears to return for one query (set once the single-second answer was full). */
+  cap: number
+  /** Split queries still to send; null while the single-second query is being answered. */
+  queue: Filter[][] | null
+  /** The query now being answered (re-sent when its events were dropped for queue room). */
+  current: Filter[]
+  retries: number
 }
 
 interface SubState {
@@ -382,6 +425,7 @@ export class RelayPool {
   private readonly maxQueuedEvents: number
   private readonly maxPendingPublishes: number
   private readonly pageLimit: number
+  private readonly maxSingleSecondLimit: number
   private readonly maxRememberedIds: number
   private readonly dropExpired: boolean
   private readonly conns = new Map<string, RelayConn>()
@@ -420,6 +464,7 @@ export class RelayPool {
     this.maxQueuedEvents = positive('maxQueuedEvents', opts.maxQueuedEvents, 10_000)
     this.maxPendingPublishes = positive('maxPendingPublishes', opts.maxPendingPublishes, 1000)
     this.pageLimit = positive('pageLimit', opts.pageLimit, 500)
+    this.maxSingleSecondLimit = positive('maxSingleSecondLimit', opts.maxSingleSecondLimit, 5000)
     this.maxRememberedIds = positive('maxRememberedIds', opts.maxRememberedIds, 100_000)
     this.dropExpired = opts.dropExpired ?? true
     this.log.info('relay pool created', { verifier: this.verifier.name, relays: opts.relays.length })
@@ -668,16 +713,7 @@ export class RelayPool {
     const ws = conn.ws
     this.clearConnTimers(conn)
     conn.ws = null
-    if (ws) {
-      ws.onopen = ws.onmessage = ws.onclose = null
-      // ws reports closing a socket that is still connecting as an 'error'; keep a listener so it is not unhandled.
-      ws.onerror = () => {}
-      try {
-        ws.close()
-      } catch {
-        // already closed
-      }
-    }
+    if (ws) detachAndClose(ws)
     this.resetSubsOnRelay(conn.url)
     for (const p of this.pending.get(conn.url) ?? []) {
       p.sentAtMs = null // re-sent on the next connection
@@ -708,16 +744,7 @@ export class RelayPool {
     this.clearConnTimers(conn)
     const ws = conn.ws
     conn.ws = null
-    if (ws) {
-      ws.onopen = ws.onmessage = ws.onclose = null
-      // ws reports closing a socket that is still connecting as an 'error'; keep a listener so it is not unhandled.
-      ws.onerror = () => {}
-      try {
-        ws.close()
-      } catch {
-        // already closed
-      }
-    }
+    if (ws) detachAndClose(ws)
     this.resetSubsOnRelay(conn.url)
     this.setState(conn, 'disconnected')
   }
@@ -880,6 +907,7 @@ export class RelayPool {
       if (st && typeof createdAt === 'number') {
         st.pageCount++
         if (st.pageOldest === undefined || createdAt < st.pageOldest) st.pageOldest = createdAt
+        if (st.pageNewest === undefined || createdAt > st.pageNewest) st.pageNewest = createdAt
       }
     }
     this.queue.push({ type: 'event', relay: conn.url, wireId, raw: frame[2] })
@@ -1052,7 +1080,9 @@ export class RelayPool {
       pageWireId: null,
       pageCount: 0,
       pageOldest: undefined,
+      pageNewest: undefined,
       pageUntil: undefined,
+      sweep: null,
       waitingForAuth: false,
       closedRetries: 0,
     }
@@ -1100,7 +1130,9 @@ export class RelayPool {
     st.maxSeen = st.cursor
     st.pageCount = 0
     st.pageOldest = undefined
+    st.pageNewest = undefined
     st.pageUntil = undefined
+    st.sweep = null
     st.pageWireId = null
     const wireId = `${sub.key.slice(0, 40)}:${++this.seq}`
     st.liveWireId = wireId
@@ -1133,36 +1165,158 @@ export class RelayPool {
       this.send(conn, ['CLOSE', wireId])
       st.pageWireId = null
     }
+    if (st.sweep !== null) return this.continueSweep(sub, relay, st, conn)
     // A full page means older stored events may remain, and so do stored events dropped for queue room: fetch
     // the page ending at the oldest event that was taken in (inclusive; duplicates are dropped by id).
     const userLimited = sub.spec.filters.some((f) => f.limit !== undefined)
     const fullPage = !userLimited && st.pageCount >= this.pageLimit && st.pageOldest !== undefined
-    if (fullPage || st.droppedInReq) {
-      let until = st.pageOldest ?? st.pageUntil
-      if (until !== undefined && st.pageUntil !== undefined && until >= st.pageUntil && fullPage) {
-        // More than a page of events share one second; step past it rather than loop.
-        this.log.warn('more stored events in one second than a page holds; some may be skipped', {
-          relay,
-          subscription: sub.key,
-          createdAt: until,
-        })
-        until -= 1
-      }
-      st.pageUntil = until
-      st.pageCount = 0
-      st.pageOldest = undefined
-      st.droppedInReq = false
-      const pageId = `${sub.key.slice(0, 40)}:${++this.seq}`
-      st.pageWireId = pageId
-      this.wire.set(pageId, { sub, relay, role: 'page', eoseSeen: false, sentAuthed: conn.authed })
-      this.log.debug('fetching older page', { relay, subscription: sub.key, until: until ?? null })
-      this.send(conn, ['REQ', pageId, ...this.reqFilters(sub, st, until)])
+    if (
+      fullPage &&
+      st.pageOldest !== undefined &&
+      (st.pageOldest === st.pageNewest || (st.pageUntil !== undefined && st.pageOldest >= st.pageUntil))
+    ) {
+      // The whole page is one second: `until` cannot move past it without skipping its other events.
+      this.startSweep(sub, relay, st, conn, st.pageOldest)
       return
     }
+    if (fullPage || st.droppedInReq) {
+      this.sendPage(sub, relay, st, conn, st.pageOldest ?? st.pageUntil)
+      return
+    }
+    await this.finishCatchUp(sub, relay, st)
+  }
+
+  /** Sends the next older page (`until` inclusive; undefined = no upper bound). */
+  private sendPage(sub: SubState, relay: string, st: SubRelayState, conn: RelayConn, until: number | undefined): void {
+    st.pageUntil = until
+    this.sendPageReq(sub, relay, st, conn, this.reqFilters(sub, st, until))
+    this.log.debug('fetching older page', { relay, subscription: sub.key, until: until ?? null })
+  }
+
+  private sendPageReq(sub: SubState, relay: string, st: SubRelayState, conn: RelayConn, filters: Filter[]): void {
+    st.pageCount = 0
+    st.pageOldest = undefined
+    st.pageNewest = undefined
+    st.droppedInReq = false
+    const pageId = `${sub.key.slice(0, 40)}:${++this.seq}`
+    st.pageWireId = pageId
+    this.wire.set(pageId, { sub, relay, role: 'page', eoseSeen: false, sentAuthed: conn.authed })
+    this.send(conn, ['REQ', pageId, ...filters])
+  }
+
+  /** The subscription's filters restricted to one second, with the single-second limit. */
+  private secondFilters(filters: readonly Filter[], second: number): Filter[] {
+    return filters.map((f) => ({
+      ...f,
+      since: Math.max(f.since ?? 0, second),
+      until: Math.min(f.until ?? second, second),
+      limit: this.maxSingleSecondLimit,
+    }))
+  }
+
+  /**
+   * One query per author (or per #p value) of every filter that names several, so each answer is smaller than
+   * the full second; null when no filter can be split.
+   */
+  private splitFilters(filters: readonly Filter[], second: number): Filter[][] | null {
+    let split = false
+    const out: Filter[][] = []
+    for (const f of filters) {
+      const key = (f.authors?.length ?? 0) > 1 ? 'authors' : (f['#p']?.length ?? 0) > 1 ? '#p' : null
+      const values = key === null ? undefined : f[key]
+      if (key === null || values === undefined) {
+        out.push(this.secondFilters([f], second))
+        continue
+      }
+      split = true
+      for (const v of values) out.push(this.secondFilters([{ ...f, [key]: [v] }], second))
+    }
+    return split ? out : null
+  }
+
+  private startSweep(sub: SubState, relay: string, st: SubRelayState, conn: RelayConn, second: number): void {
+    const current = this.secondFilters(sub.spec.filters, second)
+    st.sweep = { second, pageCount: st.pageCount, cap: Number.POSITIVE_INFINITY, queue: null, current, retries: 0 }
+    this.log.info('more stored events in one second than a page holds; fetching that second on its own', {
+      relay,
+      subscription: sub.key,
+      createdAt: second,
+      pageEvents: st.pageCount,
+      limit: this.maxSingleSecondLimit,
+    })
+    this.sendPageReq(sub, relay, st, conn, current)
+  }
+
+  /** Handles the EOSE of a single-second or split query, then sends the next one or resumes normal paging. */
+  private async continueSweep(sub: SubState, relay: string, st: SubRelayState, conn: RelayConn): Promise<void> {
+    const sw = st.sweep!
+    const count = st.pageCount
+    // Events dropped for queue room: ask again (the ones already delivered are dropped by id), a few times.
+    if (st.droppedInReq && sw.retries < 3) {
+      sw.retries++
+      this.sendPageReq(sub, relay, st, conn, sw.current)
+      return
+    }
+    const dropped = st.droppedInReq
+    if (sw.queue === null) {
+      // The relay honoured the larger limit (it returned more than the page) and did not fill it: that is the
+      // whole second. Otherwise the relay may cap every answer at about what it returned, so split the query.
+      const complete = !dropped && count > sw.pageCount && count < this.maxSingleSecondLimit
+      if (!complete) {
+        sw.cap = Math.min(Math.max(count, sw.pageCount), this.maxSingleSecondLimit)
+        const split = this.splitFilters(sub.spec.filters, sw.second)
+        if (split === null) this.reportFullSecond(conn, sub, sw.second, count, 'the query cannot be split further')
+        else {
+          sw.queue = split
+          sw.current = split.shift()!
+          sw.retries = 0
+          this.log.info('splitting the query for one second by author / #p value', {
+            relay,
+            subscription: sub.key,
+            createdAt: sw.second,
+            queries: split.length + 1,
+          })
+          this.sendPageReq(sub, relay, st, conn, sw.current)
+          return
+        }
+      }
+    } else {
+      if (dropped || count >= sw.cap) this.reportFullSecond(conn, sub, sw.second, count, 'a split query was full too')
+      const next = sw.queue.shift()
+      if (next !== undefined) {
+        sw.current = next
+        sw.retries = 0
+        this.sendPageReq(sub, relay, st, conn, next)
+        return
+      }
+    }
+    // This second is done: page on below it.
+    st.sweep = null
+    if (sw.second > 0) this.sendPage(sub, relay, st, conn, sw.second - 1)
+    else await this.finishCatchUp(sub, relay, st)
+  }
+
+  /** Stored events of one second that no query could fetch: an error, in the log and in the relay's health. */
+  private reportFullSecond(conn: RelayConn, sub: SubState, second: number, returned: number, why: string): void {
+    const message = `subscription ${sub.key}: second ${second} holds more stored events than the relay returns (${returned}); some may be missed`
+    conn.health.errorCount++
+    conn.health.lastError = message
+    this.log.error('stored events of one second exceed what the relay returns; some may be missed', {
+      relay: conn.url,
+      subscription: sub.key,
+      createdAt: second,
+      returned,
+      reason: why,
+    })
+    this.emit(conn)
+  }
+
+  private async finishCatchUp(sub: SubState, relay: string, st: SubRelayState): Promise<void> {
     st.caughtUp = true
     st.closedRetries = 0
     st.pageCount = 0
     st.pageOldest = undefined
+    st.pageNewest = undefined
     await this.advanceCursor(sub, relay, st)
     try {
       sub.spec.onCaughtUp?.(relay)

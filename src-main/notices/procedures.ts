@@ -6,6 +6,8 @@
 // Both tables are append-only (triggers): a contact change is a new row and the newest row wins; a sent notice
 // is one row that is never edited. The statement query reads acct_lp_entry (running balances, DESIGN §4), the LP
 // legs behind its allocations, and the payouts module's `payout` table when that module is installed.
+import { FieldError } from '../../src-shared/field-error'
+import { appendOnlyTriggers } from '../ledger/append-only'
 import { defineMigration, defineProcedure } from '../ledger/define'
 import type { Migration, Procedure, TxDb } from '../ledger/types'
 
@@ -14,14 +16,8 @@ export const NOTICES_SCHEMA_VERSION = 940
 const BIG = { bigint: true } as const
 const HEX64 = /^[0-9a-f]{64}$/
 
-export class NoticeArgError extends Error {
+export class NoticeArgError extends FieldError {
   override readonly name = 'NoticeArgError'
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(`${field}: ${message}`)
-  }
 }
 
 export const noticesMigrations: Migration[] = [
@@ -47,14 +43,7 @@ CREATE TABLE notice_sent (
   relays_ok INTEGER NOT NULL,
   at_ms INTEGER NOT NULL
 );
-CREATE TRIGGER notice_contact_no_update BEFORE UPDATE ON notice_contact
-  BEGIN SELECT RAISE(ABORT, 'notice_contact is append-only'); END;
-CREATE TRIGGER notice_contact_no_delete BEFORE DELETE ON notice_contact
-  BEGIN SELECT RAISE(ABORT, 'notice_contact is append-only'); END;
-CREATE TRIGGER notice_sent_no_update BEFORE UPDATE ON notice_sent
-  BEGIN SELECT RAISE(ABORT, 'notice_sent is append-only'); END;
-CREATE TRIGGER notice_sent_no_delete BEFORE DELETE ON notice_sent
-  BEGIN SELECT RAISE(ABORT, 'notice_sent is append-only'); END;
+${appendOnlyTriggers('notice_contact', 'notice_sent')}
 `)
     },
   },

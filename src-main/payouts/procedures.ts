@@ -10,6 +10,7 @@
 // accrual for the amount and marks the legs the recipient's payouts now cover (FIFO), so the accrual plus every
 // paid payout always equals the legs booked for the recipient.
 
+import { FieldError } from '../../src-shared/field-error'
 import {
   type LookupVerdict,
   markFailedFinal,
@@ -33,14 +34,8 @@ const BIG = { bigint: true } as const
 const HEX64 = /^[0-9a-f]{64}$/
 
 /** Bad procedure arguments: names the field. */
-export class PayoutArgError extends Error {
-  constructor(
-    readonly field: string,
-    why: string,
-  ) {
-    super(`${field}: ${why}`)
-    this.name = 'PayoutArgError'
-  }
+export class PayoutArgError extends FieldError {
+  override readonly name = 'PayoutArgError'
 }
 
 /** A payout the procedure was asked about does not exist, or its state forbids what was asked. */

@@ -6,6 +6,7 @@
 // `sending`, the signed event and its id) is in the journal. Unique constraints make a second claim impossible:
 // one payment hash per payout, one request id per attempt, and at most one open payout per recipient.
 
+import { appendOnlyTriggers, noDeleteTrigger } from '../ledger/append-only'
 import type { Migration, TxDb } from '../ledger/types'
 
 /** Migration versions 600–649 belong to the payout core (650–699 are left to payout destinations). */
@@ -120,17 +121,7 @@ CREATE INDEX IF NOT EXISTS payout_leg_unpaid ON acct_leg (recipient_id, kind, id
 const APPEND_ONLY = ['payout_request', 'payout_invoice', 'payout_event', 'payout_alert']
 
 function triggers(): string {
-  const out: string[] = []
-  for (const t of APPEND_ONLY) {
-    out.push(
-      `CREATE TRIGGER ${t}_no_update BEFORE UPDATE ON ${t} BEGIN SELECT RAISE(ABORT, '${t} is append-only'); END;`,
-    )
-    out.push(
-      `CREATE TRIGGER ${t}_no_delete BEFORE DELETE ON ${t} BEGIN SELECT RAISE(ABORT, '${t} is append-only'); END;`,
-    )
-  }
-  out.push(`CREATE TRIGGER payout_no_delete BEFORE DELETE ON payout
-    BEGIN SELECT RAISE(ABORT, 'payout rows are never deleted'); END;`)
+  const out: string[] = [appendOnlyTriggers(...APPEND_ONLY), noDeleteTrigger('payout', 'payout rows are never deleted')]
   // What a payout pays, to whom and through which connection never changes; a paid payout never changes at all.
   out.push(`CREATE TRIGGER payout_frozen BEFORE UPDATE ON payout
     WHEN NEW.id IS NOT OLD.id OR NEW.recipient_kind IS NOT OLD.recipient_kind

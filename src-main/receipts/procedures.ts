@@ -3,6 +3,8 @@
 // for the same settlement: the stored event is republished as is), and an append-only log of every publish and
 // read-back attempt. A receipt counts as verified once a read-back by id from a relay returned it intact.
 // Migration versions 950–959 belong to receipts.
+import { FieldError } from '../../src-shared/field-error'
+import { appendOnlyTriggers } from '../ledger/append-only'
 import { defineMigration, defineProcedure } from '../ledger/define'
 import type { Migration, Procedure, TxDb } from '../ledger/types'
 
@@ -10,14 +12,8 @@ export const RECEIPTS_SCHEMA_VERSION = 950
 
 const BIG = { bigint: true } as const
 
-export class ReceiptArgError extends Error {
+export class ReceiptArgError extends FieldError {
   override readonly name = 'ReceiptArgError'
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(`${field}: ${message}`)
-  }
 }
 
 export const receiptsMigrations: Migration[] = [
@@ -43,14 +39,7 @@ CREATE TABLE rcpt_attempt (
 );
 CREATE INDEX rcpt_attempt_event ON rcpt_attempt (event_id, id);
 CREATE UNIQUE INDEX rcpt_attempt_verified ON rcpt_attempt (event_id) WHERE kind = 'verified';
-CREATE TRIGGER rcpt_receipt_no_update BEFORE UPDATE ON rcpt_receipt
-  BEGIN SELECT RAISE(ABORT, 'rcpt_receipt is append-only'); END;
-CREATE TRIGGER rcpt_receipt_no_delete BEFORE DELETE ON rcpt_receipt
-  BEGIN SELECT RAISE(ABORT, 'rcpt_receipt is append-only'); END;
-CREATE TRIGGER rcpt_attempt_no_update BEFORE UPDATE ON rcpt_attempt
-  BEGIN SELECT RAISE(ABORT, 'rcpt_attempt is append-only'); END;
-CREATE TRIGGER rcpt_attempt_no_delete BEFORE DELETE ON rcpt_attempt
-  BEGIN SELECT RAISE(ABORT, 'rcpt_attempt is append-only'); END;
+${appendOnlyTriggers('rcpt_receipt', 'rcpt_attempt')}
 `)
     },
   },

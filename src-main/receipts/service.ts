@@ -142,7 +142,25 @@ export async function createReceiptService(opts: ReceiptServiceOptions): Promise
 
   async function publishOne(u: UnverifiedReceipt, report: ReceiptRunReport): Promise<void> {
     const ev = JSON.parse(u.eventJson) as NostrEvent
-    const at = () => clock.nowMs()
+    // Every outcome is one attempt row in the ledger; `relays` are the relays that accepted or returned it.
+    const record = (
+      kind: 'published' | 'publish_failed' | 'verified' | 'verify_failed',
+      relays: string[],
+      detail?: string,
+    ) =>
+      ledger.call('receipts.recordAttempt', {
+        eventId: u.eventId,
+        kind,
+        relaysOk: relays.length,
+        detail: detail ?? relays.join(' '),
+        atMs: clock.nowMs(),
+      })
+    // A failed stage is recorded, logged and reported; the next run retries it.
+    const fail = async (stage: 'publish' | 'read_back', reason: string, message: string) => {
+      await record(stage === 'publish' ? 'publish_failed' : 'verify_failed', [], reason)
+      log.warn(message, { eventId: u.eventId, reason })
+      report.failed.push({ settlementId: u.settlementId, stage, reason })
+    }
     let results: PublishResult[]
     try {
       results = await pool.publish(ev, { relays: opts.relays, timeoutMs: publishTimeoutMs })
@@ -153,45 +171,20 @@ export async function createReceiptService(opts: ReceiptServiceOptions): Promise
     const accepted = results.filter((r) => r.ok).map((r) => r.relay)
     if (accepted.length === 0) {
       const reason = results.map((r) => `${r.relay}: ${r.outcome} ${r.message}`).join('; ') || 'publish failed'
-      await ledger.call('receipts.recordAttempt', {
-        eventId: u.eventId,
-        kind: 'publish_failed',
-        relaysOk: 0,
-        detail: reason,
-        atMs: at(),
-      })
-      log.warn('receipt not accepted by any relay; will retry', { eventId: u.eventId, reason })
-      report.failed.push({ settlementId: u.settlementId, stage: 'publish', reason })
+      await fail('publish', reason, 'receipt not accepted by any relay; will retry')
       return
     }
-    await ledger.call('receipts.recordAttempt', {
-      eventId: u.eventId,
-      kind: 'published',
-      relaysOk: accepted.length,
-      detail: accepted.join(' '),
-      atMs: at(),
-    })
+    await record('published', accepted)
     const rb = await readBack(ev, accepted)
     if (rb.found.length === 0) {
-      const reason = rb.problem ?? 'not found on any relay that accepted it'
-      await ledger.call('receipts.recordAttempt', {
-        eventId: u.eventId,
-        kind: 'verify_failed',
-        relaysOk: 0,
-        detail: reason,
-        atMs: at(),
-      })
-      log.warn('receipt read-back failed; will retry', { eventId: u.eventId, reason })
-      report.failed.push({ settlementId: u.settlementId, stage: 'read_back', reason })
+      await fail(
+        'read_back',
+        rb.problem ?? 'not found on any relay that accepted it',
+        'receipt read-back failed; will retry',
+      )
       return
     }
-    await ledger.call('receipts.recordAttempt', {
-      eventId: u.eventId,
-      kind: 'verified',
-      relaysOk: rb.found.length,
-      detail: rb.found.join(' '),
-      atMs: at(),
-    })
+    await record('verified', rb.found)
     report.verified++
     log.info('receipt verified on relays', { eventId: u.eventId, relays: rb.found.length })
   }

@@ -6,6 +6,8 @@
 // of it (paid by the ATM's own connection to the same wallet). A paid payout moved its amount out. Every other
 // invoice a payout ever tried (payout_invoice rows of failed attempts) is listed as NOT expected to be settled, so a
 // wallet that paid one anyway (a double payment) shows up as a difference naming the payout.
+import { FieldError } from '../../src-shared/field-error'
+import { appendOnlyTriggers } from '../ledger/append-only'
 import { defineMigration, defineProcedure } from '../ledger/define'
 import type { Migration, Procedure, TxDb } from '../ledger/types'
 
@@ -13,14 +15,8 @@ export const RECONCILE_SCHEMA_VERSION = 960
 
 const BIG = { bigint: true } as const
 
-export class ReconcileArgError extends Error {
+export class ReconcileArgError extends FieldError {
   override readonly name = 'ReconcileArgError'
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(`${field}: ${message}`)
-  }
 }
 
 export const reconcileMigrations: Migration[] = [
@@ -39,10 +35,7 @@ CREATE TABLE recon_run (
   at_ms INTEGER NOT NULL
 );
 CREATE INDEX recon_run_period ON recon_run (from_sec, until_sec, id);
-CREATE TRIGGER recon_run_no_update BEFORE UPDATE ON recon_run
-  BEGIN SELECT RAISE(ABORT, 'recon_run is append-only'); END;
-CREATE TRIGGER recon_run_no_delete BEFORE DELETE ON recon_run
-  BEGIN SELECT RAISE(ABORT, 'recon_run is append-only'); END;
+${appendOnlyTriggers('recon_run')}
 `)
     },
   },

@@ -7,9 +7,10 @@
 // is usable, else an AES-256-GCM key file (headless), else plain text only with the operator's explicit consent —
 // otherwise it refuses with SecretBoxError('UNAVAILABLE') and the app asks the operator.
 
-import { mkdir, open, readFile, rename } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Logger } from '../../src-shared/log'
+import { readJsonFile, serialQueue, writeJsonAtomic } from '../fs-atomic'
 import { openFileKeySecretBox } from './file-key'
 import { type SafeStorageLike, safeStorageProblem, safeStorageSecretBox } from './safe-storage'
 import { checkSlotName, plaintextSecretBox, type SecretBox, SecretBoxError, sealedScheme } from './secret-box'
@@ -38,26 +39,6 @@ interface FileShape {
   secrets: Record<string, string>
 }
 
-async function writeAtomic(dir: string, name: string, text: string): Promise<void> {
-  const tmp = join(dir, `.${name}.tmp-${process.pid}`)
-  const fh = await open(tmp, 'w', 0o600)
-  try {
-    await fh.writeFile(text)
-    await fh.sync()
-  } finally {
-    await fh.close()
-  }
-  await rename(tmp, join(dir, name))
-  if (process.platform !== 'win32') {
-    const d = await open(dir, 'r')
-    try {
-      await d.sync()
-    } finally {
-      await d.close()
-    }
-  }
-}
-
 /**
  * Opens the store in `dir`. A file that is not ours is refused (FORMAT) rather than overwritten, so a secret is
  * never lost to a parse error. Writes are serialised.
@@ -66,20 +47,12 @@ export async function openSecretStore(opts: { dir: string; box: SecretBox; log: 
   await mkdir(opts.dir, { recursive: true })
   const path = join(opts.dir, SECRETS_FILE)
   let data: FileShape = { version: 1, secrets: {} }
-  let text: string | undefined
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
+  const read = await readJsonFile(path)
+  if (read.kind === 'not-json') {
+    throw new SecretBoxError('FORMAT', `${path} is not JSON; move it aside to start a new store`)
   }
-  if (text !== undefined) {
-    let parsed: unknown
-    try {
-      parsed = JSON.parse(text)
-    } catch {
-      throw new SecretBoxError('FORMAT', `${path} is not JSON; move it aside to start a new store`)
-    }
-    const p = parsed as Partial<FileShape>
+  if (read.kind === 'json') {
+    const p = read.value as Partial<FileShape>
     if (p.version !== 1 || typeof p.secrets !== 'object' || p.secrets === null) {
       throw new SecretBoxError('FORMAT', `${path} is not a secrets file of version 1`)
     }
@@ -91,13 +64,8 @@ export async function openSecretStore(opts: { dir: string; box: SecretBox; log: 
     data = { version: 1, secrets: { ...p.secrets } }
   }
   const log = opts.log
-  let chain: Promise<unknown> = Promise.resolve()
-  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
-    const next = chain.then(fn, fn)
-    chain = next.catch(() => undefined)
-    return next
-  }
-  const persist = () => writeAtomic(opts.dir, SECRETS_FILE, `${JSON.stringify(data, null, 2)}\n`)
+  const serial = serialQueue()
+  const persist = () => writeJsonAtomic(opts.dir, SECRETS_FILE, data)
 
   return {
     box: opts.box,

@@ -20,6 +20,7 @@ import type { Clock } from '../../src-shared/clock'
 import { BRIDGE_PATH, BRIDGE_SCRIPT_PATH, type BridgeEvent, CSP, type Emit } from '../../src-shared/ipc/contract'
 import { type AppLog, createAppLog } from '../app-log'
 import { createDispatcher } from '../ipc'
+import type { SecretStore } from '../secrets/secret-store'
 import { createServices, type OpenLedger, type Services } from '../services'
 import { bridgeClientScript } from './bridge-client'
 
@@ -39,6 +40,11 @@ export interface ServeOptions {
   demoFlags?: string[]
   openLedger?: OpenLedger
   clock?: Clock
+  /**
+   * The secret store (NWC URIs, the console key), from `lazySecretStore` with the operator's key file or plain-text
+   * consent. Absent: NWC destinations and the operator wallet are refused as `unavailable`.
+   */
+  secrets?: SecretStore | (() => Promise<SecretStore>)
 }
 
 export interface ServeHandle {
@@ -145,6 +151,8 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.demoFlags ? { demoFlags: opts.demoFlags } : {}),
     ...(opts.openLedger ? { openLedger: opts.openLedger } : {}),
+    // With a secret store, the money pipeline starts once the operator setup is complete (src-main/setup/).
+    ...(opts.secrets ? { lps: { secrets: opts.secrets }, payouts: { secrets: opts.secrets } } : {}),
   })
   const dispatch = createDispatcher(services.handlers, appLog.log.child('ipc'))
 

@@ -33,7 +33,17 @@ import {
   lpSetDestinationInput,
   lpStatementInput,
 } from './lps'
-import { array, type Infer, int, object, oneOf, optional, refine, type Schema, string, tuple } from './schema'
+import { array, hex, type Infer, int, object, oneOf, optional, refine, type Schema, string, tuple } from './schema'
+import {
+  payoutReleaseInput,
+  payoutResumeInput,
+  type SettlementStatusView,
+  settlementForceResetInput,
+  settlementRetryInput,
+  type WorklistView,
+  worklistListInput,
+  worklistResolveInput,
+} from './worklist'
 
 // ---------------------------------------------------------------------------------------------------------------
 // Result envelope and error codes
@@ -210,6 +220,11 @@ export const settingsFields = {
   /** IANA zone, e.g. `Europe/Berlin`. */
   timeZone: refine(string({ min: 1, max: 64 }), isTimeZone, 'an IANA time zone name (e.g. Europe/Berlin)'),
   relays: array(relayUrl, { max: MAX_RELAYS }),
+  /**
+   * The operator key (x-only hex) pinned at setup. Optional, so settings files written before it existed still load;
+   * set only through `setup.setOperator` (which validates npub or hex), never through `settings.set`.
+   */
+  operatorPubkey: optional(hex(32)),
 } as const
 
 export const settingsSchema = object(settingsFields)
@@ -224,6 +239,40 @@ export const settingsPatchSchema = object({
 export type SettingsPatch = Infer<typeof settingsPatchSchema>
 
 export const DEFAULT_SETTINGS: Settings = { operatorName: 'Operator', timeZone: 'UTC', relays: [] }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Operator setup (src-main/setup/): what the fleet and payout pipeline need before they can run.
+
+/** Where the pipeline stands: `inert` (something missing, see `missing`), `starting`, `running`, `failed`. */
+export type PipelineState = 'inert' | 'starting' | 'running' | 'failed'
+
+export interface SetupStatusView {
+  /** The pinned operator key, or null before `setup.setOperator`. */
+  operator: { pubkey: string; npub: string } | null
+  /** The console key (created by the app on first use, sealed in the secret store), or null before that. */
+  console: { pubkey: string; npub: string } | null
+  /** The operator wallet's public parts; the connection URI itself never leaves the secret store. */
+  operatorWallet: { walletPubkey: string; relays: string[]; lud16: string | null } | null
+  /** The secret store's box (its scheme and one-line description) or why there is none. */
+  secrets: { available: boolean; scheme: string | null; description: string | null; error: string | null }
+  /** The relays the fleet listens on (the `relays` setting). */
+  relays: string[]
+  /** What is still missing before the pipeline can start: `operator`, `operatorWallet`, `relays`, `secrets`. */
+  missing: string[]
+  pipeline: {
+    state: PipelineState
+    /** One sentence for the operator: why inert, why failed, or what runs. */
+    reason: string
+    /** False when the services were wired by the caller (tests, tools): setup changes then apply at next start. */
+    appliesLive: boolean
+    sinceMs: number
+  }
+}
+
+/** `setup.setOperator`: the operator's public key as npub or 64 hex digits. */
+export const setupOperatorInput = object({ operatorNpub: string({ min: 1, max: 200 }) })
+/** `setup.setOperatorWallet`: the operator wallet's NWC connection URI (sealed at once, never answered back). */
+export const setupOperatorWalletInput = object({ nwcUri: string({ min: 1, max: 4000 }) })
 
 // ---------------------------------------------------------------------------------------------------------------
 // Methods
@@ -263,6 +312,12 @@ export const METHODS = {
   'log.recent': method<LogEntry[]>()(
     object({ limit: optional(int(1, 1000)), minLevel: optional(oneOf(...LOG_LEVELS)) }),
   ),
+  /** What the operator has set up (operator key, console key, operator wallet, secrets, relays) and the pipeline. */
+  'setup.status': method<SetupStatusView>()(),
+  /** Pins the operator key (npub or hex); the fleet and payout pipeline (re)start when setup is complete. */
+  'setup.setOperator': method<SetupStatusView>()(setupOperatorInput),
+  /** Seals the operator wallet's NWC URI in the secret store; the URI never comes back out. */
+  'setup.setOperatorWallet': method<SetupStatusView>()(setupOperatorWalletInput),
   // LP lifecycle (issue 5; shapes in ./lps.ts). Amounts are decimal strings; an NWC URI goes in, never out.
   /** Every LP with its derived balance, pending deposits, accrued msat, destination and payout policy. */
   'lps.list': method<LpView[]>()(lpListInput),
@@ -284,6 +339,19 @@ export const METHODS = {
   'lps.deactivate': method<LpDeactivateView>()(lpDeactivateInput),
   /** Money lines newest first (page with `before`), plus profile events and deposits on the first page. */
   'lps.history': method<LpHistoryView>()(lpHistoryInput),
+  // The operator's worklist (issues 4 and 5; shapes in ./worklist.ts): what needs a human, and the actions.
+  /** Errored/stuck settlements, refunds owed, fee mismatches, failed or unknown payouts, paused wallets, alerts. */
+  'worklist.list': method<WorklistView>()(worklistListInput),
+  /** Marks a refund handed back (with its reference) or a fee mismatch looked into. */
+  'worklist.resolve': method<{ ackId: number }>()(worklistResolveInput),
+  /** errored → pending: the settlement is processed again. */
+  'settlements.retry': method<SettlementStatusView>()(settlementRetryInput),
+  /** pending/processing without progress for N minutes → errored, so a crashed worker's claim is dropped. */
+  'settlements.forceReset': method<SettlementStatusView>()(settlementForceResetInput),
+  /** Resumes payouts on a wallet connection paused for lack of balance, budget or permission. */
+  'payouts.resume': method<{ ok: true }>()(payoutResumeInput),
+  /** Takes a payout that failed for good off the worklist; its amount is planned again. */
+  'payouts.release': method<{ payoutId: string; state: string }>()(payoutReleaseInput),
 } as const
 
 export type Methods = typeof METHODS
@@ -318,6 +386,8 @@ const event = <P>(): EventSpec<P> => ({})
 export const EVENTS = {
   'ledger.status': event<LedgerStatusView>(),
   'relay.status': event<RelayStatusView>(),
+  /** The setup status after any change (saved operator or wallet, pipeline started or failed). */
+  'setup.status': event<SetupStatusView>(),
   /** Something the operator should see as a toast (relay lost, payout failed, ledger snapshot failed …). */
   notice: event<Notice>(),
 } as const

@@ -117,6 +117,7 @@ export interface PayoutPolicyView {
   thresholdMsat: string
   schedule: 'threshold' | 'daily' | 'weekly' | 'custom'
   minIntervalMs: number
+  /** Routing-fee cap of one payout = maxFeeBaseMsat + amount × maxFeePpm / 10^6 (the payout module's rule). */
   maxFeeBaseMsat: string
   maxFeePpm: number
 }
@@ -151,6 +152,7 @@ export interface DepositView {
   confirmedAtMs: number | null
   closedAtMs: number | null
   note: string | null
+  /** Fiat taken back by reversing entries (confirmed deposits only). */
   reversedMinor: string
 }
 
@@ -164,6 +166,7 @@ export interface LpHistoryLine {
   kind: 'deposit' | 'deposit_reversal' | 'allocation' | 'allocation_reversal' | 'dust'
   deltaMinor: string
   balanceAfterMinor: string
+  /** Sats the LP earned by this line (allocation legs, dust); negative for a reversal; "0" for deposits. */
   msat: string
   depositId: string | null
   settlementId: number | null
@@ -197,12 +200,16 @@ export interface LpStatementView {
   closingBalanceMinor: string
   depositedMinor: string
   depositReversedMinor: string
+  /** Net fiat the LP's money bought sats with (allocations minus their reversals). */
   allocatedMinor: string
   dustSettledMinor: string
+  /** Net sats earned in the period: allocation legs (net of reversals) plus dust settlements. */
   earnedMsat: string
   openingAccruedMsat: string
   closingAccruedMsat: string
+  /** Accrual debits that are not reversals of legs (payouts made by the payout module). */
   paidOutMsat: string
+  /** Deposits recorded but not confirmed by the end of the period. */
   pendingDepositsMinor: string
   lines: LpHistoryLine[]
   events: LpEventView[]

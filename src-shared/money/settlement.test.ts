@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest'
 import { currencyExponent, formatMinor, isCurrency, minorPerMajor } from './iso4217'
 import { largestRemainder } from './largest-remainder'
 import { formatPpmPercent } from './ppm'
+import { README_CASH_OUT } from './readme-example'
 import {
   computeSettlement,
   feeMismatch,
@@ -127,24 +128,7 @@ describe('ISO 4217 and ppm helpers', () => {
 
 describe('the README example', () => {
   it('settles the documented GTQ cash-out', () => {
-    const r = computeSettlement({
-      direction: 'cash_out',
-      wireMsat: 266_800_000n,
-      fiatMinor: 200_000n,
-      fiatRequestedMinor: 200_000n,
-      currency: 'GTQ',
-      platformPpm: 30_000,
-      operatorPpm: 20_000,
-      discountPpm: 0,
-      splits: [
-        { id: 'owner', weightPpm: 700_000 },
-        { id: 'tech', weightPpm: 300_000 },
-      ],
-      lps: [
-        { id: 'lp-a', mode: 'flow', remainingMinor: 900_000n },
-        { id: 'lp-b', mode: 'fixed', remainingMinor: 100_000n, dailyLimitMinor: 50_000n, usedTodayMinor: 0n },
-      ],
-    })
+    const r = computeSettlement(README_CASH_OUT)
     // P = floor(266,800,000 / 1.05) = 254,095,238; C = 12,704,762; PF = floor(C·3/5) = 7,622,857.
     expect(r.principalMsat).toBe(254_095_238n)
     expect(r.commissionMsat).toBe(12_704_762n)

@@ -1,10 +1,13 @@
-import { hexToBytes } from '@noble/hashes/utils.js'
+import { schnorr } from '@noble/curves/secp256k1.js'
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
 import { describe, expect, it } from 'vitest'
 import { createSoftwareSigner } from '../../src-main/signer/software-signer'
-import { publicKeyHex } from './event'
+import { publicKeyHex, type SchnorrVerify, schnorrVerifyHex } from './event'
 import {
   buildConditions,
   conditionsAllow,
+  DelegationTokenMemo,
+  delegationHashHex,
   delegationPolicyViolations,
   delegationString,
   describeDelegation,
@@ -135,5 +138,67 @@ describe('signer-side policy and review text', () => {
       'Conditions: kind=30079&created_at>1790032000&created_at<1797808000',
     ])
     expect(describeDelegation('npub1xyz', 'created_at<1790032000')[1]).toBe('Allowed kinds: ALL KINDS')
+  })
+})
+
+describe('DelegationTokenMemo', () => {
+  const tokenFor = (conditions: string) =>
+    bytesToHex(
+      schnorr.sign(
+        hexToBytes(delegationHashHex(SPEC.delegateePk, conditions)),
+        hexToBytes(SPEC.delegatorSk),
+        new Uint8Array(32),
+      ),
+    )
+  /** A verifier that counts its calls and answers as noble does. */
+  const counting = () => {
+    const calls = { n: 0 }
+    const verify: SchnorrVerify = (s, m, p) => {
+      calls.n++
+      return schnorrVerifyHex(s, m, p)
+    }
+    return { calls, verify }
+  }
+  it('answers a token that verified from memory, with the injected verifier used once', () => {
+    const memo = new DelegationTokenMemo(8)
+    const { calls, verify } = counting()
+    for (let i = 0; i < 3; i++)
+      expect(memo.verify(SPEC.delegatorPk, SPEC.delegateePk, SPEC.conditions, SPEC.token, verify)).toBe(true)
+    expect(calls.n).toBe(1)
+    expect(memo.size).toBe(1)
+  })
+  it('remembers only successes, keyed by every input', () => {
+    const memo = new DelegationTokenMemo(8)
+    const { calls, verify } = counting()
+    // The same token with other conditions, another delegatee or a refusing verifier is not a remembered success.
+    expect(memo.verify(SPEC.delegatorPk, SPEC.delegateePk, `${SPEC.conditions}&kind=2`, SPEC.token, verify)).toBe(false)
+    expect(memo.verify(SPEC.delegatorPk, SPEC.delegatorPk, SPEC.conditions, SPEC.token, verify)).toBe(false)
+    expect(memo.verify(SPEC.delegatorPk, SPEC.delegateePk, SPEC.conditions, SPEC.token, () => false)).toBe(false)
+    expect(memo.size).toBe(0)
+    expect(calls.n).toBe(2)
+    expect(memo.verify(SPEC.delegatorPk, SPEC.delegateePk, SPEC.conditions, SPEC.token, verify)).toBe(true)
+    expect(memo.verify(SPEC.delegatorPk, SPEC.delegateePk, `${SPEC.conditions}&kind=2`, SPEC.token, verify)).toBe(false)
+    expect(calls.n).toBe(4)
+    // Malformed input never reaches the verifier.
+    expect(memo.verify(SPEC.delegatorPk, SPEC.delegateePk, SPEC.conditions, 'zz', verify)).toBe(false)
+    expect(calls.n).toBe(4)
+  })
+  it('is bounded: the oldest success is forgotten and checked again', () => {
+    const memo = new DelegationTokenMemo(2)
+    const { calls, verify } = counting()
+    const conds = ['kind=1', 'kind=2', 'kind=3']
+    for (const c of conds) expect(memo.verify(SPEC.delegatorPk, SPEC.delegateePk, c, tokenFor(c), verify)).toBe(true)
+    expect(memo.size).toBe(2)
+    expect(calls.n).toBe(3)
+    expect(memo.verify(SPEC.delegatorPk, SPEC.delegateePk, 'kind=3', tokenFor('kind=3'), verify)).toBe(true)
+    expect(calls.n).toBe(3)
+    expect(memo.verify(SPEC.delegatorPk, SPEC.delegateePk, 'kind=1', tokenFor('kind=1'), verify)).toBe(true)
+    expect(calls.n).toBe(4)
+    expect(() => new DelegationTokenMemo(0)).toThrow(Nip26Error)
+  })
+  it('verifyDelegationToken uses the injected verifier', () => {
+    expect(verifyDelegationToken(SPEC.delegatorPk, SPEC.delegateePk, SPEC.conditions, SPEC.token, () => false)).toBe(
+      false,
+    )
   })
 })

@@ -6,7 +6,7 @@
 // are alternatives (the spec lists `kind=0&kind=1&…` as valid); created_at bounds all hold and are strict.
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
-import { isHex64, isHex128, schnorrVerifyHex } from './event'
+import { isHex64, isHex128, type SchnorrVerify, schnorrVerifyHex } from './event'
 
 /** Thrown by the strict parsers; `field` names what was wrong. */
 export class Nip26Error extends Error {
@@ -91,15 +91,59 @@ export const delegationString = (delegateePubkey: string, conditions: string): s
 export const delegationHashHex = (delegateePubkey: string, conditions: string): string =>
   bytesToHex(sha256(utf8ToBytes(delegationString(delegateePubkey, conditions))))
 
-/** True when `token` is the delegator's valid signature for this delegatee and conditions string. Never throws. */
+/**
+ * True when `token` is the delegator's valid signature for this delegatee and conditions string. Never throws.
+ * `verify` is the BIP-340 check (default: pure-JS noble); the console passes the relay pool's WASM verifier.
+ */
 export function verifyDelegationToken(
   delegatorPubkey: string,
   delegateePubkey: string,
   conditions: string,
   token: string,
+  verify: SchnorrVerify = schnorrVerifyHex,
 ): boolean {
   if (!isHex64(delegatorPubkey) || !isHex64(delegateePubkey) || !isHex128(token)) return false
-  return schnorrVerifyHex(token, delegationHashHex(delegateePubkey, conditions), delegatorPubkey)
+  return verify(token, delegationHashHex(delegateePubkey, conditions), delegatorPubkey)
+}
+
+/**
+ * Remembers delegation tokens that verified, so the same token is not checked again for every record an ATM
+ * sends (one ATM signs thousands of records under one delegation). Only successes are kept: a failure is checked
+ * again each time. The key is every input of the check (delegator, delegatee, conditions, token), so a remembered
+ * answer is exactly the answer the check would give again; nothing about time or revocation is cached (the
+ * conditions and the roster are evaluated per record). Bounded: the oldest entry goes when the map is full.
+ */
+export class DelegationTokenMemo {
+  private readonly ok = new Map<string, true>()
+  constructor(readonly maxEntries = 4096) {
+    if (!Number.isSafeInteger(maxEntries) || maxEntries < 1)
+      throw new Nip26Error('maxEntries', 'must be a positive integer')
+  }
+
+  /** verifyDelegationToken, answered from memory when this exact token already verified. */
+  verify(
+    delegatorPubkey: string,
+    delegateePubkey: string,
+    conditions: string,
+    token: string,
+    verify: SchnorrVerify = schnorrVerifyHex,
+  ): boolean {
+    if (!isHex64(delegatorPubkey) || !isHex64(delegateePubkey) || !isHex128(token)) return false
+    // The three hex fields have fixed lengths, so putting the free-form conditions last keeps the key unambiguous.
+    const key = `${delegatorPubkey}|${delegateePubkey}|${token}|${conditions}`
+    if (this.ok.has(key)) return true
+    if (!verifyDelegationToken(delegatorPubkey, delegateePubkey, conditions, token, verify)) return false
+    if (this.ok.size >= this.maxEntries) {
+      const oldest = this.ok.keys().next().value
+      if (oldest !== undefined) this.ok.delete(oldest)
+    }
+    this.ok.set(key, true)
+    return true
+  }
+
+  get size(): number {
+    return this.ok.size
+  }
 }
 
 /** Whether the parsed conditions allow an event of this kind at this created_at (strict bounds). */

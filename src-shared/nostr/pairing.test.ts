@@ -25,7 +25,7 @@ import {
   renewDelegation,
   revokeAtm,
 } from './pairing'
-import { membershipAt, parseRosterEvent } from './roster'
+import { membershipAt, parseRosterEvent, rosterAt } from './roster'
 import { verifyRecord } from './verify-record'
 
 const s = signers(false)
@@ -207,6 +207,45 @@ describe('renew, revoke, expiry warnings', () => {
         manualClock(T0 * 1000),
       ),
     ).rejects.toThrow('not in the roster')
+  })
+  it('two ATMs paired within the same second: the second roster is dated one second later and lists both', async () => {
+    const clock = manualClock(T0 * 1000)
+    const first = await createPairing(input({ atmNpubOrHex: keys.otherPk, currentMembers: [] }), s.operator, clock)
+    const r1 = parseRosterEvent(first.rosterEvent!, keys.operatorPk)
+    const second = await createPairing(
+      input({ currentMembers: r1.members, currentRosterCreatedAt: r1.createdAt }),
+      s.operator,
+      clock,
+    )
+    const r2 = parseRosterEvent(second.rosterEvent!, keys.operatorPk)
+    expect(r1.createdAt).toBe(T0)
+    expect(r2.createdAt).toBe(T0 + 1)
+    // What a relay keeps for the addressable roster (newest created_at) lists both ATMs, whatever the ids are.
+    expect(rosterAt([r1, r2], Number.MAX_SAFE_INTEGER)?.members).toEqual([keys.otherPk, keys.atmPk])
+    // A revocation in that same second is dated after both.
+    const rev = await revokeAtm(
+      {
+        atmPubkey: keys.otherPk,
+        operatorPubkey: keys.operatorPk,
+        currentMembers: r2.members,
+        currentRosterCreatedAt: r2.createdAt,
+      },
+      s.operator,
+      clock,
+    )
+    expect(rev.created_at).toBe(T0 + 2)
+    // A clock already past the previous version keeps its own time.
+    const later = await revokeAtm(
+      {
+        atmPubkey: keys.otherPk,
+        operatorPubkey: keys.operatorPk,
+        currentMembers: r2.members,
+        currentRosterCreatedAt: r2.createdAt,
+      },
+      s.operator,
+      manualClock((T0 + 50) * 1000),
+    )
+    expect(later.created_at).toBe(T0 + 50)
   })
   it('warns 14 days ahead, per ATM, newest window only', () => {
     const w = expiringDelegations(

@@ -33,7 +33,7 @@ import {
   parseConditions,
   verifyDelegationToken,
 } from './nip26'
-import { buildRosterTemplate } from './roster'
+import { buildRosterTemplate, nextRosterCreatedAt } from './roster'
 
 export const PAIRING_URI_PREFIX = 'satmachine-pair:?'
 export const PAIRING_VERSION = '1'
@@ -144,6 +144,11 @@ export interface CreatePairingInput {
   limits: { cash_out: DirectionLimits; cash_in: DirectionLimits }
   /** Members of the roster currently in force (empty for the first ATM). */
   currentMembers: readonly string[]
+  /**
+   * created_at of the newest roster version (null or absent for the first ATM). The new version is dated strictly
+   * after it, so two pairings within one second cannot produce two versions with the same created_at (§7).
+   */
+  currentRosterCreatedAt?: number | null
   windowDays?: number
   nwcReceiveOnlyUri?: string
 }
@@ -196,7 +201,10 @@ export async function createPairing(input: CreatePairingInput, signer: Signer, c
     ? null
     : await signEventChecked(
         signer,
-        buildRosterTemplate([...input.currentMembers, atmPubkey], now),
+        buildRosterTemplate(
+          [...input.currentMembers, atmPubkey],
+          nextRosterCreatedAt(now, input.currentRosterCreatedAt),
+        ),
         input.operatorPubkey,
       )
   const payload: PairingPayload = {
@@ -247,15 +255,28 @@ export async function renewDelegation(
   return { delegation, payload, uri, svg: pairingQrSvg(uri) }
 }
 
-/** Revokes an ATM: the roster without it, signed now. Its delegation is not renewed and expires on its own. */
+/**
+ * Revokes an ATM: the roster without it, signed now (or one second after the newest version, when that is later,
+ * §7). Its delegation is not renewed and expires on its own.
+ */
 export async function revokeAtm(
-  args: { atmPubkey: string; operatorPubkey: string; currentMembers: readonly string[] },
+  args: {
+    atmPubkey: string
+    operatorPubkey: string
+    currentMembers: readonly string[]
+    /** created_at of the newest roster version; the new one is dated strictly after it. */
+    currentRosterCreatedAt?: number | null
+  },
   signer: Signer,
   clock: Clock,
 ): Promise<NostrEvent> {
   if (!args.currentMembers.includes(args.atmPubkey)) throw new PairingError('atmPubkey', 'is not in the roster')
   const members = args.currentMembers.filter((m) => m !== args.atmPubkey)
-  return signEventChecked(signer, buildRosterTemplate(members, nowSec(clock)), args.operatorPubkey)
+  return signEventChecked(
+    signer,
+    buildRosterTemplate(members, nextRosterCreatedAt(nowSec(clock), args.currentRosterCreatedAt)),
+    args.operatorPubkey,
+  )
 }
 
 export interface ExpiryWarning {

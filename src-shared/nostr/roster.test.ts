@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest'
 import { keys, signers, T0 } from '../../test/support/fleet-fixture'
 import {
   buildRosterTemplate,
+  effectiveRosterHistory,
   membershipAt,
+  nextRosterCreatedAt,
   parseRosterEvent,
   type Roster,
   RosterError,
@@ -75,5 +77,43 @@ describe('roster', () => {
     const low = x.eventId < y.eventId ? x : y
     expect(rosterAt([x, y], T0)?.eventId).toBe(low.eventId)
     expect(rosterAt([y, x], T0)?.eventId).toBe(low.eventId)
+  })
+
+  it('nextRosterCreatedAt is monotonic: max(now, previous + 1)', () => {
+    expect(nextRosterCreatedAt(T0, null)).toBe(T0)
+    expect(nextRosterCreatedAt(T0, undefined)).toBe(T0)
+    expect(nextRosterCreatedAt(T0, T0)).toBe(T0 + 1)
+    expect(nextRosterCreatedAt(T0, T0 + 5)).toBe(T0 + 6)
+    expect(nextRosterCreatedAt(T0, T0 - 10)).toBe(T0)
+    expect(() => nextRosterCreatedAt(T0, -1)).toThrow('previousCreatedAt')
+    expect(() => nextRosterCreatedAt(1.5, null)).toThrow('nowSec')
+  })
+  it('two versions with the same created_at: the lowest id is in force, the other never counts', async () => {
+    // Sign two different lists at the same second; which one wins depends only on the ids (NIP-01 tie-break).
+    const x = await roster([A], T0)
+    const y = await roster([B], T0)
+    const [winner, loser] = x.eventId < y.eventId ? [x, y] : [y, x]
+    const winnerKey = winner.members[0]!
+    const loserKey = loser.members[0]!
+    for (const h of [
+      [x, y],
+      [y, x],
+    ]) {
+      expect(rosterAt(h, T0)?.eventId).toBe(winner.eventId)
+      expect(effectiveRosterHistory(h).map((r) => r.eventId)).toEqual([winner.eventId])
+      expect(membershipAt(h, winnerKey, T0).status).toBe('member')
+      // Listed only by the superseded version: never authorised, so not "revoked" either.
+      expect(membershipAt(h, loserKey, T0).status).toBe('not_listed')
+      expect(membershipAt(h, loserKey, T0 + 100).status).toBe('not_listed')
+    }
+    // A later version dropping the winner's key revokes it from that version's created_at.
+    const drop = await roster([], T0 + 10)
+    for (const h of [
+      [x, y, drop],
+      [drop, y, x],
+    ]) {
+      expect(membershipAt(h, winnerKey, T0 + 10)).toMatchObject({ status: 'revoked', revokedAt: T0 + 10 })
+      expect(membershipAt(h, loserKey, T0 + 10).status).toBe('not_listed')
+    }
   })
 })

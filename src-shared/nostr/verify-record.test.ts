@@ -13,7 +13,15 @@ import {
   T0,
 } from '../../test/support/fleet-fixture'
 import { memoryLogger } from '../log'
-import { computeEventId, type EventTemplate, type NostrEvent, signTemplateWithKey } from './event'
+import {
+  computeEventId,
+  type EventTemplate,
+  type NostrEvent,
+  type SchnorrVerify,
+  schnorrVerifyHex,
+  signTemplateWithKey,
+} from './event'
+import { DelegationTokenMemo } from './nip26'
 import { buildRosterTemplate, parseRosterEvent } from './roster'
 import { REJECT_REASON_CODES, type RejectReason, type VerifyRecordResult, verifyRecord } from './verify-record'
 
@@ -288,4 +296,49 @@ describe('verifyRecord rejects, one reason each', () => {
 afterAll(() => {
   // Every reason code has its own test above.
   expect([...seen].sort()).toEqual([...REJECT_REASON_CODES].sort())
+})
+
+describe('verifyRecord with an injected signature verifier and the delegation memo', () => {
+  /** Records which public keys the pipeline asked about; answers as noble does unless told to refuse a key. */
+  const recording = (refuse?: string) => {
+    const keysAsked: string[] = []
+    const verify: SchnorrVerify = (s, m, p) => {
+      keysAsked.push(p)
+      return p !== refuse && schnorrVerifyHex(s, m, p)
+    }
+    return { keysAsked, verify }
+  }
+  it('checks the event signature and the delegation token with the injected verifier', async () => {
+    const { keysAsked, verify } = recording()
+    const r = await verifyRecord(sc.event, sc.ctx({ verifySignature: verify }))
+    expect(r.ok).toBe(true)
+    expect(keysAsked).toEqual([keys.atmPk, keys.operatorPk])
+  })
+  it('never skips either check: a verifier that refuses rejects the record', async () => {
+    expectReject(await verifyRecord(sc.event, sc.ctx({ verifySignature: () => false })), 'bad_signature')
+    const { verify } = recording(keys.operatorPk)
+    expectReject(await verifyRecord(sc.event, sc.ctx({ verifySignature: verify })), 'delegation_bad_token')
+  })
+  it('memoises the verified token: a second record under it checks only its own signature', async () => {
+    const memo = new DelegationTokenMemo(16)
+    const first = recording()
+    expect((await verifyRecord(sc.event, sc.ctx({ verifySignature: first.verify, delegationMemo: memo }))).ok).toBe(
+      true,
+    )
+    const second = recording()
+    const ev2 = await sc.makeEvent({ createdAt: T0 - 30 })
+    const r = await verifyRecord(ev2, sc.ctx({ verifySignature: second.verify, delegationMemo: memo }))
+    expect(r.ok).toBe(true)
+    expect(first.keysAsked).toEqual([keys.atmPk, keys.operatorPk])
+    expect(second.keysAsked).toEqual([keys.atmPk])
+    // A forged token is not answered from memory (a different key) and still fails.
+    const d = ev2.tags.find((t) => t[0] === 'delegation')!
+    const forged = resign(ev2, (t) => ({
+      ...t,
+      tags: t.tags.map((x) =>
+        x[0] === 'delegation' ? [x[0], x[1]!, x[2]!, `${d[3]!.slice(0, 127)}${d[3]!.endsWith('0') ? '1' : '0'}`] : x,
+      ),
+    }))
+    expectReject(await verifyRecord(forged, sc.ctx({ delegationMemo: memo })), 'delegation_bad_token')
+  })
 })

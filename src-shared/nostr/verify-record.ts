@@ -6,13 +6,14 @@ import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
 import type { Logger } from '../log'
 import { AtmRecordError, type AtmRecordV1, ID_PATTERN, parseAtmRecordContent } from './atm-record'
-import { checkEvent, copyEvent, isHex64, type NostrEvent } from './event'
+import { checkEvent, copyEvent, isHex64, type NostrEvent, type SchnorrVerify } from './event'
 import { KIND_ATM_RECORD, MAX_BACKDATE_SKEW_SEC, MAX_FUTURE_SKEW_SEC, MAX_RECORD_CONTENT_CHARS } from './kinds'
 import type { MachineConfig } from './machine-config'
 import {
   conditionsAllow,
   type DelegationConditions,
   type DelegationTag,
+  type DelegationTokenMemo,
   Nip26Error,
   parseConditions,
   parseDelegationTag,
@@ -94,6 +95,13 @@ export interface VerifyRecordContext {
   bookedVersionOf(atmPubkey: string, txId: string): Promise<BookedRef | null> | BookedRef | null
   /** Optional: every outcome is logged here (event id, author, reason; never key material or plaintext). */
   log?: Logger
+  /**
+   * Optional BIP-340 verifier for the event signature and the delegation token (default: pure-JS noble). The
+   * console passes the relay pool's WASM verifier. Both checks always run; only their implementation changes.
+   */
+  verifySignature?: SchnorrVerify
+  /** Optional memo of delegation tokens that already verified (same delegator, delegatee, conditions, token). */
+  delegationMemo?: DelegationTokenMemo
 }
 
 export interface VerifiedRecord {
@@ -152,7 +160,7 @@ export async function verifyRecord(input: unknown, ctx: VerifyRecordContext): Pr
 
 async function runPipeline(input: unknown, ctx: VerifyRecordContext): Promise<VerifyRecordResult> {
   // 1–3. NIP-01 shape, id, signature.
-  const check = checkEvent(input)
+  const check = checkEvent(input, ctx.verifySignature)
   if (!check.ok) return reject(check.reason === 'malformed' ? 'malformed_event' : check.reason, check.detail)
   const ev = copyEvent(input as NostrEvent)
 
@@ -192,7 +200,22 @@ async function runPipeline(input: unknown, ctx: VerifyRecordContext): Promise<Ve
   } catch (e) {
     return reject('delegation_conditions_invalid', e instanceof Nip26Error ? e.message : message(e))
   }
-  if (!verifyDelegationToken(delegation.delegatorPubkey, ev.pubkey, delegation.conditions, delegation.token))
+  const tokenOk = ctx.delegationMemo
+    ? ctx.delegationMemo.verify(
+        delegation.delegatorPubkey,
+        ev.pubkey,
+        delegation.conditions,
+        delegation.token,
+        ctx.verifySignature,
+      )
+    : verifyDelegationToken(
+        delegation.delegatorPubkey,
+        ev.pubkey,
+        delegation.conditions,
+        delegation.token,
+        ctx.verifySignature,
+      )
+  if (!tokenOk)
     return reject('delegation_bad_token', 'token is not the operator signature over this delegatee and conditions')
   if (parsed.kinds.length === 0 || !conditionsAllow(parsed, ev))
     return reject('delegation_not_allowed', `conditions "${delegation.conditions}" do not allow this event`)

@@ -50,8 +50,11 @@ export function fiatAtRate(msat: bigint, refFiatMinor: bigint, refMsat: bigint):
   return (msat * refFiatMinor) / refMsat
 }
 
-/** "2026-11-21 14:03" in `timeZone` (IANA). Intl is part of the language, so this stays pure. */
-export function formatLocalDateTime(ms: number, timeZone: string): string {
+/**
+ * "2026-11-21 14:03" in `timeZone` (IANA; the runtime's own zone when omitted). Intl is part of the language, so
+ * this stays pure. `hourCycle: 'h23'` so midnight reads 00, never 24.
+ */
+export function formatLocalDateTime(ms: number, timeZone?: string): string {
   const parts = new Intl.DateTimeFormat('en-CA', {
     timeZone,
     year: 'numeric',

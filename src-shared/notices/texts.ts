@@ -4,18 +4,13 @@
 // alerts (payouts paused, repeated failures, wallet low). Pure: inputs are bigint amounts and IANA zones, outputs
 // are strings; formatting is exact (./format.ts). Inputs are validated here because a DM, once sent, cannot be
 // taken back: a statement whose balances do not add up is refused rather than sent.
+import { FieldError } from '../field-error'
 import { isCurrency } from '../money/iso4217'
 import { fiatPerBtcMinor, formatFiat, formatLocalDateTime, formatSats } from './format'
 
 /** A notice input is wrong; `field` names it. */
-export class NoticeError extends Error {
+export class NoticeError extends FieldError {
   override readonly name = 'NoticeError'
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(`${field}: ${message}`)
-  }
 }
 
 export interface MessageText {

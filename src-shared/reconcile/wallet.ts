@@ -7,6 +7,7 @@
 // Pure: the adapter (src-main/reconcile/) reads the ledger and pages through the wallet. Matching is by payment
 // hash (unique per Lightning payment). Both sides are fetched with a margin around the period so a payment created
 // just before the period but booked inside it still matches; only items that fall inside the period are reported.
+import { FieldError } from '../field-error'
 
 export type PaymentDirection = 'incoming' | 'outgoing'
 
@@ -110,14 +111,8 @@ export interface ReconcileInput {
   walletTransactions: readonly WalletTransaction[]
 }
 
-export class ReconcileError extends Error {
+export class ReconcileError extends FieldError {
   override readonly name = 'ReconcileError'
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(`${field}: ${message}`)
-  }
 }
 
 const HEX64 = /^[0-9a-f]{64}$/

@@ -125,6 +125,18 @@ export const session = {
   },
 }
 
+// A stand-in for the OS keychain: reversible, and marked so a test can tell it never saw plain text on disk.
+export const safeStorage = {
+  isEncryptionAvailable: () => true,
+  getSelectedStorageBackend: () => 'gnome_libsecret',
+  encryptString: (text) => new Uint8Array(Buffer.from(`stub-keychain:${Buffer.from(text, 'utf8').toString('base64')}`)),
+  decryptString: (bytes) => {
+    const s = Buffer.from(bytes).toString('utf8')
+    if (!s.startsWith('stub-keychain:')) throw new Error('not encrypted by this keychain')
+    return Buffer.from(s.slice('stub-keychain:'.length), 'base64').toString('utf8')
+  },
+}
+
 export const contextBridge = {
   exposeInMainWorld: (key, value) => {
     state.exposed[key] = value
@@ -148,4 +160,4 @@ export const ipcRenderer = {
   },
 }
 
-export default { app, ipcMain, BrowserWindow, webContents, session, contextBridge, ipcRenderer }
+export default { app, ipcMain, BrowserWindow, webContents, session, safeStorage, contextBridge, ipcRenderer }

@@ -1,38 +1,21 @@
 // The fleet feature inside the real services (src-main/services.ts): inert with no fleet wiring (no sockets, the
 // contract methods answer empty), and, wired to a real relay process and the real wallet service, answering
 // `relay.status`, `fleet.machines` and `fleet.rejected` for a paired simulated ATM.
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createAppLog } from '../../src-main/app-log'
-import { openLedgerInProcess } from '../../src-main/ledger/store'
-import { createServices, type Services } from '../../src-main/services'
+import type { Services } from '../../src-main/services'
 import { createSoftwareSigner } from '../../src-main/signer/software-signer'
 import type { EventName } from '../../src-shared/ipc/contract'
 import { type FleetHarness, startFleetHarness, waitFor } from '../support/fleet-harness'
+import { startNodeServices } from '../support/services'
+import { useTempDirs } from '../support/temp-dirs'
 
-const dirs: string[] = []
-const tmp = () => {
-  const d = mkdtempSync(join(tmpdir(), 'fleet-services-'))
-  dirs.push(d)
-  return d
-}
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true })
-})
+const tmp = useTempDirs('fleet-services-')
 
 describe('fleet feature in the services', () => {
   it('stays inert without fleet wiring: no relays, no machines, nothing rejected', async () => {
     const appLog = createAppLog()
-    const services = await createServices({
-      runtime: 'node',
-      dataDir: tmp(),
-      appLog,
-      emit: () => {},
-      openLedger: ({ dir, log }) => openLedgerInProcess({ dir, logger: log }),
-    })
-    await services.ledgerReady
+    const services = await startNodeServices({ dataDir: tmp(), appLog })
     expect(await services.handlers['relay.status']()).toEqual({ relays: [] })
     expect(await services.handlers['fleet.machines']()).toEqual([])
     expect(await services.handlers['fleet.rejected']({})).toEqual([])
@@ -46,12 +29,9 @@ describe('fleet feature in the services', () => {
     const emitted: EventName[] = []
     beforeAll(async () => {
       h = await startFleetHarness({ recordRelays: 1 })
-      services = await createServices({
-        runtime: 'node',
+      services = await startNodeServices({
         dataDir: tmp(),
-        appLog: createAppLog(),
         emit: (event) => emitted.push(event),
-        openLedger: ({ dir, log }) => openLedgerInProcess({ dir, logger: log }),
         fleet: {
           operatorPubkey: h.operatorPubkey,
           consoleSigner: createSoftwareSigner(h.consoleSecret),
@@ -59,7 +39,6 @@ describe('fleet feature in the services', () => {
           relays: [h.recordRelays[0]!.url],
         },
       })
-      await services.ledgerReady
     }, 120_000)
     afterAll(async () => {
       await services?.close()

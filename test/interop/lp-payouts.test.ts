@@ -15,6 +15,7 @@ import { npubEncode } from 'nostr-tools/nip19'
 import { getPublicKey } from 'nostr-tools/pure'
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
 import '../../src-main/ledger/registry'
+import { readmeConfigArgs } from '../../src-main/accounting/test-support'
 import { type InProcessLedger, openLedgerInProcess } from '../../src-main/ledger/store'
 import type { LpRow } from '../../src-main/lps/procedures'
 import { ledgerDestinationLookup } from '../../src-main/lps/service'
@@ -105,17 +106,7 @@ describe('LPs paid at their own destinations', () => {
     await secrets.put(SecretSlots.lpNwc('beto'), betoConn.uri)
 
     await store.call('accounting.upsertMachine', { id: 'atm-1', name: 'Lobby', currency: 'GTQ', atMs: T0 })
-    await store.call('accounting.setConfig', {
-      machineId: null,
-      effectiveFromMs: 0,
-      atMs: T0,
-      cashOutPlatformPpm: 30_000,
-      cashOutOperatorPpm: 20_000,
-      cashInPlatformPpm: 10_000,
-      cashInOperatorPpm: 20_000,
-      timeZone: 'America/Guatemala',
-      author: 'operator',
-    })
+    await store.call('accounting.setConfig', readmeConfigArgs(T0))
     const register = (id: string, n: number, destination: unknown) =>
       store.call<LpRow>('lps.register', {
         id,

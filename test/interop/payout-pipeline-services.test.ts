@@ -2,13 +2,11 @@
 // fleet and payout wiring, and, wired to a real relay process and the real @getalby/sdk wallet service, paying an
 // LP registered through the IPC handler (`lps.register`, whose NWC destination URI the LP service seals in the
 // secret store) for sales of a paired simulated ATM, with the LP's NIP-17 DM and a kind 3079 receipt per sale.
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { hexToBytes } from '@noble/hashes/utils.js'
 import { npubEncode } from 'nostr-tools/nip19'
 import { generateSecretKey, getPublicKey } from 'nostr-tools/pure'
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createAppLog } from '../../src-main/app-log'
 import { type InProcessLedger, openLedgerInProcess } from '../../src-main/ledger/store'
 import type { Row } from '../../src-main/ledger/types'
@@ -21,29 +19,15 @@ import { createSoftwareSigner } from '../../src-main/signer/software-signer'
 import { copyEvent, type NostrEvent, signTemplateWithKey } from '../../src-shared/nostr/event'
 import { KIND_DM_RELAYS, KIND_GIFT_WRAP, unwrapGiftWrap } from '../../src-shared/nostr/nip17'
 import { startFleetHarness, waitFor } from '../support/fleet-harness'
+import { startNodeServices } from '../support/services'
+import { useTempDirs } from '../support/temp-dirs'
 
-const dirs: string[] = []
-const tmp = () => {
-  const d = mkdtempSync(join(tmpdir(), 'pipeline-services-'))
-  dirs.push(d)
-  return d
-}
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true })
-})
+const tmp = useTempDirs('pipeline-services-')
 
 describe('payout pipeline in the services', () => {
   it('stays inert without fleet wiring, even with payout wiring', async () => {
     const appLog = createAppLog()
-    const services = await createServices({
-      runtime: 'node',
-      dataDir: tmp(),
-      appLog,
-      emit: () => {},
-      openLedger: ({ dir, log }) => openLedgerInProcess({ dir, logger: log }),
-      payouts: {},
-    })
-    await services.ledgerReady
+    const services = await startNodeServices({ dataDir: tmp(), appLog, payouts: {} })
     expect(await services.handlers['relay.status']()).toEqual({ relays: [] })
     const inert = appLog.recent(200).find((r) => r.msg === 'payout pipeline inert')
     expect(inert?.fields.reason).toMatch(/fleet feature is not set up/)

@@ -3,6 +3,7 @@
 // for an invoice over NIP-47 make_invoice (the recipient's own NWC connection, through the real relay and the
 // real @getalby/sdk wallet service). Nothing here is mocked except the Lightning network (test/support/lightning).
 
+import { seedReadmeFleet } from '../../src-main/accounting/test-support'
 import type { LedgerStore } from '../../src-main/ledger/types'
 import type {
   DestinationResolver,
@@ -24,39 +25,14 @@ export const SEEDED_RECIPIENTS: ReadonlyArray<{ kind: 'platform' | 'split' | 'lp
 export const recipientKey = (r: { kind: string; id: string }) => `${r.kind}:${r.id}`
 
 /** One machine, a fee config with two commission splits, a flow LP and a fixed LP with large confirmed deposits. */
-export async function seedAccounting(store: LedgerStore, atMs: number): Promise<void> {
-  await store.call('accounting.upsertMachine', { id: 'atm-1', name: 'Lobby', currency: 'GTQ', atMs })
-  await store.call('accounting.setConfig', {
-    machineId: null,
-    effectiveFromMs: 0,
-    atMs,
-    cashOutPlatformPpm: 30_000,
-    cashOutOperatorPpm: 20_000,
-    cashInPlatformPpm: 10_000,
-    cashInOperatorPpm: 20_000,
-    splits: [
-      { id: 'owner', weightPpm: 700_000 },
-      { id: 'tech', weightPpm: 300_000 },
-    ],
-    timeZone: 'America/Guatemala',
-    author: 'operator',
+export function seedAccounting(store: LedgerStore, atMs: number): Promise<void> {
+  return seedReadmeFleet(store, {
+    configAtMs: atMs,
+    lpAtMs: atMs,
+    lpBDailyLimitMinor: '100000000000',
+    depositAMinor: '1000000000000',
+    depositBMinor: '1000000000000',
   })
-  await store.call('accounting.upsertLp', { id: 'lp-a', name: 'Ana', currency: 'GTQ', mode: 'flow', atMs })
-  await store.call('accounting.upsertLp', {
-    id: 'lp-b',
-    name: 'Beto',
-    currency: 'GTQ',
-    mode: 'fixed',
-    dailyLimitMinor: '100000000000',
-    atMs,
-  })
-  for (const [id, lpId] of [
-    ['d-a', 'lp-a'],
-    ['d-b', 'lp-b'],
-  ] as const) {
-    await store.call('accounting.createDeposit', { id, lpId, amountMinor: '1000000000000', atMs })
-    await store.call('accounting.confirmDeposit', { depositId: id, atMs })
-  }
 }
 
 /** A verified cash-out record number `n` (distinct payment hash, odd msat amount so sub-sat remainders occur). */

@@ -1,14 +1,9 @@
 // Types for relay-server.mjs (the plain-JS relay that test/support/relay.ts runs as a child process).
 
-export interface NostrEventLike {
-  id: string
-  pubkey: string
-  created_at: number
-  kind: number
-  tags: string[][]
-  content: string
-  sig: string
-}
+import type { NostrEvent } from '../../src-shared/nostr/event'
+
+/** The relay stores plain NIP-01 events: the one event type of src-shared/nostr/event.ts. */
+export type NostrEventLike = NostrEvent
 
 export interface RelayServerOptions {
   port?: number
