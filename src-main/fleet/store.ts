@@ -14,6 +14,7 @@ import { type MachineConfig, parseMachineConfigEvent } from '../../src-shared/no
 import type { IssuedDelegation } from '../../src-shared/nostr/pairing'
 import { parseRosterEvent, type Roster } from '../../src-shared/nostr/roster'
 import type { BookedRef, RejectReason } from '../../src-shared/nostr/verify-record'
+import { appendOnlyTriggers } from '../ledger/append-only'
 import { defineMigration, defineProcedure } from '../ledger/define'
 import type { LedgerStore, Migration, TxDb } from '../ledger/types'
 
@@ -71,10 +72,7 @@ CREATE INDEX fleet_record_outcome_event ON fleet_record_outcome (event_id);
 CREATE UNIQUE INDEX fleet_record_outcome_booked_hash ON fleet_record_outcome (payment_hash) WHERE outcome = 'booked';
 CREATE UNIQUE INDEX fleet_record_outcome_booked_tx ON fleet_record_outcome (atm_pubkey, tx_id) WHERE outcome = 'booked';
 `)
-      for (const t of TABLES)
-        db.run(`
-CREATE TRIGGER ${t}_no_update BEFORE UPDATE ON ${t} BEGIN SELECT RAISE(ABORT, '${t} is append-only'); END;
-CREATE TRIGGER ${t}_no_delete BEFORE DELETE ON ${t} BEGIN SELECT RAISE(ABORT, '${t} is append-only'); END;`)
+      db.run(appendOnlyTriggers(...TABLES))
     },
   },
 ]

@@ -143,6 +143,7 @@ export async function startFleetHarness(
   // A publisher for operator events (the console publishes what the device signed).
   const publisher = await createRelayPool({ relays: recordUrls(), logger: log.child('publisher') })
 
+  let lastRosterCreatedAt: number | null = null
   const h: FleetHarness = {
     recordRelays,
     walletRelay,
@@ -263,13 +264,18 @@ export async function startFleetHarness(
           discountPpm: 0,
           limits: LIMITS,
           currentMembers: p.members,
+          // Two ATMs paired in the same second must not produce two rosters with one created_at (protocol §7).
+          currentRosterCreatedAt: lastRosterCreatedAt,
           nwcReceiveOnlyUri: receive.uri,
         },
         operator,
         p.clock ?? systemClock,
       )
       await h.publishOperatorEvent(pairing.configEvent)
-      if (pairing.rosterEvent) await h.publishOperatorEvent(pairing.rosterEvent)
+      if (pairing.rosterEvent) {
+        await h.publishOperatorEvent(pairing.rosterEvent)
+        lastRosterCreatedAt = pairing.rosterEvent.created_at
+      }
       const cashInClient = new NwcClient({
         connection: cashIn.uri,
         logger: log.child('atm-cash-in'),
