@@ -33,6 +33,15 @@ describe('satmachine CLI', () => {
     expect(d.err[0]).toMatch(/^satmachine serve: Unknown option '--bogus'/)
   })
 
+  it('serve refuses an operator key file without the demo flag, before reading it or starting anything', async () => {
+    const c = capture()
+    expect(await main(['serve', '--demo', '', '--operator-key-file', '/nonexistent/operator.key'], c.io)).toBe(2)
+    expect(c.err.at(-1)).toBe(
+      'satmachine serve: --operator-key-file: a software operator key is only accepted with the demo flag ' +
+        'software-operator-signer',
+    )
+  })
+
   it('finds no Electron binary where ELECTRON_EXEC_PATH points nowhere', () => {
     expect(electronBinary({ ELECTRON_EXEC_PATH: '/nonexistent/electron' })).toBeUndefined()
     expect(electronBinary({ ELECTRON_EXEC_PATH: process.execPath })).toBe(process.execPath)

@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util'
 import { createAppLog } from './app-log'
 import { atmSimCommand } from './cli/atm-sim'
 import { settleCommand } from './cli/settle'
+import { type OperatorSignerProvider, operatorSignerFromOptions } from './fleet/operator-signer'
 import { lazySecretStore } from './secrets/secret-store'
 import { appRoot, DEFAULT_PORT, startServe } from './serve/server'
 import { defaultDataDir, demoFlagsFromEnv, workerLedger } from './services'
@@ -35,7 +36,7 @@ const serveCommand: Command = {
   name: 'serve',
   summary:
     'headless mode: the console on 127.0.0.1 (--port N, --data-dir DIR, --demo FLAGS, --secret-key-file FILE, ' +
-    '--accept-plaintext-secrets)',
+    '--accept-plaintext-secrets, --operator-key-file FILE with --demo software-operator-signer)',
   run: (argv, io) => runServe(argv, io),
 }
 
@@ -52,6 +53,7 @@ const startCommand: Command = {
     const env = { ...process.env }
     if (values['data-dir']) env.SATMACHINE_DATA_DIR = values['data-dir']
     if (values.demo) env.SATMACHINE_DEMO = values.demo
+    if (values['operator-key-file']) env.SATMACHINE_OPERATOR_KEY_FILE = values['operator-key-file']
     const opts: SpawnOptions = { stdio: 'inherit', env }
     const child = spawn(exe, [appRoot()], opts)
     return new Promise<number>((res) => {
@@ -84,6 +86,8 @@ const serveOptions = {
   'renderer-dir': { type: 'string' },
   'secret-key-file': { type: 'string' },
   'accept-plaintext-secrets': { type: 'boolean' },
+  /** Demo only (with `--demo software-operator-signer`): a file holding the operator's secret key as 64 hex. */
+  'operator-key-file': { type: 'string' },
 } as const
 
 /**
@@ -112,6 +116,7 @@ async function runServe(argv: string[], io: CliIo): Promise<number> {
     'renderer-dir'?: string
     'secret-key-file'?: string
     'accept-plaintext-secrets'?: boolean
+    'operator-key-file'?: string
   }
   try {
     values = parseArgs({ args: argv, options: serveOptions, strict: true }).values
@@ -145,10 +150,20 @@ async function runServe(argv: string[], io: CliIo): Promise<number> {
     acceptPlaintext,
     log: appLog.log.child('secrets'),
   })
+  // Demo only: a software operator signer over a key file, refused without the demo flag (src-main/fleet/).
+  let operatorSigner: OperatorSignerProvider
+  try {
+    const operatorKeyFile = values['operator-key-file'] ?? (process.env.SATMACHINE_OPERATOR_KEY_FILE || undefined)
+    operatorSigner = await operatorSignerFromOptions({ demoFlags, ...(operatorKeyFile ? { operatorKeyFile } : {}) })
+  } catch (e) {
+    io.err(`satmachine serve: --operator-key-file: ${(e as Error).message.replace(/^operatorKeyFile: /, '')}`)
+    return 2
+  }
   const base = {
     dataDir,
     appLog,
     demoFlags,
+    operatorSigner,
     openLedger,
     secrets,
     ...(values['renderer-dir'] ? { rendererDir: values['renderer-dir'] } : {}),

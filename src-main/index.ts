@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { app, BrowserWindow, safeStorage, session, type WebContents } from 'electron'
 import { CSP } from '../src-shared/ipc/contract'
 import { createAppLog } from './app-log'
+import { operatorSignerFromOptions } from './fleet/operator-signer'
 import { createDispatcher } from './ipc'
 import { makeEmitter, registerIpc } from './ipc-electron'
 import { lazySecretStore } from './secrets/secret-store'
@@ -132,8 +133,15 @@ async function boot(): Promise<void> {
   // Secrets (NWC URIs, the console key) are sealed by the OS keychain; without one the store refuses (DESIGN §2)
   // and the Settings view's setup card says why. Opened on first use, so start-up never waits on the keychain.
   const secrets = lazySecretStore({ dataDir, safeStorage, log: appLog.log.child('secrets') })
+  // Demo only: a software operator signer over a key file (refused without the demo flag; src-main/fleet/).
+  const operatorKeyFile = process.env.SATMACHINE_OPERATOR_KEY_FILE || undefined
+  const operatorSigner = await operatorSignerFromOptions({
+    demoFlags: demoFlagsFromEnv(),
+    ...(operatorKeyFile ? { operatorKeyFile } : {}),
+  })
   services = await createServices({
     runtime: 'electron',
+    operatorSigner,
     emit: makeEmitter(() => windows),
     dataDir,
     appLog,

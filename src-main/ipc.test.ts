@@ -56,6 +56,24 @@ describe('createDispatcher over the real services', () => {
         { ...lpId, destination: { kind: 'keysend', nodeId: `02${'11'.repeat(32)}` }, payout: lpPolicy },
       ],
       'worklist.list': [{}],
+      // Pairing: no fleet feature runs and no operator signer is connected here (test/interop/pairing.test.ts).
+      'fleet.pair': [
+        {
+          atm: '79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798',
+          machineId: 'atm-1',
+          name: 'ATM 1',
+          currency: 'EUR',
+          fees: { cash_out: { platformPpm: 0, operatorPpm: 0 }, cash_in: { platformPpm: 0, operatorPpm: 0 } },
+          discountPpm: 0,
+          limits: {
+            cash_out: { minFiatMinor: '1', maxFiatMinor: '2' },
+            cash_in: { minFiatMinor: '1', maxFiatMinor: '2' },
+          },
+        },
+      ],
+      'fleet.renew': [{ atmPubkey: 'ab'.repeat(32) }],
+      'fleet.revoke': [{ atmPubkey: 'ab'.repeat(32), reason: 'stolen' }],
+      'fleet.delegations': [],
       'worklist.resolve': [{ settlementId: 1, kind: 'fee_mismatch' }],
       'settlements.retry': [{ settlementId: 1 }],
       'settlements.forceReset': [{ settlementId: 1 }],

@@ -25,6 +25,8 @@ import {
 import type { Logger } from '../src-shared/log'
 import type { AppLog } from './app-log'
 import type { FleetWiring } from './fleet/feature'
+import { noOperatorSigner, type OperatorSignerProvider } from './fleet/operator-signer'
+import { createFleetPartsSlot, pairingHandlers } from './fleet/pairing-service'
 import type { LedgerStatus, LedgerStore } from './ledger/types'
 import { openLedger } from './ledger/worker-host'
 import { type LpsWiring, lpsHandlers } from './lps/service'
@@ -91,6 +93,11 @@ export interface ServicesOptions {
    * defaults to the LP service's.
    */
   payouts?: PipelineWiring
+  /**
+   * The operator's signer for pairing (src-main/fleet/operator-signer.ts). Absent: none is connected and
+   * `fleet.pair`/`renew`/`revoke` answer `unavailable` (the hardware signer plugs in here).
+   */
+  operatorSigner?: OperatorSignerProvider
 }
 
 export interface Services {
@@ -201,7 +208,9 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
   // theirs with one spread line each, e.g. `...fleetHandlers(ctx),`.
   // The fleet feature and the payout pipeline run under the operator setup, which (re)starts them when the setup
   // is complete or changes (src-main/setup/service.ts); caller-given fleet wiring is used as is.
+  const fleetParts = createFleetPartsSlot()
   const setup = createSetupFeature(ctx, {
+    onFleetRunning: (parts) => fleetParts.set(parts),
     ...(opts.lps?.secrets ? { secrets: opts.lps.secrets } : {}),
     ...(opts.fleet ? { fleet: opts.fleet } : {}),
     ...(opts.payouts ? { payouts: opts.payouts } : {}),
@@ -217,6 +226,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     ...setup.handlers,
     ...lpsHandlers(ctx, opts.lps),
     ...worklistHandlers(ctx),
+    ...pairingHandlers(ctx, { signer: opts.operatorSigner ?? noOperatorSigner(), fleet: fleetParts }),
   }
 
   let closing: Promise<void> | undefined

@@ -19,6 +19,7 @@ import { type WebSocket, WebSocketServer } from 'ws'
 import type { Clock } from '../../src-shared/clock'
 import { BRIDGE_PATH, BRIDGE_SCRIPT_PATH, type BridgeEvent, CSP, type Emit } from '../../src-shared/ipc/contract'
 import { type AppLog, createAppLog } from '../app-log'
+import type { OperatorSignerProvider } from '../fleet/operator-signer'
 import { createDispatcher } from '../ipc'
 import type { SecretStore } from '../secrets/secret-store'
 import { createServices, type OpenLedger, type Services } from '../services'
@@ -45,6 +46,8 @@ export interface ServeOptions {
    * consent. Absent: NWC destinations and the operator wallet are refused as `unavailable`.
    */
   secrets?: SecretStore | (() => Promise<SecretStore>)
+  /** The operator's signer for pairing (demo: a software signer); absent, pairing answers `unavailable`. */
+  operatorSigner?: OperatorSignerProvider
 }
 
 export interface ServeHandle {
@@ -151,6 +154,7 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.demoFlags ? { demoFlags: opts.demoFlags } : {}),
     ...(opts.openLedger ? { openLedger: opts.openLedger } : {}),
+    ...(opts.operatorSigner ? { operatorSigner: opts.operatorSigner } : {}),
     // With a secret store, the money pipeline starts once the operator setup is complete (src-main/setup/).
     ...(opts.secrets ? { lps: { secrets: opts.secrets }, payouts: { secrets: opts.secrets } } : {}),
   })

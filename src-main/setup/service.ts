@@ -24,7 +24,7 @@ import {
 import type { LogFields, Logger } from '../../src-shared/log'
 import { NwcUriError, parseConnectionUri } from '../../src-shared/nostr/nip47'
 import type { Signer } from '../../src-shared/signer'
-import { type FleetWiring, fleetHandlers } from '../fleet/feature'
+import { type FleetParts, type FleetWiring, fleetHandlers } from '../fleet/feature'
 import { type PipelineWiring, withPipeline } from '../pipeline/feature'
 import { loadOrCreateConsoleKey, SecretSlots, type SecretStore } from '../secrets/secret-store'
 import type { ServiceContext } from '../services'
@@ -42,6 +42,8 @@ export interface SetupWiring {
   payouts?: PipelineWiring
   /** Randomness for the console key (default: node:crypto). */
   random?: (n: number) => Uint8Array
+  /** Told the running fleet feature's parts when it starts, and null when it stops (pairing publishes through it). */
+  onFleetRunning?: (parts: FleetParts | null) => void
 }
 
 type FleetMethods = 'relay.status' | 'fleet.machines' | 'fleet.rejected'
@@ -260,7 +262,12 @@ export function createSetupFeature(ctx: ServiceContext, wiring: SetupWiring): Se
       ...piped,
       async onStarted(parts) {
         try {
-          const stop = await piped.onStarted?.(parts)
+          const stopPiped = await piped.onStarted?.(parts)
+          const stop = async () => {
+            if (gen === generation) wiring.onFleetRunning?.(null)
+            await stopPiped?.()
+          }
+          if (gen === generation) wiring.onFleetRunning?.(parts)
           if (gen === generation) {
             const what = payouts ? 'Fleet and payout pipeline' : 'Fleet feature (no payout wiring)'
             setPipeline('running', `${what} running on ${parts.relays.length} relay(s)`, 'info')

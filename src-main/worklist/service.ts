@@ -7,8 +7,10 @@
 // Ledger refusals become ApiErrors naming the IPC argument (`args[0].settlementId`), with a log line giving the
 // reason, through the same mapping the LP service uses.
 
+import { nowSec } from '../../src-shared/clock'
 import type { Handlers } from '../../src-shared/ipc/contract'
 import type { SettlementWorkItem, WorklistView } from '../../src-shared/ipc/worklist'
+import { delegationWarnings, loadDelegationViews } from '../fleet/pairing-service'
 import { toApiError } from '../lps/service'
 import type { PayoutWorklist } from '../payouts/procedures'
 import { latestReconcileWorklist } from '../reconcile/service'
@@ -44,13 +46,15 @@ export function worklistHandlers(ctx: ServiceContext): Pick<Handlers, WorklistMe
   return {
     'worklist.list': async ({ stuckMinutes }) => {
       const ledger = ctx.ledger()
-      const [settlements, payouts, reconcile] = await Promise.all([
+      const [settlements, payouts, reconcile, delegations] = await Promise.all([
         ledger.call<SettlementWorkItem[]>('accounting.worklist', {
           nowMs: now(),
           stuckMinutes: stuckMinutes ?? DEFAULT_STUCK_MINUTES,
         }),
         ledger.call<PayoutWorklist>('payouts.worklist', {}),
         latestReconcileWorklist(ledger),
+        // Delegations expiring within 14 days (or expired) of ATMs still in the roster (docs/protocol.md §10.3).
+        loadDelegationViews(ledger, ctx.settings.get().operatorPubkey, nowSec(ctx.clock)).then(delegationWarnings),
       ])
       const view: WorklistView = {
         settlements,
@@ -86,6 +90,7 @@ export function worklistHandlers(ctx: ServiceContext): Pick<Handlers, WorklistMe
                   text: i.text,
                 })),
               },
+        delegations,
       }
       return view
     },

@@ -15,6 +15,15 @@
 // Pure TypeScript: no Node, Electron or DOM imports, because the sandboxed preload bundles this file too.
 
 import {
+  type DelegationView,
+  type FleetPairView,
+  type FleetRenewView,
+  type FleetRevokeView,
+  fleetPairInput,
+  fleetRenewInput,
+  fleetRevokeInput,
+} from './fleet-pairing'
+import {
   type DepositChangeView,
   type DepositView,
   type DustSettleView,
@@ -305,6 +314,16 @@ export const METHODS = {
   'fleet.rejected': method<RejectedRecordView[]>()(
     object({ limit: optional(int(1, 1000)), beforeId: optional(int(1, Number.MAX_SAFE_INTEGER)) }),
   ),
+  // ATM pairing (docs/protocol.md §10; shapes in ./fleet-pairing.ts). Signed by the operator's signer; without one
+  // (or without a running fleet feature) these answer `unavailable` before anything is signed.
+  /** Pairs an ATM: delegation, config, roster signed, stored and published; answers the one-shot URI + QR. */
+  'fleet.pair': method<FleetPairView>()(fleetPairInput),
+  /** Issues a new delegation window for an ATM in the roster; answers a new one-shot URI (without NWC). */
+  'fleet.renew': method<FleetRenewView>()(fleetRenewInput),
+  /** Signs, stores and publishes a roster without the ATM; its later records are rejected `revoked`. */
+  'fleet.revoke': method<FleetRevokeView>()(fleetRevokeInput),
+  /** Every delegation issued, newest first, with window, status and days left. */
+  'fleet.delegations': method<DelegationView[]>()(),
   'settings.get': method<Settings>()(),
   /** Applies a validated patch, persists it and answers the full new settings. */
   'settings.set': method<Settings>()(settingsPatchSchema),

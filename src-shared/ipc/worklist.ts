@@ -4,6 +4,7 @@
 // JSON-safe: amounts are decimal strings with their unit in the name, times are ms since the epoch.
 //
 // Pure TypeScript (only ./schema): the sandboxed preload bundles this file through contract.ts.
+import type { DelegationWarningView } from './fleet-pairing'
 import { boolean, int, object, oneOf, optional, string } from './schema'
 
 const settlementId = int(1, Number.MAX_SAFE_INTEGER)
@@ -70,6 +71,8 @@ export interface WorklistView {
   alerts: Array<{ id: number; kind: string; message: string; atMs: number }>
   /** Differences found by the latest wallet reconciliation run (null: none has run yet). */
   reconcile: { runId: number; fromSec: number; untilSec: number; items: ReconcileWorkItem[] } | null
+  /** ATMs whose newest delegation expires within 14 days or has expired (revoked ATMs left out), soonest first. */
+  delegations: DelegationWarningView[]
 }
 
 export interface SettlementStatusView {

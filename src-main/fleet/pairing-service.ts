@@ -1,0 +1,435 @@
+// The pairing service (docs/protocol.md §10, §7; DESIGN §7): the `fleet.pair`, `fleet.renew`, `fleet.revoke` and
+// `fleet.delegations` IPC handlers (shapes in src-shared/ipc/fleet-pairing.ts) over the pure pairing library
+// (src-shared/nostr/pairing.ts), the operator's signer (./operator-signer.ts) and the running fleet feature.
+//
+// Order of work for a pairing: validate everything at the boundary; refuse with `unavailable` BEFORE anything is
+// signed when the fleet feature is not running or no operator signer is connected (or it holds another key than
+// the pinned one); sign delegation, config, roster (each checked against the pinned key by the library); store
+// the delegation and hand the config and roster to the fleet service, which stores them through the existing
+// ledger procedures and updates its in-memory history; then publish config, then roster. Roster changes run one
+// at a time, each reading the newest stored roster, so two pairings in the same second both stay listed.
+//
+// The receive-only NWC URI goes only into the one-shot payload: it is never stored, never logged, and appears in
+// the answer only inside `uri` / `qrSvg`, which the renderer shows once.
+//
+// Also here: the delegation expiry warnings for the worklist and the once-a-day notice (a pure function over the
+// warnings, the last notice day per ATM and the clock; the shell only runs it on a timer).
+import { nowSec } from '../../src-shared/clock'
+import { ApiError, type Handlers, type Notice } from '../../src-shared/ipc/contract'
+import type {
+  DelegationStatus,
+  DelegationView,
+  DelegationWarningView,
+  DelegationWindowView,
+} from '../../src-shared/ipc/fleet-pairing'
+import { DELEGATION_WARN_DAYS } from '../../src-shared/nostr/kinds'
+import { MachineConfigError } from '../../src-shared/nostr/machine-config'
+import {
+  createPairing,
+  type IssuedDelegation,
+  normalizePubkey,
+  PairingError,
+  renewDelegation,
+  revokeAtm,
+} from '../../src-shared/nostr/pairing'
+import { type Roster, rosterAt } from '../../src-shared/nostr/roster'
+import { type Signer, SignerOutputError } from '../../src-shared/signer'
+import type { LedgerStore } from '../ledger/types'
+import type { ServiceContext } from '../services'
+import type { FleetParts } from './feature'
+import { NO_OPERATOR_SIGNER, type OperatorSignerProvider } from './operator-signer'
+import { loadConfigs, loadDelegations, loadRosters } from './store'
+
+type PairingMethods = 'fleet.pair' | 'fleet.renew' | 'fleet.revoke' | 'fleet.delegations'
+
+const DAY_SEC = 86_400
+const NOTICE_CHECK_INTERVAL_MS = 3_600_000
+
+/** Where the running fleet feature's parts are found (set by the setup when the feature starts and stops). */
+export interface FleetPartsSlot {
+  current(): FleetParts | null
+  set(parts: FleetParts | null): void
+  /** Called with the parts each time the feature starts (the expiry notice check runs then). */
+  onSet(cb: (parts: FleetParts | null) => void): void
+}
+
+export function createFleetPartsSlot(): FleetPartsSlot {
+  let parts: FleetParts | null = null
+  const listeners: ((p: FleetParts | null) => void)[] = []
+  return {
+    current: () => parts,
+    set(p) {
+      parts = p
+      for (const cb of listeners) cb(p)
+    },
+    onSet(cb) {
+      listeners.push(cb)
+    },
+  }
+}
+
+export interface PairingWiring {
+  signer: OperatorSignerProvider
+  fleet: FleetPartsSlot
+}
+
+// ---- pure parts ------------------------------------------------------------------------------------------------
+
+/** The roster in force now (newest version) and the created_at the next version must exceed. */
+export function rosterState(rosters: readonly Roster[]): { members: string[]; createdAt: number | null } {
+  const latest = rosterAt(rosters, Number.MAX_SAFE_INTEGER)
+  const createdAt = rosters.length === 0 ? null : Math.max(...rosters.map((r) => r.createdAt))
+  return { members: latest ? [...latest.members] : [], createdAt }
+}
+
+function statusOf(untilSec: number, now: number, revoked: boolean): DelegationStatus {
+  if (revoked) return 'revoked'
+  if (untilSec <= now) return 'expired'
+  return untilSec - now <= DELEGATION_WARN_DAYS * DAY_SEC ? 'expiring' : 'active'
+}
+
+const daysLeft = (untilSec: number, now: number): number => Math.max(0, Math.floor((untilSec - now) / DAY_SEC))
+
+/**
+ * Every delegation, newest issue first, with its status. An ATM counts as revoked when a roster exists and its
+ * newest version does not list the ATM.
+ */
+export function delegationViews(
+  delegations: readonly IssuedDelegation[],
+  roster: { members: readonly string[]; createdAt: number | null },
+  machineIds: ReadonlyMap<string, string>,
+  now: number,
+): DelegationView[] {
+  const newestUntil = new Map<string, number>()
+  for (const d of delegations)
+    newestUntil.set(d.atmPubkey, Math.max(newestUntil.get(d.atmPubkey) ?? 0, d.createdBefore))
+  const seenNewest = new Set<string>()
+  return [...delegations]
+    .map((d, i) => ({ d, i }))
+    .sort((a, b) => b.d.issuedAt - a.d.issuedAt || b.i - a.i)
+    .map(({ d }) => {
+      const revoked = roster.createdAt !== null && !roster.members.includes(d.atmPubkey)
+      const newest = !seenNewest.has(d.atmPubkey) && newestUntil.get(d.atmPubkey) === d.createdBefore
+      if (newest) seenNewest.add(d.atmPubkey)
+      return {
+        atmPubkey: d.atmPubkey,
+        machineId: machineIds.get(d.atmPubkey) ?? null,
+        conditions: d.conditions,
+        fromSec: d.createdAfter,
+        untilSec: d.createdBefore,
+        issuedAtSec: d.issuedAt,
+        status: statusOf(d.createdBefore, now, revoked),
+        daysLeft: daysLeft(d.createdBefore, now),
+        newest,
+      }
+    })
+}
+
+/** The worklist's warnings: the newest delegation of each non-revoked ATM, when expiring or expired. */
+export function delegationWarnings(views: readonly DelegationView[]): DelegationWarningView[] {
+  return views
+    .filter(
+      (v): v is DelegationView & { status: 'expiring' | 'expired' } =>
+        v.newest && (v.status === 'expiring' || v.status === 'expired'),
+    )
+    .map((v) => ({
+      atmPubkey: v.atmPubkey,
+      machineId: v.machineId,
+      untilSec: v.untilSec,
+      daysLeft: v.daysLeft,
+      state: v.status,
+    }))
+    .sort((a, b) => a.untilSec - b.untilSec || (a.atmPubkey < b.atmPubkey ? -1 : 1))
+}
+
+/**
+ * Which expiry notices are due: at most one per ATM per UTC day, for ATMs with a warning. Pure: takes the day each
+ * ATM was last noticed and answers the notices plus the updated map (the caller keeps it).
+ */
+export function dueExpiryNotices(
+  warnings: readonly DelegationWarningView[],
+  lastNoticeDay: ReadonlyMap<string, number>,
+  nowMs: number,
+): { notices: Notice[]; lastNoticeDay: Map<string, number> } {
+  const day = Math.floor(nowMs / (DAY_SEC * 1000))
+  const next = new Map(lastNoticeDay)
+  const notices: Notice[] = []
+  for (const w of warnings) {
+    if (next.get(w.atmPubkey) === day) continue
+    next.set(w.atmPubkey, day)
+    const who = w.machineId ?? `${w.atmPubkey.slice(0, 12)}…`
+    notices.push({
+      level: 'warn',
+      text:
+        w.state === 'expired'
+          ? `The delegation of ATM ${who} has expired: renew it so its records are accepted again`
+          : `The delegation of ATM ${who} expires in ${w.daysLeft} day(s): renew it`,
+      atMs: nowMs,
+    })
+  }
+  return { notices, lastNoticeDay: next }
+}
+
+/** Delegation views read from the ledger (used by `fleet.delegations` and the worklist). */
+export async function loadDelegationViews(
+  ledger: LedgerStore,
+  operatorPubkey: string | undefined,
+  now: number,
+): Promise<DelegationView[]> {
+  const delegations = await loadDelegations(ledger)
+  if (delegations.length === 0) return []
+  const rosters = operatorPubkey ? await loadRosters(ledger, operatorPubkey) : []
+  const configs = operatorPubkey ? await loadConfigs(ledger, operatorPubkey) : []
+  const machineIds = new Map<string, string>()
+  for (const c of configs) machineIds.set(c.atmPubkey, c.machineId)
+  return delegationViews(delegations, rosterState(rosters), machineIds, now)
+}
+
+// ---- shell -----------------------------------------------------------------------------------------------------
+
+/** Library refusals become bad_args naming the IPC argument; signer mismatches become `unavailable`. */
+function toApi(e: unknown, fieldMap: Record<string, string>): unknown {
+  if (e instanceof PairingError || e instanceof MachineConfigError) {
+    const top = e.field.split(/[.[]/)[0]!
+    const mapped = fieldMap[top]
+    const path = mapped ? `args[0].${mapped}${e.field.slice(top.length)}` : `args[0].${e.field}`
+    return new ApiError('bad_args', `${path}: ${e.message.slice(e.field.length + 2)}`, path)
+  }
+  if (e instanceof SignerOutputError) return new ApiError('unavailable', `the operator's signer: ${e.message}`)
+  return e
+}
+
+const windowView = (d: IssuedDelegation): DelegationWindowView => ({
+  conditions: d.conditions,
+  fromSec: d.createdAfter,
+  untilSec: d.createdBefore,
+})
+
+export function pairingHandlers(ctx: ServiceContext, wiring: PairingWiring): Pick<Handlers, PairingMethods> {
+  const log = ctx.log.child('pairing')
+  // Roster changes one at a time: each reads the roster the previous one stored.
+  let chain: Promise<unknown> = Promise.resolve()
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = chain.then(fn, fn)
+    chain = run.catch(() => {})
+    return run
+  }
+
+  /** The running fleet feature and a signer holding the pinned operator key, or `unavailable` (nothing signed). */
+  async function ready(): Promise<{ parts: FleetParts; signer: Signer; consolePubkey: string }> {
+    const parts = wiring.fleet.current()
+    if (!parts)
+      throw new ApiError('unavailable', 'the fleet feature is not running: finish the setup (operator, wallet, relays)')
+    const signer = wiring.signer.current()
+    if (!signer) throw new ApiError('unavailable', NO_OPERATOR_SIGNER)
+    const pk = wiring.signer.pubkey() ?? (await signer.getPublicKey())
+    if (pk !== parts.operatorPubkey) {
+      log.warn('operator signer refused', { reason: 'key differs from the pinned operator key', signerPubkey: pk })
+      throw new ApiError('unavailable', 'the connected signer does not hold the pinned operator key')
+    }
+    return { parts, signer, consolePubkey: await parts.consoleSigner.getPublicKey() }
+  }
+
+  async function publish(parts: FleetParts, what: string, ev: { id: string }): Promise<string[]> {
+    const results = await parts.pool.publish(ev as never)
+    const ok = results.filter((r) => r.ok).map((r) => r.relay)
+    if (ok.length === 0) {
+      log.warn('publish failed on every relay', { what, eventId: ev.id, relays: results.length })
+      ctx.emit('notice', {
+        level: 'warn',
+        text: `The ${what} was signed and stored but no relay accepted it yet`,
+        atMs: ctx.clock.nowMs(),
+      })
+    } else log.info('published', { what, eventId: ev.id, relays: ok.length })
+    return ok
+  }
+
+  // Expiry notices: checked when the fleet feature starts and hourly while it runs.
+  let lastNoticeDay = new Map<string, number>()
+  const checkExpiry = async () => {
+    const parts = wiring.fleet.current()
+    if (!parts) return
+    try {
+      const views = await loadDelegationViews(parts.ledger, parts.operatorPubkey, nowSec(ctx.clock))
+      const due = dueExpiryNotices(delegationWarnings(views), lastNoticeDay, ctx.clock.nowMs())
+      lastNoticeDay = due.lastNoticeDay
+      for (const n of due.notices) ctx.emit('notice', n)
+    } catch (e) {
+      log.warn('delegation expiry check failed', { reason: (e as Error).message })
+    }
+  }
+  wiring.fleet.onSet((p) => {
+    if (p) void checkExpiry()
+  })
+  const timer = setInterval(() => void checkExpiry(), NOTICE_CHECK_INTERVAL_MS)
+  timer.unref?.()
+  ctx.onClose(() => clearInterval(timer))
+
+  return {
+    'fleet.pair': async (a) => {
+      const { parts, signer, consolePubkey } = await ready()
+      return serial(async () => {
+        const rosters = await loadRosters(parts.ledger, parts.operatorPubkey)
+        const current = rosterState(rosters)
+        let pairing: Awaited<ReturnType<typeof createPairing>>
+        try {
+          pairing = await createPairing(
+            {
+              atmNpubOrHex: extractAtmKey(a.atm),
+              operatorPubkey: parts.operatorPubkey,
+              consolePubkey,
+              relays: [...parts.relays],
+              machineId: a.machineId,
+              name: a.name,
+              currency: a.currency,
+              fees: a.fees,
+              discountPpm: a.discountPpm,
+              limits: {
+                cash_out: limitsOf(a.limits.cash_out, 'limits.cash_out'),
+                cash_in: limitsOf(a.limits.cash_in, 'limits.cash_in'),
+              },
+              currentMembers: current.members,
+              currentRosterCreatedAt: current.createdAt,
+              ...(a.windowDays !== undefined ? { windowDays: a.windowDays } : {}),
+              ...(a.nwcReceiveOnlyUri !== undefined ? { nwcReceiveOnlyUri: a.nwcReceiveOnlyUri } : {}),
+            },
+            signer,
+            ctx.clock,
+          )
+        } catch (e) {
+          throw toApi(e, { atmNpubOrHex: 'atm' })
+        }
+        await parts.ledger.call('fleet.recordDelegation', pairing.delegation)
+        await parts.fleet.ingestOperatorEvent(pairing.configEvent)
+        if (pairing.rosterEvent) await parts.fleet.ingestOperatorEvent(pairing.rosterEvent)
+        await publish(parts, 'machine config', pairing.configEvent)
+        if (pairing.rosterEvent) await publish(parts, 'roster', pairing.rosterEvent)
+        log.info('ATM paired', {
+          atmPubkey: pairing.atmPubkey,
+          machineId: a.machineId,
+          untilSec: pairing.delegation.createdBefore,
+          withWallet: a.nwcReceiveOnlyUri !== undefined,
+        })
+        ctx.emit('notice', { level: 'info', text: `ATM ${a.machineId} paired`, atMs: ctx.clock.nowMs() })
+        await checkExpiry()
+        return {
+          machineId: a.machineId,
+          atmPubkey: pairing.atmPubkey,
+          uri: pairing.uri,
+          qrSvg: pairing.svg,
+          delegation: windowView(pairing.delegation),
+          rosterEventId: pairing.rosterEvent?.id ?? null,
+          configEventId: pairing.configEvent.id,
+        }
+      })
+    },
+    'fleet.renew': async ({ atmPubkey, windowDays }) => {
+      const { parts, signer, consolePubkey } = await ready()
+      const rosters = await loadRosters(parts.ledger, parts.operatorPubkey)
+      const current = rosterState(rosters)
+      if (!current.members.includes(atmPubkey))
+        throw new ApiError(
+          'not_found',
+          'args[0].atmPubkey: this ATM is not in the roster (pair it first)',
+          'args[0].atmPubkey',
+        )
+      const configs = await loadConfigs(parts.ledger, parts.operatorPubkey, atmPubkey)
+      const machineId = configs.at(-1)?.machineId
+      if (machineId === undefined)
+        throw new ApiError('not_found', 'args[0].atmPubkey: no machine config for this ATM', 'args[0].atmPubkey')
+      let r: Awaited<ReturnType<typeof renewDelegation>>
+      try {
+        r = await renewDelegation(
+          {
+            atmPubkey,
+            operatorPubkey: parts.operatorPubkey,
+            consolePubkey,
+            machineId,
+            relays: [...parts.relays],
+            ...(windowDays !== undefined ? { windowDays } : {}),
+          },
+          signer,
+          ctx.clock,
+        )
+      } catch (e) {
+        throw toApi(e, {})
+      }
+      await parts.ledger.call('fleet.recordDelegation', r.delegation)
+      await checkExpiry()
+      log.info('delegation renewed', { atmPubkey, machineId, untilSec: r.delegation.createdBefore })
+      return { atmPubkey, machineId, uri: r.uri, qrSvg: r.svg, delegation: windowView(r.delegation) }
+    },
+    'fleet.revoke': async ({ atmPubkey, reason }) => {
+      const { parts, signer } = await ready()
+      return serial(async () => {
+        const current = rosterState(await loadRosters(parts.ledger, parts.operatorPubkey))
+        if (!current.members.includes(atmPubkey))
+          throw new ApiError('not_found', 'args[0].atmPubkey: this ATM is not in the roster', 'args[0].atmPubkey')
+        let ev: Awaited<ReturnType<typeof revokeAtm>>
+        try {
+          ev = await revokeAtm(
+            {
+              atmPubkey,
+              operatorPubkey: parts.operatorPubkey,
+              currentMembers: current.members,
+              currentRosterCreatedAt: current.createdAt,
+            },
+            signer,
+            ctx.clock,
+          )
+        } catch (e) {
+          throw toApi(e, {})
+        }
+        await parts.fleet.ingestOperatorEvent(ev)
+        await publish(parts, 'roster', ev)
+        log.info('ATM revoked', { atmPubkey, rosterEventId: ev.id, reason })
+        ctx.emit('notice', { level: 'info', text: 'ATM revoked', atMs: ctx.clock.nowMs() })
+        return {
+          atmPubkey,
+          rosterEventId: ev.id,
+          members: current.members.filter((m) => m !== atmPubkey),
+        }
+      })
+    },
+    'fleet.delegations': async () =>
+      loadDelegationViews(ctx.ledger(), ctx.settings.get().operatorPubkey, nowSec(ctx.clock)),
+  }
+}
+
+/** Accepts an npub, 64 hex, or a text (e.g. a pairing request shown by the ATM) that holds exactly one of them. */
+export function extractAtmKey(text: string): string {
+  const s = text.trim()
+  if (/^[0-9a-fA-F]{64}$/.test(s) || /^npub1[02-9ac-hj-np-z]{58}$/.test(s)) return s
+  const found = new Set([
+    // An npub and the same key in hex (a request may show both) count as one key.
+    ...(s.match(/npub1[02-9ac-hj-np-z]{58}/g) ?? []).map(npubToHexOrSelf),
+    ...(s.match(/(?<![0-9a-fA-F])[0-9a-fA-F]{64}(?![0-9a-fA-F])/g) ?? []).map((h) => h.toLowerCase()),
+  ])
+  if (found.size !== 1)
+    throw new ApiError(
+      'bad_args',
+      `args[0].atm: expected an npub, 64 hex characters, or a pairing request holding exactly one of them`,
+      'args[0].atm',
+    )
+  return [...found][0]!
+}
+
+function npubToHexOrSelf(npub: string): string {
+  try {
+    return normalizePubkey('atm', npub)
+  } catch {
+    return npub
+  }
+}
+
+function limitsOf(l: { minFiatMinor: string; maxFiatMinor: string }, field: string) {
+  const min = BigInt(l.minFiatMinor)
+  const max = BigInt(l.maxFiatMinor)
+  if (min > max)
+    throw new ApiError(
+      'bad_args',
+      `args[0].${field}.minFiatMinor: must not exceed maxFiatMinor`,
+      `args[0].${field}.minFiatMinor`,
+    )
+  return { minFiatMinor: min, maxFiatMinor: max }
+}
