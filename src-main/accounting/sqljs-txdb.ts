@@ -1,6 +1,6 @@
 // A thin synchronous TxDb over a bare sql.js database, for property tests that book tens of thousands of records:
 // the same SQL, schema, triggers and procedures as the ledger store, without its journal and fsync (which the
-// store's own tests cover). Each `call` runs in BEGIN/COMMIT and rolls back on a throw, like the store.
+// store's own tests cover). Each `call` runs in a savepoint and rolls back on a throw, like the store.
 // Test support only; nothing in the app imports it.
 
 import initSqlJs, { type Database } from 'sql.js'
@@ -46,13 +46,16 @@ export async function openSqlJsLedger(migrations: readonly Migration[]): Promise
       read<T>(sql, params, opts),
   }
   const call = <R>(fn: Procedure<unknown, R>, args?: unknown): R => {
-    raw.exec('BEGIN')
+    // A savepoint behaves like BEGIN/COMMIT at the top level and also nests, so a test can wrap a whole case in an
+    // outer savepoint and roll it back afterwards.
+    raw.exec('SAVEPOINT call')
     try {
       const r = fn(db, args)
-      raw.exec('COMMIT')
+      raw.exec('RELEASE call')
       return r
     } catch (e) {
-      raw.exec('ROLLBACK')
+      raw.exec('ROLLBACK TO call')
+      raw.exec('RELEASE call')
       throw e
     }
   }

@@ -107,11 +107,12 @@ describe('relay fixture (child process)', () => {
 
     const past = sign(1, [['expiration', String(now() - 1)]], 'already expired')
     expect((await a.publish(past))[0]).toBe(false)
-    const soon = sign(1, [['expiration', String(now() + 1)]], 'expires soon')
+    // Three seconds of life: enough to be served once even on a loaded machine, short enough to wait out.
+    const soon = sign(1, [['expiration', String(now() + 3)]], 'expires soon')
     expect((await a.publish(soon))[0]).toBe(true)
     expect((await a.query('x1', { ids: [soon.id] })).length).toBe(1)
     // Poll (not sleep) until the expiry has passed, then the relay must no longer serve it.
-    const deadline = Date.now() + 5000
+    const deadline = Date.now() + 8000
     while (now() <= Number(soon.tags[0]?.[1]) && Date.now() < deadline) await a.query('tick', { limit: 0 })
     expect(await a.query('x2', { ids: [soon.id] })).toEqual([])
   })
