@@ -7,7 +7,6 @@
 //
 // Fails on any console error, page error or failed request; saves a screenshot to test-results/.
 // Needs `npm run build` first (`npm test` does it) and /usr/bin/chromium (skipped otherwise).
-import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -18,68 +17,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ChromiumSession, chromiumMissingReason, formatProblems, launchChromium } from '../support/chromium'
 import { LightningNetwork } from '../support/lightning'
 import { type RelayHandle, startRelay } from '../support/relay'
+import { type ServedProcess, startServeProcess } from '../support/serve-process'
 import { startWalletService, type WalletConnection, type WalletServiceFixture } from '../support/wallet-service'
 
 const ROOT = resolve(import.meta.dirname, '../..')
 const BIN = join(ROOT, 'bin', 'satmachine.mjs')
 const RESULTS = join(ROOT, 'test-results')
-const URL_RE = /(http:\/\/127\.0\.0\.1:\d+\/\S*token=[^\s]+)/
 const OPERATOR_PK = getPublicKey(new Uint8Array(32).fill(0x55))
 
-interface Served {
-  url: string
-  output: () => string
-  stop(): Promise<void>
-}
-
-/** `node bin/satmachine.mjs serve --port 0 --data-dir DIR …`, URL parsed from its stdout. */
-async function serve(dataDir: string, extraArgs: string[], timeoutMs = 30_000): Promise<Served> {
-  const proc: ChildProcess = spawn(
-    process.execPath,
-    [BIN, 'serve', '--port', '0', '--data-dir', dataDir, ...extraArgs],
-    { cwd: ROOT, env: { ...process.env, SATMACHINE_DEMO: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
-  )
-  let out = ''
-  proc.stdout?.setEncoding('utf8')
-  proc.stderr?.setEncoding('utf8')
-  const exited = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)))
-  const url = await new Promise<string>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`serve printed no URL within ${timeoutMs} ms:\n${out}`)), timeoutMs)
-    proc.stdout?.on('data', (c: string) => {
-      out += c
-      const m = URL_RE.exec(out)
-      if (m?.[1]) {
-        clearTimeout(timer)
-        res(m[1])
-      }
-    })
-    proc.stderr?.on('data', (c: string) => {
-      out += c
-    })
-    void exited.then((code) => {
-      clearTimeout(timer)
-      rej(new Error(`serve exited with ${code} before printing a URL:\n${out}`))
-    })
-  })
-  return {
-    url,
-    output: () => out,
-    async stop() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return
-      proc.kill('SIGTERM')
-      let timer: ReturnType<typeof setTimeout> | undefined
-      const forced = new Promise<'forced'>((res) => {
-        timer = setTimeout(() => {
-          proc.kill('SIGKILL')
-          res('forced')
-        }, 15_000)
-      })
-      const how = await Promise.race([exited, forced])
-      clearTimeout(timer)
-      if (how !== 0) throw new Error(`serve did not stop cleanly (${how}):\n${out}`)
-    },
-  }
-}
+type Served = ServedProcess
+const serve = startServeProcess
 
 function filesBelow(dir: string): { path: string; text: string }[] {
   const out: { path: string; text: string }[] = []

@@ -7,7 +7,6 @@
 // error), and the navigation test saves one screenshot per view to test-results/.
 //
 // Needs `npm run build` first (`npm test` does it) and /usr/bin/chromium (CI installs it; skipped otherwise).
-import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -17,6 +16,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { CSP } from '../../src-shared/ipc/contract'
 import type { WindowApi } from '../../src-shared/ipc/renderer-api'
 import { type ChromiumSession, chromiumMissingReason, formatProblems, launchChromium } from '../support/chromium'
+import { type ServedProcess, startServeProcess } from '../support/serve-process'
 
 /** Inside `page.evaluate`: the page's global, where the bridge defined `api`. */
 type PageGlobal = { api?: WindowApi }
@@ -39,70 +39,8 @@ const VIEWS = [
 // ---------------------------------------------------------------------------------------------------------------
 // Headless server: `node bin/satmachine.mjs serve --port 0 --data-dir DIR`, URL parsed from its stdout.
 
-interface Served {
-  /** The page URL including the per-launch token, as printed. */
-  url: string
-  /** The same origin without the token. */
-  origin: string
-  proc: ChildProcess
-  output: () => string
-  stop(): Promise<void>
-}
-
-const URL_RE = /(http:\/\/127\.0\.0\.1:\d+\/\S*token=[^\s]+)/
-
-async function startServe(dataDir: string, extraArgs: string[] = [], timeoutMs = 30_000): Promise<Served> {
-  const proc = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data-dir', dataDir, ...extraArgs], {
-    cwd: ROOT,
-    env: { ...process.env, SATMACHINE_DEMO: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let out = ''
-  proc.stdout?.setEncoding('utf8')
-  proc.stderr?.setEncoding('utf8')
-  const exited = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)))
-  const url = await new Promise<string>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`serve printed no URL within ${timeoutMs} ms:\n${out}`)), timeoutMs)
-    const onData = (chunk: string) => {
-      out += chunk
-      const m = URL_RE.exec(out)
-      if (m?.[1]) {
-        clearTimeout(timer)
-        res(m[1])
-      }
-    }
-    proc.stdout?.on('data', onData)
-    proc.stderr?.on('data', (c: string) => {
-      out += c
-    })
-    void exited.then((code) => {
-      clearTimeout(timer)
-      rej(new Error(`serve exited with ${code} before printing a URL:\n${out}`))
-    })
-  })
-  return {
-    url,
-    origin: new URL(url).origin,
-    proc,
-    output: () => out,
-    async stop() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return
-      proc.kill('SIGTERM')
-      // A clean shutdown closes the ledger first; if it hangs, the test must still end (and say so).
-      let timer: ReturnType<typeof setTimeout> | undefined
-      const forced = new Promise<'forced'>((res) => {
-        timer = setTimeout(() => {
-          proc.kill('SIGKILL')
-          res('forced')
-        }, 15_000)
-      })
-      const how = await Promise.race([exited, forced])
-      clearTimeout(timer)
-      if (how === 'forced') throw new Error(`serve did not stop within 15 s of SIGTERM:\n${out}`)
-      if (how !== 0) throw new Error(`serve exited with ${how} after SIGTERM:\n${out}`)
-    },
-  }
-}
+type Served = ServedProcess
+const startServe = startServeProcess
 
 // ---------------------------------------------------------------------------------------------------------------
 
