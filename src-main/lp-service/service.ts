@@ -65,6 +65,8 @@ export interface LpSelfServiceOptions {
   /** DMs whose rumor is older than this are not answered (a console that was off does not answer stale asks). */
   dmMaxAgeSec?: number
   publishTimeoutMs?: number
+  /** Called after each request was logged (and answered, when it was): the UI's push event, tests. */
+  onHandled?: (h: HandledRequest) => void
 }
 
 export type RefusalReason =
@@ -442,9 +444,14 @@ export function createLpSelfService(opts: LpSelfServiceOptions): LpSelfService {
     if (closed) return null
     if (!consolePk) consolePk = await consoleSigner.getPublicKey()
     try {
-      if (ev.kind === KIND_LP_RPC_REQUEST) return await handleRpc(ev, relay)
-      if (ev.kind === KIND_GIFT_WRAP) return await handleDm(ev, relay)
-      return null
+      const h =
+        ev.kind === KIND_LP_RPC_REQUEST
+          ? await handleRpc(ev, relay)
+          : ev.kind === KIND_GIFT_WRAP
+            ? await handleDm(ev, relay)
+            : null
+      if (h) opts.onHandled?.(h)
+      return h
     } catch (e) {
       log.error('self-service request not handled', { eventId: ev.id, reason: (e as Error).message })
       return null
