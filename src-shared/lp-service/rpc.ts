@@ -251,7 +251,11 @@ export function buildRequestTemplate(
       ['p', consolePubkey],
       ['expiration', String(expirationSec)],
     ],
-    content: nip44.encrypt(JSON.stringify({ params: {}, ...body }), conv, o.nonce),
+    content: nip44.encrypt(
+      JSON.stringify({ id: body.id, method: body.method, params: body.params ?? {} }),
+      conv,
+      o.nonce,
+    ),
   }
 }
 
