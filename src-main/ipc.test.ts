@@ -56,6 +56,8 @@ describe('createDispatcher over the real services', () => {
         { ...lpId, destination: { kind: 'keysend', nodeId: `02${'11'.repeat(32)}` }, payout: lpPolicy },
       ],
       'worklist.list': [{}],
+      'lpService.status': [{}],
+      'lpService.setEnabled': [{ lpId: null, enabled: false }],
       // Pairing: no fleet feature runs and no operator signer is connected here (test/interop/pairing.test.ts).
       'fleet.pair': [
         {

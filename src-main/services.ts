@@ -29,6 +29,7 @@ import { noOperatorSigner, type OperatorSignerProvider } from './fleet/operator-
 import { createFleetPartsSlot, pairingHandlers } from './fleet/pairing-service'
 import type { LedgerStatus, LedgerStore } from './ledger/types'
 import { openLedger } from './ledger/worker-host'
+import { lpServiceHandlers } from './lp-service/ipc'
 import { type LpsWiring, lpsHandlers } from './lps/service'
 import type { PipelineWiring } from './pipeline/feature'
 import { openSettingsStore, type SettingsStore } from './settings-store'
@@ -225,6 +226,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     }),
     ...setup.handlers,
     ...lpsHandlers(ctx, opts.lps),
+    ...lpServiceHandlers(ctx),
     ...worklistHandlers(ctx),
     ...pairingHandlers(ctx, { signer: opts.operatorSigner ?? noOperatorSigner(), fleet: fleetParts }),
   }

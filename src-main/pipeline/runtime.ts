@@ -29,6 +29,7 @@ import type { Signer } from '../../src-shared/signer'
 import type { LedgerCursorStore } from '../fleet/cursor-store'
 import { createFleetService, type FleetService, type FleetWallet, type RecordOutcome } from '../fleet/service'
 import type { LedgerStore } from '../ledger/types'
+import { createLpSelfService, type LpSelfService, type LpSelfServiceOptions } from '../lp-service/service'
 import type { PoolSubscription, PublishResult, SignedEvent, SubscriptionSpec } from '../nostr/relay-pool'
 import type { DebounceRules } from '../notices/alert-debouncer'
 import { createPayoutNoticeBridge, type PayoutNoticeBridge } from '../notices/payout-bridge'
@@ -116,6 +117,11 @@ export interface ConsoleRuntimeOptions {
    * alert is raised through the notice bridge, with what the accruals owe.
    */
   walletLowMsat?: () => bigint | null
+  /**
+   * LP self-service on the console key (docs/lp-rpc.md): LPs ask for their own figures by DM or RPC. Default on;
+   * false = not started. An object passes the rate limit / DM age through.
+   */
+  lpSelfService?: false | Pick<LpSelfServiceOptions, 'rateLimit' | 'dmMaxAgeSec' | 'onHandled'>
 }
 
 /** What one settlement-processing pass did. */
@@ -141,6 +147,8 @@ export interface ConsoleRuntime {
   readonly receipts: ReceiptService
   readonly notices: NoticeService
   readonly bridge: PayoutNoticeBridge
+  /** LP self-service (null when turned off in the options). */
+  readonly lpSelfService: LpSelfService | null
   /** Starts intake (when the runtime owns it) and the loops. */
   start(): Promise<void>
   /** Claims and completes every pending settlement now. */
@@ -281,6 +289,20 @@ export async function createConsoleRuntime(o: ConsoleRuntimeOptions): Promise<Co
       ...(o.noticeDebounce ? { debounce: o.noticeDebounce } : {}),
     })
   const bridge = createPayoutNoticeBridge(notices, { log: log.child('payout-notices'), clock })
+  const lpSelfService =
+    o.lpSelfService === false
+      ? null
+      : createLpSelfService({
+          pool: o.pool,
+          consoleSigner: o.consoleSigner,
+          ledger,
+          clock,
+          log: log.child('lp-service'),
+          sendDm: (to, text) => notices.sendDirectMessage(to, text),
+          timeZone: o.timeZone ?? (() => 'UTC'),
+          relays: o.relays,
+          ...(o.lpSelfService ?? {}),
+        })
 
   const payouts = createPayoutRunner({
     ledger,
@@ -461,6 +483,7 @@ export async function createConsoleRuntime(o: ConsoleRuntimeOptions): Promise<Co
     receipts,
     notices,
     bridge,
+    lpSelfService,
     async start() {
       if (started) return
       started = true
@@ -470,6 +493,7 @@ export async function createConsoleRuntime(o: ConsoleRuntimeOptions): Promise<Co
       receiptLoop.start()
       if (o.walletLowMsat) balanceLoop.start()
       if (ownsNotices && o.noticeTimers !== false) notices.start()
+      await lpSelfService?.start()
       log.info('pipeline started', { connectionId, relays: o.relays.length, ownsFleet })
     },
     processSettlements,
@@ -500,6 +524,8 @@ export async function createConsoleRuntime(o: ConsoleRuntimeOptions): Promise<Co
       await balanceLoop.stop()
       await receipts.close()
       await bridge.idle()
+      lpSelfService?.close()
+      await lpSelfService?.idle()
       if (ownsNotices) notices.close()
       log.info('pipeline closed', { ...stats, lastCycle: undefined, lastReceiptRun: undefined })
     },

@@ -23,6 +23,7 @@ import {
   fleetRenewInput,
   fleetRevokeInput,
 } from './fleet-pairing'
+import { type LpServiceStatusView, lpServiceSetEnabledInput, lpServiceStatusInput } from './lp-service'
 import {
   type DepositChangeView,
   type DepositView,
@@ -358,6 +359,13 @@ export const METHODS = {
   'lps.deactivate': method<LpDeactivateView>()(lpDeactivateInput),
   /** Money lines newest first (page with `before`), plus profile events and deposits on the first page. */
   'lps.history': method<LpHistoryView>()(lpHistoryInput),
+  // ---- lp self-service (issue 12) ----
+  // LPs ask the console key for their own figures by NIP-17 DM or RPC (docs/lp-rpc.md; shapes in ./lp-service.ts).
+  /** The global switch, each LP's switch, answered/refused counts and last requests, unknown-key refusals. */
+  'lpService.status': method<LpServiceStatusView>()(lpServiceStatusInput),
+  /** Turns self-service on or off for one LP, or for everyone (`lpId: null`); answers the new status. */
+  'lpService.setEnabled': method<LpServiceStatusView>()(lpServiceSetEnabledInput),
+  // ---- end lp self-service (issue 12) ----
   // The operator's worklist (issues 4 and 5; shapes in ./worklist.ts): what needs a human, and the actions.
   /** Errored/stuck settlements, refunds owed, fee mismatches, failed or unknown payouts, paused wallets, alerts. */
   'worklist.list': method<WorklistView>()(worklistListInput),
