@@ -12,7 +12,7 @@ import type {
 import type { Signer } from '../../src-shared/signer'
 import type { LedgerStore } from '../ledger/types'
 import { createRelayPool, type RelayHealth, type RelayPool } from '../nostr/relay-pool'
-import type { ServiceContext } from '../services'
+import type { ServiceContext } from '../service-context'
 import { NwcClient } from '../wallet/nwc-client'
 import { createLedgerCursorStore } from './cursor-store'
 import { createFleetService, type FleetService, rejectedFromLedger } from './service'
