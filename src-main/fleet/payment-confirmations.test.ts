@@ -116,6 +116,26 @@ describe('payment confirmations', () => {
     expect(methods(op)).toEqual(['lookup_invoice'])
   })
 
+  it('backlog in an open window: concurrent misses are answered by one bulk fetch, not one lookup each', async () => {
+    const op = await svc.fundedConnection('op-backlog', 0n)
+    const now = nowSec(systemClock)
+    // 30 payments of the last minute (the window is still open), all settled before their records are checked.
+    const payments = Array.from({ length: 30 }, (_, i) => ({ at: now - 60 + i, msat: 3_000n + BigInt(i) })).map(
+      (p) => ({ ...p, hash: paid(op, p.at, p.msat) }),
+    )
+    const c = createPaymentConfirmations({ wallet: client(op.uri), log, pageLimit: 50 })
+    const answers = await Promise.all(payments.map((p) => c.confirm(p.hash, p.at + 1)))
+    for (const [i, a] of answers.entries())
+      expect(a).toMatchObject({ found: true, settled: true, amountMsat: payments[i]?.msat, type: 'incoming' })
+    expect(methods(op).filter((m) => m === 'lookup_invoice')).toEqual([])
+    expect(methods(op).filter((m) => m === 'list_transactions')).toHaveLength(1)
+    // A record older than that fetch that still misses is looked up alone: absence in a batch proves nothing.
+    const unknown = bytesToHex(randomBytes(32))
+    expect(await c.confirm(unknown, now - 30)).toEqual({ found: false })
+    expect(methods(op).filter((m) => m === 'lookup_invoice')).toHaveLength(1)
+    expect(methods(op).filter((m) => m === 'list_transactions')).toHaveLength(1)
+  })
+
   it('live: payment notifications confirm a payment before the record arrives', async () => {
     const op = await svc.fundedConnection('op-notify', 0n, { autoNotify: true })
     const nwc = client(op.uri)

@@ -4,6 +4,8 @@
 // of signature checks. Here the wallet is asked in bulk instead:
 //   - catching up: `list_transactions` over the window of created_at the record falls in (pages of `pageLimit`,
 //     a few pages in parallel), once per window;
+//   - a backlog whose window is still open (the console was down for minutes): misses gathered in one event-loop
+//     turn share one bulk fetch when there are enough of them (`openBatchMin`);
 //   - live: NIP-47 `payment_received` / `payment_sent` notifications, fed in by the fleet feature;
 // so a record normally finds its payment already known; a miss asks `lookup_invoice` for that one hash (and
 // concurrent misses for the same hash share one request).
@@ -18,7 +20,7 @@
 // Memory is bounded: at most `maxEntries` confirmations (oldest evicted first; an evicted one is simply looked up
 // again) and `maxWindows` remembered windows. A window that is not yet closed (it ends less than `liveSlackSec`
 // before now) is never fetched in bulk: its payments may still arrive; live records use notifications and
-// lookups.
+// lookups, or a bulk fetch when many misses of it arrive at once.
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
 import type { Clock } from '../../src-shared/clock'
@@ -56,6 +58,12 @@ export interface PaymentConfirmationsOptions {
   pageConcurrency?: number
   /** Pages at most per window; beyond that the rest is looked up one by one. Default 1000. */
   maxPagesPerWindow?: number
+  /**
+   * Misses in a window that is still open, gathered in one turn of the event loop, from which one bulk fetch is
+   * cheaper than single lookups. Default 8. A live record arrives alone and is looked up; a backlog being caught up
+   * arrives many at a time (the pipeline verifies records concurrently) and is fetched in bulk.
+   */
+  openBatchMin?: number
 }
 
 export interface PaymentConfirmationStats {
@@ -115,11 +123,16 @@ export function createPaymentConfirmations(opts: PaymentConfirmationsOptions): P
   const pageLimit = opts.pageLimit ?? 50
   const pageConcurrency = opts.pageConcurrency ?? 4
   const maxPages = opts.maxPagesPerWindow ?? 1000
+  const openBatchMin = opts.openBatchMin ?? 8
   const cache = new Map<string, PaymentConfirmation>()
   /** Window index → its fetch (settled: done, failed or not). Insertion-ordered for eviction. */
   const windows = new Map<number, Promise<void>>()
   const lookupsInFlight = new Map<string, Promise<PaymentConfirmation>>()
   const stats = { hits: 0, lookups: 0, pages: 0, windows: 0, refused: 0 }
+  /** Misses of open windows waiting for the end of this event-loop turn. */
+  let openMisses: { createdAtSec: number; settle: () => void }[] = []
+  /** Up to which record created_at (exclusive) an open-range bulk fetch has already been made. */
+  let openCoveredUntilSec = 0
   let bulkAllowed = typeof opts.wallet.listTransactions === 'function'
 
   function note(tx: Nip47Transaction): boolean {
@@ -135,11 +148,14 @@ export function createPaymentConfirmations(opts: PaymentConfirmationsOptions): P
     return true
   }
 
-  async function fetchWindow(index: number): Promise<void> {
+  function fetchWindow(index: number): Promise<void> {
+    return fetchRange(Math.max(0, index * windowSec - leadSec), (index + 1) * windowSec)
+  }
+
+  /** Fetches every wallet transaction created in [fromSec, untilSec] in pages and keeps those that pass. */
+  async function fetchRange(fromSec: number, untilSec: number): Promise<void> {
     const list = opts.wallet.listTransactions
     if (!list) return
-    const fromSec = Math.max(0, index * windowSec - leadSec)
-    const untilSec = (index + 1) * windowSec
     let offset = 0
     let done = false
     let pages = 0
@@ -169,24 +185,64 @@ export function createPaymentConfirmations(opts: PaymentConfirmationsOptions): P
     log.debug('payment window fetched', { fromSec, untilSec, pages, kept })
   }
 
+  /** A failed bulk fetch: a connection without list_transactions stops bulk; anything else falls back once. */
+  function bulkFailed(e: unknown, forget: () => void): void {
+    const code = (e as { code?: unknown }).code
+    // A connection without list_transactions: stop asking; every record is looked up on its own.
+    if (code === 'RESTRICTED' || code === 'NOT_IMPLEMENTED') {
+      bulkAllowed = false
+      log.warn('the operator wallet refuses list_transactions; confirming payments one by one', { code })
+    } else {
+      // Forget the fetch so a later record asks again; this one falls back to lookup_invoice.
+      forget()
+      log.warn('list_transactions failed; falling back to lookup_invoice', { reason: (e as Error)?.message })
+    }
+  }
+
+  /**
+   * A miss whose window is still open. Misses gathered in one event-loop turn are answered together: when there are
+   * at least `openBatchMin` of them and some were made after the last open-range fetch, one bulk fetch over
+   * [oldest created_at − lead, now] serves them all (the payments of a backlog were settled before its records
+   * were published); otherwise each is looked up on its own. Resolves when the caller should look in the cache.
+   */
+  function openWindowMiss(createdAtSec: number): Promise<void> {
+    return new Promise<void>((settle) => {
+      openMisses.push({ createdAtSec, settle })
+      if (openMisses.length === 1) setImmediate(flushOpenMisses)
+    })
+  }
+
+  function flushOpenMisses(): void {
+    const batch = openMisses
+    openMisses = []
+    const fresh = batch.filter((m) => m.createdAtSec >= openCoveredUntilSec)
+    if (!bulkAllowed || batch.length < openBatchMin || fresh.length === 0) {
+      for (const m of batch) m.settle()
+      return
+    }
+    const fromSec = Math.max(0, Math.min(...fresh.map((m) => m.createdAtSec)) - leadSec)
+    const untilSec = nowSec(clock)
+    const previous = openCoveredUntilSec
+    // Records made up to a second before the fetch starts are covered by it; later ones may need another.
+    openCoveredUntilSec = Math.max(openCoveredUntilSec, untilSec - 1)
+    fetchRange(fromSec, untilSec)
+      .catch((e: unknown) =>
+        bulkFailed(e, () => {
+          openCoveredUntilSec = previous
+        }),
+      )
+      .finally(() => {
+        for (const m of batch) m.settle()
+      })
+  }
+
   function ensureWindow(createdAtSec: number): Promise<void> | null {
     if (!bulkAllowed) return null
     const index = Math.floor(createdAtSec / windowSec)
-    if ((index + 1) * windowSec > nowSec(clock) - liveSlackSec) return null
+    if ((index + 1) * windowSec > nowSec(clock) - liveSlackSec) return openWindowMiss(createdAtSec)
     let p = windows.get(index)
     if (!p) {
-      p = fetchWindow(index).catch((e: unknown) => {
-        const code = (e as { code?: unknown }).code
-        // A connection without list_transactions: stop asking; every record is looked up on its own.
-        if (code === 'RESTRICTED' || code === 'NOT_IMPLEMENTED') {
-          bulkAllowed = false
-          log.warn('the operator wallet refuses list_transactions; confirming payments one by one', { code })
-        } else {
-          // Forget the window so a later record asks again; this one falls back to lookup_invoice.
-          windows.delete(index)
-          log.warn('list_transactions failed; falling back to lookup_invoice', { reason: (e as Error)?.message })
-        }
-      })
+      p = fetchWindow(index).catch((e: unknown) => bulkFailed(e, () => windows.delete(index)))
       windows.set(index, p)
       while (windows.size > maxWindows) windows.delete(windows.keys().next().value as number)
     }
