@@ -19,7 +19,6 @@ import {
   type Emit,
   type Handlers,
   type LedgerStatusView,
-  type MethodName,
   type Runtime,
 } from '../src-shared/ipc/contract'
 import type { Logger } from '../src-shared/log'
@@ -32,7 +31,8 @@ import { openLedger } from './ledger/worker-host'
 import { lpServiceHandlers } from './lp-service/ipc'
 import { type LpsWiring, lpsHandlers } from './lps/service'
 import type { PipelineWiring } from './pipeline/feature'
-import { openSettingsStore, type SettingsStore } from './settings-store'
+import type { ServiceContext } from './service-context'
+import { openSettingsStore } from './settings-store'
 import { createSetupFeature } from './setup/service'
 import { worklistHandlers } from './worklist/service'
 
@@ -109,25 +109,10 @@ export interface Services {
   close(): Promise<void>
 }
 
-/**
- * What a domain's handlers get: the shared pieces of the running services. A domain module exports
- * `(ctx: ServiceContext) => Pick<Handlers, 'fleet.list' | …>` and createServices spreads it into the table.
- */
-export interface ServiceContext {
-  runtime: Runtime
-  emit: Emit
-  dataDir: string
-  clock: Clock
-  log: Logger
-  settings: SettingsStore
-  /** The open ledger; throws `ApiError('unavailable')` while it is still opening or failed to open. */
-  ledger(): LedgerStore
-  ledgerReady: Promise<void>
-  /** Registers work to stop on shutdown (relay pool, timers); run in reverse order, before the ledger closes. */
-  onClose(fn: () => Promise<void> | void): void
-}
-
-export type DomainHandlers<M extends MethodName> = (ctx: ServiceContext) => Pick<Handlers, M>
+// ServiceContext / DomainHandlers live in ./service-context.ts, which the feature modules import, so no feature
+// imports this composition root (the one place that wires them) and there is no import circle. Re-exported here so
+// existing imports keep working.
+export type { DomainHandlers, ServiceContext } from './service-context'
 
 function ledgerView(s: LedgerStatus): LedgerStatusView {
   const v: LedgerStatusView = {

@@ -12,7 +12,7 @@ import type {
 import type { Signer } from '../../src-shared/signer'
 import type { LedgerStore } from '../ledger/types'
 import { createRelayPool, type RelayHealth, type RelayPool } from '../nostr/relay-pool'
-import type { ServiceContext } from '../services'
+import type { ServiceContext } from '../service-context'
 import { NwcClient } from '../wallet/nwc-client'
 import { createLedgerCursorStore } from './cursor-store'
 import { createFleetService, type FleetService, rejectedFromLedger } from './service'
@@ -61,6 +61,8 @@ export function fleetHandlers(
   let pool: RelayPool | undefined
   let fleet: FleetService | undefined
   let nwc: NwcClient | undefined
+  let notifications: { close(): void } | undefined
+  let closing = false
   let stopExtra: (() => Promise<void>) | undefined
   const relays = wiring ? (wiring.relays ?? ctx.settings.get().relays) : []
   const status = (): RelayStatusView => ({ relays: pool ? pool.health().map(relayHealthView) : [] })
@@ -100,6 +102,21 @@ export function fleetHandlers(
         // The pool's verifier (WASM when it started) also checks record signatures and delegation tokens.
         verifySignature: pool.verifier.verifySchnorr,
       })
+      // Live payments are confirmed as the wallet reports them (NIP-47 notifications), so a live record normally
+      // finds its payment known; each entry gets the same checks as a lookup (./payment-confirmations.ts).
+      const confirmations = fleet.confirmations
+      nwc
+        .subscribeNotifications((n) => confirmations.note(n.transaction))
+        .then(
+          (sub) => {
+            if (closing) sub.close()
+            else notifications = sub
+          },
+          (e: unknown) =>
+            log.info('wallet notifications unavailable; live payments are looked up one by one', {
+              reason: e instanceof Error ? e.message : String(e),
+            }),
+        )
       await fleet.start()
       log.info('fleet feature started', { relays: relays.length, at: nowSec(ctx.clock) })
       if (w.onStarted) {
@@ -118,6 +135,8 @@ export function fleetHandlers(
       log.error('fleet feature failed to start', { reason: e instanceof Error ? e.message : String(e) }),
     )
     ctx.onClose(async () => {
+      closing = true
+      notifications?.close()
       await started.catch(() => {})
       await stopExtra?.()
       await fleet?.close()

@@ -35,7 +35,7 @@ import {
 import { type Roster, rosterAt } from '../../src-shared/nostr/roster'
 import { type Signer, SignerOutputError } from '../../src-shared/signer'
 import type { LedgerStore } from '../ledger/types'
-import type { ServiceContext } from '../services'
+import type { ServiceContext } from '../service-context'
 import type { FleetParts } from './feature'
 import { NO_OPERATOR_SIGNER, type OperatorSignerProvider } from './operator-signer'
 import { loadConfigs, loadDelegations, loadRosters } from './store'

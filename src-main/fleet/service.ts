@@ -35,7 +35,6 @@ import { DelegationTokenMemo } from '../../src-shared/nostr/nip26'
 import type { Nip47Transaction } from '../../src-shared/nostr/nip47'
 import { membershipAt, parseRosterEvent, type Roster, rosterAt } from '../../src-shared/nostr/roster'
 import {
-  type InvoiceLookup,
   type RejectReason,
   type VerifiedRecord,
   type VerifyRecordContext,
@@ -45,6 +44,12 @@ import type { Signer } from '../../src-shared/signer'
 import type { LedgerStore } from '../ledger/types'
 import type { Filter, PoolSubscription, SubscriptionSpec } from '../nostr/relay-pool'
 import type { LedgerCursorStore } from './cursor-store'
+import {
+  type ConfirmationWallet,
+  createPaymentConfirmations,
+  type PaymentConfirmation,
+  type PaymentConfirmations,
+} from './payment-confirmations'
 import type { AcceptRecordResult } from './procedures'
 import { bookedByPaymentHash, bookedVersionOf, isEventKnown, loadConfigs, loadRosters } from './store'
 
@@ -55,8 +60,11 @@ export interface FleetPool {
   readonly verifier?: { readonly verifySchnorr: SchnorrVerify }
 }
 
-/** The part of the NIP-47 client the service uses: lookup_invoice on the operator's wallet. */
-export interface FleetWallet {
+/**
+ * The part of the NIP-47 client the service uses: lookup_invoice on the operator's wallet, and list_transactions
+ * when the connection allows it (payments are then confirmed in batches, see ./payment-confirmations.ts).
+ */
+export interface FleetWallet extends ConfirmationWallet {
   lookupInvoice(params: { paymentHash: string }): Promise<Nip47Transaction>
 }
 
@@ -112,6 +120,8 @@ export interface FleetServiceOptions {
   verifySignature?: SchnorrVerify
   /** Delegation tokens remembered once verified (default 4096). */
   delegationMemoEntries?: number
+  /** Payment confirmations (batches + notifications + single lookups); default one built on `nwc`. */
+  confirmations?: PaymentConfirmations
 }
 
 /** One ATM the console knows: the IPC contract's view type, defined once there. */
@@ -168,6 +178,8 @@ export interface FleetStats {
 
 export interface FleetService {
   readonly consolePubkey: string
+  /** Where records' payments are confirmed; the fleet feature feeds it the wallet's payment notifications. */
+  readonly confirmations: PaymentConfirmations
   /** Loads the roster/config history and any pending retries from the ledger, then subscribes. */
   start(): Promise<void>
   /** Runs one event through the pipeline now (imports, tests at the true edge); resolves with its outcome. */
@@ -185,8 +197,14 @@ export interface FleetService {
   close(): Promise<void>
 }
 
-/** Maps a NIP-47 lookup_invoice answer (or its NOT_FOUND error) to what the verifier needs. */
-export async function lookupThroughNwc(nwc: FleetWallet, paymentHash: string): Promise<InvoiceLookup> {
+/**
+ * Maps a NIP-47 lookup_invoice answer (or its NOT_FOUND error) to what the verifier needs, with the payment's
+ * direction (`type`) for the direction rule.
+ */
+export async function lookupThroughNwc(
+  nwc: Pick<FleetWallet, 'lookupInvoice'>,
+  paymentHash: string,
+): Promise<PaymentConfirmation> {
   let tx: Nip47Transaction
   try {
     tx = await nwc.lookupInvoice({ paymentHash })
@@ -200,6 +218,7 @@ export async function lookupThroughNwc(nwc: FleetWallet, paymentHash: string): P
     amountMsat: tx.amountMsat,
     preimage: tx.preimage,
     settledAt: tx.settledAtSec,
+    type: tx.type,
   }
 }
 
@@ -250,6 +269,8 @@ export async function createFleetService(opts: FleetServiceOptions): Promise<Fle
   const retryIntervalMs = opts.retryIntervalMs ?? 30_000
   const verifySignature = opts.verifySignature ?? opts.pool.verifier?.verifySchnorr
   const delegationMemo = new DelegationTokenMemo(opts.delegationMemoEntries)
+  const confirmations =
+    opts.confirmations ?? createPaymentConfirmations({ wallet: opts.nwc, log: log.child('confirm'), clock })
 
   let rosters: Roster[] = []
   const configs = new Map<string, MachineConfig[]>()
@@ -288,7 +309,8 @@ export async function createFleetService(opts: FleetServiceOptions): Promise<Fle
     }
   }
 
-  const ctx = (): VerifyRecordContext => ({
+  /** `createdAtSec`: the record's, so its payment is confirmed from the batch of its window. */
+  const ctx = (createdAtSec?: number): VerifyRecordContext => ({
     operatorPubkey: opts.operatorPubkey,
     consolePubkey,
     nowSec: nowSec(clock),
@@ -297,7 +319,7 @@ export async function createFleetService(opts: FleetServiceOptions): Promise<Fle
     isEventKnown: (id) => isEventKnown(ledger, id),
     decrypt: (sender, payload) => opts.consoleSigner.nip44Decrypt(sender, payload),
     machineConfig: (atm, createdAt) => configAt(configs.get(atm) ?? [], createdAt),
-    lookupInvoice: (h) => lookupThroughNwc(opts.nwc, h),
+    lookupInvoice: (h) => confirmations.confirm(h, createdAtSec),
     isBooked: (h) => bookedByPaymentHash(ledger, h),
     bookedVersionOf: (atm, txId) => bookedVersionOf(ledger, atm, txId),
     ...(verifySignature ? { verifySignature } : {}),
@@ -319,7 +341,8 @@ export async function createFleetService(opts: FleetServiceOptions): Promise<Fle
 
   async function processRecord(raw: unknown): Promise<RecordOutcome> {
     await operatorReady
-    const result = await verifyRecord(raw, ctx())
+    const createdAt = (raw as { created_at?: unknown } | null)?.created_at
+    const result = await verifyRecord(raw, ctx(typeof createdAt === 'number' ? createdAt : undefined))
     const atMs = clock.nowMs()
     if (result.ok) {
       const id = result.record.event.id
@@ -532,6 +555,7 @@ export async function createFleetService(opts: FleetServiceOptions): Promise<Fle
 
   const service: FleetService = {
     consolePubkey,
+    confirmations,
     async start() {
       rosters = await loadRosters(ledger, opts.operatorPubkey)
       for (const c of await loadConfigs(ledger, opts.operatorPubkey)) {

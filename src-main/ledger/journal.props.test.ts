@@ -8,6 +8,8 @@ import { LedgerCorruptError } from './errors'
 import { decodePayload, encodePayload, encodeRecord, type JournalEntry, scanJournal } from './journal'
 
 const RUNS = Number(process.env.PROPS_RUNS ?? 200)
+const SEED = process.env.PROPS_SEED ? Number(process.env.PROPS_SEED) : (Date.now() ^ (Math.random() * 2 ** 31)) | 0
+console.log(`[props] ledger journal: runs=${RUNS} seed=${SEED} (replay with PROPS_SEED=${SEED})`)
 
 const value = fc.oneof(
   fc.string({ maxLength: 20 }),
@@ -44,7 +46,7 @@ describe('journal scan properties', () => {
         expect(s.tail).toBeNull()
         expect(s.records.map((r) => decodePayload(r.payload))).toEqual(es)
       }),
-      { numRuns: RUNS },
+      { numRuns: RUNS, seed: SEED },
     )
   })
 
@@ -59,7 +61,7 @@ describe('journal scan properties', () => {
         expect(s.goodEnd).toBe(complete === 0 ? 0 : ends[complete - 1])
         expect(s.tail === null).toBe(s.goodEnd === cut)
       }),
-      { numRuns: RUNS },
+      { numRuns: RUNS, seed: SEED },
     )
   })
 
@@ -85,7 +87,7 @@ describe('journal scan properties', () => {
           }
         },
       ),
-      { numRuns: RUNS },
+      { numRuns: RUNS, seed: SEED },
     )
   })
 })

@@ -23,7 +23,7 @@ import type { DestinationLookup } from '../payouts/destinations/resolver'
 import type { DestinationConfig } from '../payouts/destinations/types'
 import { SecretBoxError } from '../secrets/secret-box'
 import { SecretSlots, type SecretStore } from '../secrets/secret-store'
-import type { ServiceContext } from '../services'
+import type { ServiceContext } from '../service-context'
 import type { LpRow, RecipientDestination, StoredDestination } from './procedures'
 
 export interface LpsWiring {

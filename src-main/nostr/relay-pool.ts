@@ -34,49 +34,40 @@ import {
   type SignedEvent,
   type VerifiedEvent,
 } from './event-verifier'
+import {
+  type BackoffPolicy,
+  backoffDelayMs,
+  DEFAULT_BACKOFF,
+  detachAndClose,
+  normalizeRelayUrl,
+  type Timers,
+  type WebSocketConstructor,
+  type WebSocketLike,
+  WS_OPEN,
+} from './relay-connection'
+import { RelayPoolError } from './relay-errors'
+import { initialHealth, type RelayHealth, type RelayState } from './relay-health'
+import { secondFilters, splitFilters } from './relay-paging'
+import {
+  type CursorStore,
+  type Filter,
+  isExpired,
+  matchesFilter,
+  type PoolSubscription,
+  type SubscriptionSpec,
+  validateFilter,
+} from './relay-subscriptions'
 
+// The pool is split by concern (issue 11); this module keeps the whole public surface, so importers need not know.
 export type { SignedEvent, VerifiedEvent } from './event-verifier'
+export * from './relay-connection'
+export * from './relay-errors'
+export * from './relay-health'
+export * from './relay-paging'
+export * from './relay-subscriptions'
 
 // ---------------------------------------------------------------------------------------------------------------
 // Public types
-
-/** NIP-01 filter. Tag filters use `#<letter>` keys. */
-export interface Filter {
-  ids?: string[]
-  authors?: string[]
-  kinds?: number[]
-  since?: number
-  until?: number
-  limit?: number
-  [tag: `#${string}`]: string[] | undefined
-}
-
-export type RelayState = 'connecting' | 'connected' | 'disconnected' | 'auth-failed'
-
-/** Health of one relay, pushed to the UI as `relay.status`. JSON-safe. */
-export interface RelayHealth {
-  url: string
-  state: RelayState
-  /** Last round trip of a ping REQ→EOSE or a publish EVENT→OK, in ms. */
-  latencyMs: number | null
-  /** Clock time of the last EVENT frame from this relay. */
-  lastEventAtMs: number | null
-  errorCount: number
-  lastError: string | null
-  /** Events from this relay dropped by the checks (bad sig, bad id, malformed, oversize, ...). */
-  droppedEvents: number
-  /** Consecutive failed connection attempts; 0 once a connection answered. */
-  reconnectAttempt: number
-  nextReconnectAtMs: number | null
-  /** Pubkey accepted by NIP-42, when the relay asked for auth. */
-  authenticatedAs: string | null
-}
-
-/** Persisted subscription cursors (the lead backs this with the ledger). Values are created_at in seconds. */
-export interface CursorStore {
-  get(key: string): Promise<number | undefined>
-  set(key: string, createdAtSec: number): Promise<void>
-}
 
 /** NIP-42 auth template handed to the signer (the console key). */
 export interface AuthTemplate {
@@ -86,31 +77,6 @@ export interface AuthTemplate {
   content: string
 }
 export type SignAuth = (template: AuthTemplate) => Promise<SignedEvent>
-
-/** The part of the WHATWG WebSocket API the pool uses; `ws` and Node 22+'s global WebSocket both fit. */
-export interface WebSocketLike {
-  readonly readyState: number
-  onopen: ((ev: unknown) => void) | null
-  onmessage: ((ev: { data: unknown }) => void) | null
-  onclose: ((ev: { code?: number; reason?: string }) => void) | null
-  onerror: ((ev: unknown) => void) | null
-  send(data: string): void
-  close(code?: number, reason?: string): void
-}
-export type WebSocketConstructor = new (url: string) => WebSocketLike
-
-export interface Timers {
-  setTimeout(fn: () => void, ms: number): unknown
-  clearTimeout(handle: unknown): void
-}
-
-export interface BackoffPolicy {
-  initialMs: number
-  maxMs: number
-  factor: number
-  /** 0..1: the delay is reduced by up to this fraction at random, so a fleet of consoles does not reconnect in step. */
-  jitterRatio: number
-}
 
 export interface RelayPoolOptions {
   relays: readonly string[]
@@ -149,24 +115,6 @@ export interface RelayPoolOptions {
   onStatus?: (health: RelayHealth) => void
 }
 
-export interface SubscriptionSpec {
-  /** Cursor key; required to resume across restarts. Unique among open subscriptions. */
-  key?: string
-  filters: Filter[]
-  /** Re-fetch this many seconds before the cursor on resume. Default 600. */
-  overlapSec?: number
-  /** Relays to use; default all. */
-  relays?: readonly string[]
-  onEvent(ev: VerifiedEvent, ctx: { relay: string }): void | Promise<void>
-  /** Called after the stored events of one relay (all pages) have been delivered. */
-  onCaughtUp?(relay: string): void
-}
-
-export interface PoolSubscription {
-  readonly key: string
-  close(): void
-}
-
 export type PublishOutcome = 'accepted' | 'duplicate' | 'rejected' | 'timeout' | 'closed'
 export interface PublishResult {
   relay: string
@@ -177,130 +125,10 @@ export interface PublishResult {
   latencyMs: number | null
 }
 
-export type RelayPoolErrorCode =
-  | 'invalid-relay-url'
-  | 'invalid-filter'
-  | 'invalid-event'
-  | 'invalid-option'
-  | 'duplicate-subscription-key'
-  | 'queue-full'
-  | 'closed'
-
-export class RelayPoolError extends Error {
-  override readonly name = 'RelayPoolError'
-  constructor(
-    readonly code: RelayPoolErrorCode,
-    message: string,
-    readonly field?: string,
-  ) {
-    super(message)
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Pure helpers
-
-export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 1000, maxMs: 60_000, factor: 2, jitterRatio: 0.5 }
-
-/** Delay before reconnect attempt `attempt` (0-based): min(max, initial·factor^attempt), minus up to jitter. */
-export function backoffDelayMs(attempt: number, policy: BackoffPolicy, random: () => number): number {
-  const base = Math.min(policy.maxMs, policy.initialMs * policy.factor ** Math.max(0, attempt))
-  const r = Math.min(Math.max(random(), 0), 1)
-  return Math.max(0, Math.round(base * (1 - policy.jitterRatio * r)))
-}
-
-/** Accepts ws:// and wss:// URLs only, normalised without a trailing slash on a bare host. */
-export function normalizeRelayUrl(url: string): string {
-  let u: URL
-  try {
-    u = new URL(url)
-  } catch {
-    throw new RelayPoolError('invalid-relay-url', `relay url is not a URL: ${JSON.stringify(url)}`, 'relays')
-  }
-  if (u.protocol !== 'ws:' && u.protocol !== 'wss:')
-    throw new RelayPoolError('invalid-relay-url', `relay url must use ws:// or wss://: ${url}`, 'relays')
-  const s = u.toString()
-  return u.pathname === '/' && !u.search ? s.replace(/\/$/, '') : s
-}
-
-const HEX64 = /^[0-9a-f]{64}$/
-
-/** Checks a filter at the boundary and names the offending field. */
-export function validateFilter(f: Filter, index = 0): void {
-  const at = (k: string) => `filters[${index}].${k}`
-  if (typeof f !== 'object' || f === null) throw new RelayPoolError('invalid-filter', 'filter is not an object', at(''))
-  for (const [k, v] of Object.entries(f)) {
-    if (v === undefined) continue
-    if (k === 'ids' || k === 'authors' || k === '#e' || k === '#p') {
-      if (!Array.isArray(v) || !v.every((x) => typeof x === 'string' && HEX64.test(x)))
-        throw new RelayPoolError('invalid-filter', `${at(k)} must be 64-char lowercase hex strings`, at(k))
-    } else if (k === 'kinds') {
-      if (!Array.isArray(v) || !v.every((x) => Number.isInteger(x) && x >= 0 && x <= 65535))
-        throw new RelayPoolError('invalid-filter', `${at(k)} must be integers 0..65535`, at(k))
-    } else if (k === 'since' || k === 'until' || k === 'limit') {
-      if (!Number.isSafeInteger(v) || (v as number) < 0)
-        throw new RelayPoolError('invalid-filter', `${at(k)} must be a non-negative integer`, at(k))
-    } else if (/^#[a-zA-Z]$/.test(k)) {
-      if (!Array.isArray(v) || !v.every((x) => typeof x === 'string'))
-        throw new RelayPoolError('invalid-filter', `${at(k)} must be an array of strings`, at(k))
-    } else {
-      throw new RelayPoolError('invalid-filter', `${at(k)} is not a NIP-01 filter field`, at(k))
-    }
-  }
-}
-
-/** NIP-01 match (limit ignored). A relay that sends events outside our filter is not believed. */
-export function matchesFilter(ev: VerifiedEvent, f: Filter): boolean {
-  if (f.ids && !f.ids.includes(ev.id)) return false
-  if (f.authors && !f.authors.includes(ev.pubkey)) return false
-  if (f.kinds && !f.kinds.includes(ev.kind)) return false
-  if (f.since !== undefined && ev.created_at < f.since) return false
-  if (f.until !== undefined && ev.created_at > f.until) return false
-  for (const [k, vals] of Object.entries(f)) {
-    if (k.length !== 2 || k[0] !== '#' || !Array.isArray(vals)) continue
-    const name = k[1]
-    if (!ev.tags.some((t) => t[0] === name && t[1] !== undefined && (vals as string[]).includes(t[1]))) return false
-  }
-  return true
-}
-
-/** NIP-40: true when the event carries an expiration at or before `nowSec`. */
-export function isExpired(ev: VerifiedEvent, nowSec: number): boolean {
-  const tag = ev.tags.find((t) => t[0] === 'expiration')
-  if (!tag || tag[1] === undefined) return false
-  const at = Number(tag[1])
-  return Number.isFinite(at) && at <= nowSec
-}
-
-/** An in-memory CursorStore, for tests and for running without a ledger. */
-export function memoryCursorStore(): CursorStore & { values: Map<string, number> } {
-  const values = new Map<string, number>()
-  return {
-    values,
-    get: async (key) => values.get(key),
-    set: async (key, v) => {
-      values.set(key, v)
-    },
-  }
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // Internal state
 
-const WS_OPEN = 1
 const PING_FILTER = { ids: ['0'.repeat(64)], limit: 0 }
-
-/** Detaches the pool's handlers from a socket it is done with, then closes it. */
-function detachAndClose(ws: WebSocketLike): void {
-  ws.onopen = ws.onmessage = ws.onclose = null
-  // ws reports closing a socket that is still connecting as an 'error'; keep a listener so it is not unhandled.
-  ws.onerror = () => {}
-  try {
-    ws.close()
-  } catch {
-    // already closed
-  }
-}
 
 interface PendingPublish {
   event: SignedEvent
@@ -481,18 +309,7 @@ export class RelayPool {
     const conn: RelayConn = {
       url: u,
       ws: null,
-      health: {
-        url: u,
-        state: 'disconnected',
-        latencyMs: null,
-        lastEventAtMs: null,
-        errorCount: 0,
-        lastError: null,
-        droppedEvents: 0,
-        reconnectAttempt: 0,
-        nextReconnectAtMs: null,
-        authenticatedAs: null,
-      },
+      health: initialHealth(u),
       reconnectTimer: null,
       connectTimer: null,
       pingTimer: null,
@@ -1204,38 +1021,8 @@ export class RelayPool {
     this.send(conn, ['REQ', pageId, ...filters])
   }
 
-  /** The subscription's filters restricted to one second, with the single-second limit. */
-  private secondFilters(filters: readonly Filter[], second: number): Filter[] {
-    return filters.map((f) => ({
-      ...f,
-      since: Math.max(f.since ?? 0, second),
-      until: Math.min(f.until ?? second, second),
-      limit: this.maxSingleSecondLimit,
-    }))
-  }
-
-  /**
-   * One query per author (or per #p value) of every filter that names several, so each answer is smaller than
-   * the full second; null when no filter can be split.
-   */
-  private splitFilters(filters: readonly Filter[], second: number): Filter[][] | null {
-    let split = false
-    const out: Filter[][] = []
-    for (const f of filters) {
-      const key = (f.authors?.length ?? 0) > 1 ? 'authors' : (f['#p']?.length ?? 0) > 1 ? '#p' : null
-      const values = key === null ? undefined : f[key]
-      if (key === null || values === undefined) {
-        out.push(this.secondFilters([f], second))
-        continue
-      }
-      split = true
-      for (const v of values) out.push(this.secondFilters([{ ...f, [key]: [v] }], second))
-    }
-    return split ? out : null
-  }
-
   private startSweep(sub: SubState, relay: string, st: SubRelayState, conn: RelayConn, second: number): void {
-    const current = this.secondFilters(sub.spec.filters, second)
+    const current = secondFilters(sub.spec.filters, second, this.maxSingleSecondLimit)
     st.sweep = { second, pageCount: st.pageCount, cap: Number.POSITIVE_INFINITY, queue: null, current, retries: 0 }
     this.log.info('more stored events in one second than a page holds; fetching that second on its own', {
       relay,
@@ -1264,7 +1051,7 @@ export class RelayPool {
       const complete = !dropped && count > sw.pageCount && count < this.maxSingleSecondLimit
       if (!complete) {
         sw.cap = Math.min(Math.max(count, sw.pageCount), this.maxSingleSecondLimit)
-        const split = this.splitFilters(sub.spec.filters, sw.second)
+        const split = splitFilters(sub.spec.filters, sw.second, this.maxSingleSecondLimit)
         if (split === null) this.reportFullSecond(conn, sub, sw.second, count, 'the query cannot be split further')
         else {
           sw.queue = split

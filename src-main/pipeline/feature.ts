@@ -15,7 +15,7 @@ import type { LnurlPayOptions } from '../payouts/destinations/lnurl-pay'
 import { createDestinationResolver } from '../payouts/destinations/resolver'
 import type { DestinationResolver } from '../payouts/destinations/types'
 import type { SecretStore } from '../secrets/secret-store'
-import type { ServiceContext } from '../services'
+import type { ServiceContext } from '../service-context'
 import { type ConsoleRuntime, type ConsoleRuntimeOptions, createConsoleRuntime } from './runtime'
 
 export interface PipelineWiring {

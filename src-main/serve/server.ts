@@ -26,8 +26,16 @@ import { createServices, type OpenLedger, type Services } from '../services'
 import { bridgeClientScript } from './bridge-client'
 
 export const DEFAULT_PORT = 4780
-/** Largest WebSocket frame accepted from the page; contract arguments are small and size-capped by schema. */
-const MAX_FRAME_BYTES = 1024 * 1024
+/**
+ * Largest WebSocket message accepted from the page (docs/headless.md): contract arguments are small and size-capped
+ * by schema. A bigger message closes that one connection with 1009; the process and other connections carry on.
+ */
+export const MAX_FRAME_BYTES = 1024 * 1024
+/**
+ * Calls one connection may have in flight. Further calls are answered at once with `busy` instead of queueing
+ * without bound: a page (or a token holder) flooding the bridge cannot grow the process's memory.
+ */
+export const MAX_INFLIGHT_PER_CONNECTION = 64
 
 export interface ServeOptions {
   dataDir: string
@@ -282,6 +290,13 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
 
   function onConnection(ws: WebSocket, caller: string): void {
     log.info('bridge client connected', { caller })
+    let inflight = 0
+    // A protocol violation (oversized message, unmasked or reserved-opcode frame, invalid UTF-8, absurd length
+    // header) makes `ws` emit 'error' and close this socket with the matching code (1009, 1002, 1007). Without a
+    // listener the 'error' event would be unhandled and end the whole process; with it only this client goes.
+    ws.on('error', (e: Error & { code?: string }) => {
+      log.warn('bridge client closed: bad frame', { caller, reason: e.message, code: e.code ?? 'unknown' })
+    })
     ws.on('message', (raw, isBinary) => {
       let id = 0
       let frame: unknown
@@ -297,14 +312,25 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
         ws.send(JSON.stringify({ id, result: { ok: false, error: { code: 'bad_args', message: 'malformed frame' } } }))
         return
       }
-      dispatch(f.method, f.args, { transport: 'ws', caller }).then(
-        (result) => {
-          if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ id, result }))
-        },
-        (e: unknown) => log.error('bridge dispatch failed', { reason: String(e), caller }),
-      )
+      if (inflight >= MAX_INFLIGHT_PER_CONNECTION) {
+        log.warn('ipc call rejected', { reason: 'busy', caller, inflight })
+        const message = `busy: ${inflight} calls in flight on this connection (limit ${MAX_INFLIGHT_PER_CONNECTION})`
+        ws.send(JSON.stringify({ id, result: { ok: false, error: { code: 'busy', message } } }))
+        return
+      }
+      inflight++
+      dispatch(f.method, f.args, { transport: 'ws', caller })
+        .then(
+          (result) => {
+            if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ id, result }))
+          },
+          (e: unknown) => log.error('bridge dispatch failed', { reason: String(e), caller }),
+        )
+        .finally(() => {
+          inflight--
+        })
     })
-    ws.on('close', () => log.info('bridge client disconnected', { caller }))
+    ws.on('close', (code) => log.info('bridge client disconnected', { caller, code }))
   }
 
   const origin = `http://127.0.0.1:${port}`

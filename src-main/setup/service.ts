@@ -27,7 +27,7 @@ import type { Signer } from '../../src-shared/signer'
 import { type FleetParts, type FleetWiring, fleetHandlers } from '../fleet/feature'
 import { type PipelineWiring, withPipeline } from '../pipeline/feature'
 import { loadOrCreateConsoleKey, SecretSlots, type SecretStore } from '../secrets/secret-store'
-import type { ServiceContext } from '../services'
+import type { ServiceContext } from '../service-context'
 import { createSoftwareSigner } from '../signer/software-signer'
 
 export interface SetupWiring {

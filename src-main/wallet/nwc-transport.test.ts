@@ -65,9 +65,26 @@ describe('direct NWC transport', () => {
   it('ready resolves even when every relay is down, so callers never hang', async () => {
     const r = await relayUp()
     await r.stop()
-    const t = transport([r.url])
-    const sub = t.subscribe({ kinds: [1] }, () => undefined)
-    await sub.ready
+    // The EOSE timeout is far beyond the test's patience, so only "every relay failed" can resolve `ready`.
+    const t = transport([r.url], { eoseTimeoutMs: 3_600_000 })
+    const got: string[] = []
+    const sub = t.subscribe({ kinds: [1] }, (e) => got.push(e.content))
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const outcome = await Promise.race([
+      sub.ready.then(() => 'ready' as const),
+      new Promise<'still waiting'>((res) => {
+        timer = setTimeout(() => res('still waiting'), 30_000)
+      }),
+    ])
+    clearTimeout(timer)
+    expect(outcome).toBe('ready')
+    expect(got).toEqual([])
+    // And the relay is reported down, not silently accepted.
+    const pub = await t.publish(ev(1))
+    expect(pub.accepted).toEqual([])
+    expect(pub.rejected).toEqual([
+      { relay: r.url, reason: expect.stringMatching(/connection failed/), explicit: false },
+    ])
     sub.close()
   })
 

@@ -14,7 +14,7 @@ import { delegationWarnings, loadDelegationViews } from '../fleet/pairing-servic
 import { toApiError } from '../lps/service'
 import type { PayoutWorklist } from '../payouts/procedures'
 import { latestReconcileWorklist } from '../reconcile/service'
-import type { ServiceContext } from '../services'
+import type { ServiceContext } from '../service-context'
 
 type WorklistMethods =
   | 'worklist.list'

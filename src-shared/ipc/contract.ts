@@ -73,6 +73,8 @@ export const ERROR_CODES = [
   'timeout',
   /** A bug or an unexpected failure; the details are in the main-side log, not in the message. */
   'internal',
+  /** Too many calls in flight on this connection (issue 11): retry once earlier answers have arrived. */
+  'busy',
 ] as const
 export type ErrorCode = (typeof ERROR_CODES)[number]
 

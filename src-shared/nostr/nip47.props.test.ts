@@ -15,6 +15,8 @@ import {
 } from './nip47'
 
 const numRuns = Number(process.env.PROPS_RUNS ?? 1000)
+const SEED = process.env.PROPS_SEED ? Number(process.env.PROPS_SEED) : (Date.now() ^ (Math.random() * 2 ** 31)) | 0
+console.log(`[props] nip47: runs=${numRuns} seed=${SEED} (replay with PROPS_SEED=${SEED})`)
 const hex64 = fc.stringMatching(/^[0-9a-f]{64}$/)
 
 describe('nip47 properties', () => {
@@ -31,7 +33,7 @@ describe('nip47 properties', () => {
           expect(e).toBeInstanceOf(NwcUriError)
         }
       }),
-      { numRuns },
+      { numRuns, seed: SEED },
     )
   })
 
@@ -46,7 +48,7 @@ describe('nip47 properties', () => {
           expect((e as NwcError).code).toBe('BAD_RESPONSE')
         }
       }),
-      { numRuns },
+      { numRuns, seed: SEED },
     )
   })
 
@@ -59,7 +61,7 @@ describe('nip47 properties', () => {
         if (ok) expect(parseResult('lookup_invoice', tx).amountMsat).toBe(BigInt(a))
         else expect(() => parseResult('lookup_invoice', tx)).toThrow(NwcError)
       }),
-      { numRuns },
+      { numRuns, seed: SEED },
     )
   })
 
@@ -69,7 +71,7 @@ describe('nip47 properties', () => {
         if (v > 0n && v <= BigInt(Number.MAX_SAFE_INTEGER)) expect(BigInt(msatToWire('amountMsat', v))).toBe(v)
         else expect(() => msatToWire('amountMsat', v)).toThrow(NwcParamError)
       }),
-      { numRuns },
+      { numRuns, seed: SEED },
     )
   })
 
@@ -78,7 +80,7 @@ describe('nip47 properties', () => {
       fc.property(fc.string(), fc.string(), (a, b) => {
         expect(typeof preimageMatches(a, b)).toBe('boolean')
       }),
-      { numRuns },
+      { numRuns, seed: SEED },
     )
   })
 })

@@ -1,13 +1,20 @@
 // Fuzz/property test of the record acceptance pipeline (docs/protocol.md §9): malformed input never crashes
 // verifyRecord (every result is typed), and no single-field mutation of a valid record is ever accepted, whether
-// the mutated event keeps its old id or has its id recomputed. Runs FUZZ_RUNS cases per property (default 10,000).
+// the mutated event keeps its old id or has its id recomputed. Runs FUZZ_RUNS cases per property (default
+// PROPS_RUNS / 10, else 10,000) and prints its seed; replay with PROPS_SEED.
 import fc from 'fast-check'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { computeEventId, type NostrEvent } from '../../src-shared/nostr/event'
 import { REJECT_REASON_CODES, type VerifyRecordContext, verifyRecord } from '../../src-shared/nostr/verify-record'
 import { type Scenario, scenario } from '../support/fleet-fixture'
 
-const RUNS = Number(process.env.FUZZ_RUNS ?? 10_000)
+// FUZZ_RUNS wins; else a tenth of PROPS_RUNS (npm test's 100,000 gives the usual 10,000); else 10,000.
+const RUNS = Number(
+  process.env.FUZZ_RUNS ??
+    (process.env.PROPS_RUNS ? Math.max(100, Math.floor(Number(process.env.PROPS_RUNS) / 10)) : 10_000),
+)
+const SEED = process.env.PROPS_SEED ? Number(process.env.PROPS_SEED) : (Date.now() ^ (Math.random() * 2 ** 31)) | 0
+console.log(`[props] record fuzz: runs=${RUNS} seed=${SEED} (replay with PROPS_SEED=${SEED})`)
 
 let sc: Scenario
 let ctx: VerifyRecordContext
@@ -211,7 +218,7 @@ describe('record fuzz', () => {
         }
         expectTypedRejection(await verifyRecord(ev, ctx), () => m.label)
       }),
-      { numRuns: RUNS },
+      { numRuns: RUNS, seed: SEED },
     )
   })
 
@@ -237,7 +244,7 @@ describe('record fuzz', () => {
       fc.asyncProperty(fc.oneof(eventLike, fc.anything()), async (input) => {
         expectTypedRejection(await verifyRecord(input, ctx), () => show(input))
       }),
-      { numRuns: RUNS },
+      { numRuns: RUNS, seed: SEED },
     )
   })
 })

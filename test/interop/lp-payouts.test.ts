@@ -26,7 +26,7 @@ import { openSecretStore, SecretSlots } from '../../src-main/secrets/secret-stor
 import { NwcClient } from '../../src-main/wallet/nwc-client'
 import { memoryLogger } from '../../src-shared/log'
 import { LightningNetwork, type SimWallet } from '../support/lightning'
-import { type RelayHandle, startRelayInProcess } from '../support/relay'
+import { type RelayHandle, startRelay } from '../support/relay'
 import { startWalletService, type WalletServiceFixture } from '../support/wallet-service'
 
 const T0 = Date.UTC(2026, 2, 2, 18, 0, 0)
@@ -42,7 +42,7 @@ let carla: SimWallet // keysend node
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'lp-payouts-'))
-  relay = await startRelayInProcess()
+  relay = await startRelay()
   svc = await startWalletService({ relayUrls: [relay.url], network: net })
   ana = net.createWallet('ana')
   beto = net.createWallet('beto')

@@ -25,7 +25,7 @@ import {
   setPolicies,
   walletInvoiceResolver,
 } from '../support/payout-fixture'
-import { type RelayHandle, startRelayInProcess } from '../support/relay'
+import { type RelayHandle, startRelay } from '../support/relay'
 import { startWalletService, type WalletConnection, type WalletServiceFixture } from '../support/wallet-service'
 
 // Real time plus whatever the tests advanced: the relay judges NIP-40 expiration by its own (real) clock, so our
@@ -42,7 +42,7 @@ let n = 0
 const cleanup: Array<() => unknown> = []
 
 beforeAll(async () => {
-  relay = await startRelayInProcess()
+  relay = await startRelay()
   net = new LightningNetwork({ nowSec: () => Math.floor(clock.nowMs() / 1000) })
   svc = await startWalletService({
     relayUrls: [relay.url],
