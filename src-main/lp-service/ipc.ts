@@ -4,7 +4,7 @@
 import { ApiError, type Handlers } from '../../src-shared/ipc/contract'
 import type { LpServiceStatusView } from '../../src-shared/ipc/lp-service'
 import { toApiError } from '../lps/service'
-import type { ServiceContext } from '../services'
+import type { ServiceContext } from '../service-context'
 
 type Methods = 'lpService.status' | 'lpService.setEnabled'
 
