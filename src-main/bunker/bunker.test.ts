@@ -4,7 +4,7 @@
 import { schnorr } from '@noble/curves/secp256k1.js'
 import { bytesToHex } from '@noble/hashes/utils.js'
 import * as nip44 from 'nostr-tools/nip44'
-import { BunkerSigner } from 'nostr-tools/nip46'
+import { BunkerSigner, createNostrConnectURI } from 'nostr-tools/nip46'
 import { SimplePool, useWebSocketImplementation } from 'nostr-tools/pool'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
@@ -48,7 +48,7 @@ async function setup(limits: Partial<BunkerLimits> = {}) {
     log: memoryLogger(),
     limits,
   })
-  bunker.start()
+  await bunker.start()
   bunkers.push(bunker)
   return { operator, store, bunker }
 }
@@ -136,6 +136,32 @@ describe('local NIP-46 bunker with nostr-tools BunkerSigner over a real relay', 
     expect(bunker.clients().find((x) => x.pubkey === bytesToHex(schnorr.getPublicKey(sk)))?.revokedAtMs).not.toBeNull()
     const outcomes = (await store.pageLog({ offset: 0, limit: 100 })).entries.map((e) => e.outcome)
     expect(outcomes.filter((o) => o === 'refused').length).toBeGreaterThanOrEqual(5)
+  })
+
+  it('accepts a nostrconnect:// URI pasted by the operator (BunkerSigner.fromURI) with the chosen permissions', async () => {
+    const { operator, bunker } = await setup()
+    const sk = key()
+    const pool = new SimplePool()
+    pools.push(pool)
+    const uri = createNostrConnectURI({
+      clientPubkey: bytesToHex(schnorr.getPublicKey(sk)),
+      relays: [relay.url],
+      secret: 'nc-secret-1',
+      perms: ['sign_event:1'],
+      name: 'phone app',
+    })
+    // The client's socket is open before fromURI, so its REQ is written before the bunker's answer is sent.
+    await pool.ensureRelay(relay.url)
+    const connecting = BunkerSigner.fromURI(sk, uri, { pool, skipSwitchRelays: true }, 20_000)
+    const [c, accepted] = await Promise.all([
+      connecting,
+      bunker.acceptNostrConnect(uri, { methods: ['get_public_key'], kinds: [], dTagPatterns: [] }),
+    ])
+    expect(accepted.name).toBe('phone app')
+    expect(await c.getPublicKey()).toBe(operator.pubkey)
+    await expect(c.signEvent({ kind: 1, created_at: 1, tags: [], content: '' })).rejects.toMatch(
+      /not allowed to call sign_event/,
+    )
   })
 
   it('answers busy beyond one running plus queueDepth waiting, and rate-limits a chatty client', async () => {

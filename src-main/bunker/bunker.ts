@@ -31,7 +31,7 @@ import {
 } from '../../src-shared/nostr/nip46'
 import { type Signer, SignerOutputError, signEventChecked } from '../../src-shared/signer'
 import type { BunkerClient, BunkerStore, RequestOutcome } from './store'
-import type { Nip46Transport } from './transport'
+import type { Nip46Subscription, Nip46Transport } from './transport'
 
 export interface BunkerLimits {
   /** Signer requests waiting behind the one in progress before new ones are answered busy. */
@@ -74,7 +74,7 @@ export class Bunker {
   private readonly conv = new Map<string, Uint8Array>()
   private readonly recent = new Map<string, number[]>()
   private readonly seen = new Set<string>()
-  private subs: Array<{ close(): void }> = []
+  private subs: Nip46Subscription[] = []
   private relays: string[]
   private chain: Promise<void> = Promise.resolve()
   private waiting = 0
@@ -87,8 +87,9 @@ export class Bunker {
     this.relays = [...o.relays]
   }
 
-  start(): void {
-    this.listen(this.relays)
+  /** Starts listening; resolves once the relays confirmed the subscription. */
+  async start(): Promise<void> {
+    await this.listen(this.relays)
   }
 
   stop(): void {
@@ -133,7 +134,7 @@ export class Bunker {
     const extra = nc.relays.filter((r) => !this.relays.includes(r))
     if (extra.length) {
       this.relays.push(...extra)
-      this.listen(extra)
+      await this.listen(extra)
     }
     await this.send(nc.clientPubkey, nc.relays, { id: bytesToHex(randomBytes(8)), result: nc.secret })
     await this.logRequest(client.pubkey, 'connect', 'nostrconnect:// pasted by the operator', 'answered', 'authorised')
@@ -337,7 +338,7 @@ function parseTemplate(raw: string | undefined): EventTemplate {
 }
 
 /** A NIP-44 v2 payload: base64, version byte 2, at least nonce + 32-byte padded block + MAC. */
-function checkNip44Payload(p: unknown): void {
+export function checkNip44Payload(p: unknown): void {
   if (typeof p !== 'string' || p.length < 132 || !/^[A-Za-z0-9+/]+=*$/.test(p))
     throw new SignerOutputError('signer returned something that is not a NIP-44 payload')
   if (atob(p.slice(0, 4)).charCodeAt(0) !== 2)

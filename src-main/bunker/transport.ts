@@ -13,8 +13,14 @@ export interface Nip46Filter {
   since?: number
 }
 
+export interface Nip46Subscription {
+  close(): void
+  ready: Promise<void>
+}
+
 export interface Nip46Transport {
-  subscribe(relays: string[], filter: Nip46Filter, onEvent: (ev: NostrEvent) => void): { close(): void }
+  /** `ready` resolves once every relay has answered EOSE (or closed), so an ephemeral event sent after it is seen. */
+  subscribe(relays: string[], filter: Nip46Filter, onEvent: (ev: NostrEvent) => void): Nip46Subscription
   /** Resolves when at least one relay accepted the event; rejects when none did. */
   publish(relays: string[], ev: NostrEvent): Promise<void>
   close(): void
@@ -27,8 +33,16 @@ export function simplePoolTransport(): Nip46Transport {
   return {
     subscribe(relays, filter, onEvent) {
       for (const r of relays) used.add(r)
-      const sub = pool.subscribeMany(relays, { ...filter }, { onevent: (ev) => onEvent(ev as NostrEvent) })
-      return { close: () => sub.close() }
+      let done: () => void = () => undefined
+      const ready = new Promise<void>((r) => {
+        done = r
+      })
+      const sub = pool.subscribeMany(
+        relays,
+        { ...filter },
+        { onevent: (ev) => onEvent(ev as NostrEvent), oneose: () => done(), onclose: () => done() },
+      )
+      return { close: () => sub.close(), ready }
     },
     async publish(relays, ev) {
       for (const r of relays) used.add(r)
