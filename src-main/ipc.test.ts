@@ -79,6 +79,15 @@ describe('createDispatcher over the real services', () => {
       'settlements.forceReset': [{ settlementId: 1 }],
       'payouts.resume': [{ connectionId: 'operator' }],
       'payouts.release': [{ payoutId: 'p-1' }],
+      // ---- bunker (issue 8b): no relays and no secret store here (src-main/bunker/service.test.ts) ----
+      'bunker.issueConnect': [{ name: 'x', permissions: { methods: ['sign_event'], kinds: [1], dTagPatterns: [] } }],
+      'bunker.acceptNostrConnect': [
+        { uri: 'nostrconnect://x', permissions: { methods: ['sign_event'], kinds: [1], dTagPatterns: [] } },
+      ],
+      'bunker.revoke': [{ pubkey: 'ab'.repeat(32) }],
+      'bunker.log': [{}],
+      'remoteSigner.connect': [{ bunkerUri: `bunker://${'ab'.repeat(32)}?relay=ws://127.0.0.1:9` }],
+      'remoteSigner.nostrConnect': [],
       // No secret store in this suite: the operator wallet cannot be sealed (src-main/setup/setup-ipc.test.ts).
       'setup.setOperatorWallet': [
         { nwcUri: `nostr+walletconnect://${'ab'.repeat(32)}?relay=ws://127.0.0.1:9&secret=${'42'.repeat(32)}` },

@@ -21,7 +21,13 @@ import {
   publicKeyHex,
   signTemplateWithKey,
 } from '../../src-shared/nostr/event'
-import { buildNostrConnectUri, NOSTR_CONNECT_KIND, parseBunkerUri, parseResponse } from '../../src-shared/nostr/nip46'
+import {
+  buildNostrConnectUri,
+  NOSTR_CONNECT_KIND,
+  parseBunkerUri,
+  parseResponse,
+  type RemoteBunkerStateName,
+} from '../../src-shared/nostr/nip46'
 import type { SignDelegationRequest, Signer } from '../../src-shared/signer'
 import { SignerOutputError, signEventChecked } from '../../src-shared/signer'
 import type { SignerActivity } from '../../src-shared/signer-activity'
@@ -39,7 +45,7 @@ export class RemoteBunkerError extends Error {
   }
 }
 
-export type RemoteBunkerState = 'disconnected' | 'connecting' | 'waiting-for-phone' | 'connected' | 'error'
+export type RemoteBunkerState = RemoteBunkerStateName
 
 export interface RemoteBunkerStatus {
   state: RemoteBunkerState

@@ -194,3 +194,6 @@ export function checkPermissions(p: unknown): ClientPermissions {
     dTagPatterns: d,
   }
 }
+
+/** States of the console's connection to a remote NIP-46 bunker (the phone signer). */
+export type RemoteBunkerStateName = 'disconnected' | 'connecting' | 'waiting-for-phone' | 'connected' | 'error'
