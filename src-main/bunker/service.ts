@@ -143,7 +143,14 @@ export function bunkerHandlers(ctx: ServiceContext, w: BunkerWiring = {}): Pick<
   let store: BunkerStore | null = null
   let relaysKey = ''
   let detail = 'not started'
-  const ensureBunker = async (): Promise<Bunker | null> => {
+  // Serialised: the background start and a handler must never build two bunkers.
+  let ensuring: Promise<Bunker | null> = Promise.resolve(null)
+  const ensureBunker = (): Promise<Bunker | null> => {
+    const next = ensuring.catch(() => null).then(() => ensureBunkerNow())
+    ensuring = next
+    return next
+  }
+  const ensureBunkerNow = async (): Promise<Bunker | null> => {
     const relays = ctx.settings.get().relays
     if (relays.length === 0) {
       detail = 'add a relay in Settings to run the bunker'

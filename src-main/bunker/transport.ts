@@ -49,7 +49,13 @@ export function simplePoolTransport(): Nip46Transport {
       await Promise.any(pool.publish(relays, ev))
     },
     close() {
-      pool.close([...used])
+      // Closing a socket that is still connecting makes `ws` emit an error nobody listens to (nostr-tools drops
+      // its handler first), so each relay is closed once its connection attempt has settled.
+      for (const url of used)
+        void pool.ensureRelay(url, { connectionTimeout: 10_000 }).then(
+          () => pool.close([url]),
+          () => pool.close([url]),
+        )
     },
   }
 }
