@@ -53,6 +53,8 @@ export interface BunkerOptions {
   log: Logger
   clock?: Clock
   limits?: Partial<BunkerLimits>
+  /** Called after a client was authorised or revoked and after each logged request (the UI refreshes). */
+  onChange?: () => void
   /** How long an issued bunker:// secret stays usable. Default 10 minutes. */
   secretTtlMs?: number
 }
@@ -131,6 +133,7 @@ export class Bunker {
       via: 'nostrconnect',
     }
     await this.o.store.upsertClient(client)
+    this.o.onChange?.()
     const extra = nc.relays.filter((r) => !this.relays.includes(r))
     if (extra.length) {
       this.relays.push(...extra)
@@ -145,6 +148,7 @@ export class Bunker {
     const c = this.o.store.client(pubkey)
     if (!c || c.revokedAtMs !== null) return false
     await this.o.store.upsertClient({ ...c, revokedAtMs: this.clock.nowMs() })
+    this.o.onChange?.()
     this.o.log.info('bunker client revoked', { client: pubkey.slice(0, 12) })
     return true
   }
@@ -182,6 +186,7 @@ export class Bunker {
   private async logRequest(client: string, method: string, summary: string, outcome: RequestOutcome, detail: string) {
     try {
       await this.o.store.appendLog({ atMs: this.clock.nowMs(), clientPubkey: client, method, summary, outcome, detail })
+      this.o.onChange?.()
     } catch (e) {
       this.o.log.error('bunker: request log append failed', { reason: (e as Error).message })
     }
@@ -309,6 +314,7 @@ export class Bunker {
       revokedAtMs: null,
       via: 'bunker',
     })
+    this.o.onChange?.()
     await this.logRequest(client, 'connect', '', 'answered', 'authorised with a single-use secret')
     await reply({ result: 'ack' })
   }

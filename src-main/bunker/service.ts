@@ -181,6 +181,7 @@ export function bunkerHandlers(ctx: ServiceContext, w: BunkerWiring = {}): Pick<
       store,
       log,
       clock: ctx.clock,
+      onChange: () => pushStatus(),
     })
     key.fill(0)
     relaysKey = relays.join(' ')

@@ -2,7 +2,7 @@
 // (docs/nip46-bunker.md). Pushes (`bunker.status`, `remoteSigner.status`, `signer.activity`) keep it live; the
 // connect URI is kept only in memory until the operator closes it.
 import { defineStore } from 'pinia'
-import { ref } from 'vue'
+import { ref, watch } from 'vue'
 import type { BunkerConnectView, BunkerLogView, BunkerStatusView, RemoteSignerView } from '../../src-shared/ipc/bunker'
 import type { SignerActivity } from '../../src-shared/signer-activity'
 import { api, toApiError } from '../api'
@@ -25,6 +25,10 @@ export const useBunkerStore = defineStore('bunker', () => {
     (onPush) => api().on('remoteSigner.status', onPush),
     () => api()['remoteSigner.status'](),
   )
+  // A new or revoked client means new log lines: reload the page being looked at.
+  watch(status.value, () => {
+    if (stopAll) void loadLog(logOffset.value)
+  })
   const activity = ref<SignerActivity | null>(null)
   const connect = ref<BunkerConnectView | null>(null)
   const log = ref<BunkerLogView | null>(null)
