@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { type Nip46Transport, simplePoolTransport } from '../../src-main/bunker/transport'
 import { createSoftwareSigner } from '../../src-main/signer/software-signer'
+import type { WindowApi } from '../../src-shared/ipc/renderer-api'
 import { parseBunkerUri } from '../../src-shared/nostr/nip46'
 import { type ChromiumSession, chromiumMissingReason, formatProblems, launchChromium } from '../support/chromium'
 import { startRawBunker } from '../support/raw-bunker'
@@ -62,7 +63,7 @@ describe.skipIf(missing !== null)('Signer screen NIP-46 cards in Chromium', () =
     await expect.poll(() => page.getByTestId('bunker-state').textContent()).toMatch(/Not running/)
     const set = await page.evaluate(
       async ([url, op]) => {
-        const api = window.api
+        const api = (globalThis as unknown as { api?: WindowApi }).api
         if (!api) return 'no api'
         const a = await api['settings.set']({ relays: [url as string] })
         const b = await api['setup.setOperator']({ operatorNpub: op as string })
