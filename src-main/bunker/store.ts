@@ -100,6 +100,13 @@ export async function openBunkerStore(dir: string, log: Logger): Promise<BunkerS
     return out
   }
   let seq = (await readLog()).reduce((m, e) => Math.max(m, e.seq), 0)
+  // A torn last line (crash mid-append) is closed off, so the next entry starts on a line of its own.
+  try {
+    const text = await readFile(logPath, 'utf8')
+    if (text.length > 0 && !text.endsWith('\n')) await appendFile(logPath, '\n')
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
+  }
   return {
     clients: () => [...clients.values()],
     client: (pk) => clients.get(pk),
