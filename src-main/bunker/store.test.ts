@@ -4,11 +4,12 @@ import { appendFileSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { memoryLogger } from '../../src-shared/log'
+import type { ClientPermissions } from '../../src-shared/nostr/nip46'
 import { useTempDirs } from '../../test/support/temp-dirs'
 import { BunkerStoreError, CLIENTS_FILE, openBunkerStore, REQUESTS_FILE } from './store'
 
 const tempDir = useTempDirs('bunker-store-')
-const perms = { methods: ['get_public_key'], kinds: [], dTagPatterns: [] }
+const perms: ClientPermissions = { methods: ['get_public_key'], kinds: [], dTagPatterns: [] }
 
 describe('bunker store', () => {
   it('migrates version 1 clients and refuses an unknown version', async () => {
