@@ -38,6 +38,7 @@ describe('createDispatcher over the real services', () => {
       'log.recent': [{}],
       'fleet.rejected': [{}],
       'setup.setOperator': [{ operatorNpub: '79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798' }],
+      'remoteSigner.cancel': [{ requestId: 'r-1' }],
     }
     // LP methods read the ledger, which this suite does not open: well-formed calls answer `unavailable`
     // (src-main/lps/lps-ipc.test.ts runs them over a real ledger).

@@ -170,6 +170,16 @@ describe('remote NIP-46 bunker as the operator signer', () => {
     expect((err as RemoteBunkerError).code).toBe('timeout')
     expect(activity.filter((a) => a.what === 'sign_event').map((a) => a.state)).toEqual(['waiting', 'timeout'])
     expect(await relay.storedCount()).toBe(before)
+
+    // Cancel from the dialog: the request ends as cancelled at once, nothing is published.
+    remote.timeoutMs = 120_000
+    const pending = signThenPublish(remote, transport()).catch((e: unknown) => e)
+    const waiting = activity.at(-1)
+    expect(waiting?.state).toBe('waiting')
+    expect(remote.cancel(waiting?.requestId ?? '')).toBe(true)
+    expect(await pending).toMatchObject({ code: 'cancelled' })
+    expect(activity.at(-1)).toMatchObject({ requestId: waiting?.requestId, state: 'cancelled' })
+    expect(await relay.storedCount()).toBe(before)
     raw.stop()
   })
 })

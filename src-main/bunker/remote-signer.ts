@@ -37,7 +37,7 @@ import type { Nip46Subscription, Nip46Transport } from './transport'
 
 export class RemoteBunkerError extends Error {
   constructor(
-    readonly code: 'timeout' | 'refused' | 'not_connected' | 'wrong_key' | 'unsupported',
+    readonly code: 'timeout' | 'refused' | 'not_connected' | 'wrong_key' | 'unsupported' | 'cancelled',
     message: string,
   ) {
     super(message)
@@ -202,6 +202,15 @@ export class RemoteBunkerSigner implements OperatorSignerProvider {
     return { uri, listening, connected }
   }
 
+  /** The operator pressed Cancel: the request ends as cancelled; a later answer from the phone is dropped. */
+  cancel(requestId: string): boolean {
+    const p = this.pending.get(requestId)
+    if (!p) return false
+    this.pending.delete(requestId)
+    p.reject(new RemoteBunkerError('cancelled', 'cancelled by the operator'))
+    return true
+  }
+
   disconnect(): void {
     this.close()
     this.setStatus({
@@ -347,9 +356,12 @@ export class RemoteBunkerSigner implements OperatorSignerProvider {
         },
       })
     })
+    // Settled before it is awaited when cancelled or failed during the publish: handled below, not unhandled.
+    answer.catch(() => undefined)
     try {
       await this.sub?.ready
-      await this.o.transport.publish(this.st.relays, ev)
+      // Cancelled while the subscription was being confirmed: the phone is not asked at all.
+      if (this.pending.has(id)) await this.o.transport.publish(this.st.relays, ev)
     } catch (e) {
       this.pending
         .get(id)

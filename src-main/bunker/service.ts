@@ -56,6 +56,7 @@ type BunkerMethods =
   | 'remoteSigner.connect'
   | 'remoteSigner.nostrConnect'
   | 'remoteSigner.disconnect'
+  | 'remoteSigner.cancel'
 
 const hexKey = (s: string | undefined): Uint8Array | null =>
   s !== undefined && /^[0-9a-f]{64}$/.test(s) ? Uint8Array.from(Buffer.from(s, 'hex')) : null
@@ -295,6 +296,7 @@ export function bunkerHandlers(ctx: ServiceContext, w: BunkerWiring = {}): Pick<
       await shown.listening
       return remoteView()
     },
+    'remoteSigner.cancel': ({ requestId }) => ({ cancelled: remote?.cancel(requestId) ?? false }),
     'remoteSigner.disconnect': async () => {
       remote?.disconnect()
       if (w.secrets) await (await secrets()).delete(BunkerSecretSlots.remoteUri)

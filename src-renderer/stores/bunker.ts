@@ -114,6 +114,10 @@ export const useBunkerStore = defineStore('bunker', () => {
     run(async () => {
       remote.value.value = await api()['remoteSigner.nostrConnect']()
     })
+  const cancelActivity = (requestId: string) =>
+    run(async () => {
+      await api()['remoteSigner.cancel']({ requestId })
+    })
   const disconnectRemote = () =>
     run(async () => {
       remote.value.value = await api()['remoteSigner.disconnect']()
@@ -136,5 +140,6 @@ export const useBunkerStore = defineStore('bunker', () => {
     connectRemote,
     showNostrConnect,
     disconnectRemote,
+    cancelActivity,
   }
 })

@@ -13,6 +13,7 @@ export const bunkerIssueInput = object({ name: string({ min: 1, max: 100 }), per
 export const bunkerAcceptInput = object({ uri: string({ min: 1, max: 4000 }), permissions: bunkerPermissionsInput })
 export const bunkerRevokeInput = object({ pubkey: hex(32) })
 export const bunkerLogInput = object({ offset: optional(int(0, 1_000_000_000)), limit: optional(int(1, 200)) })
+export const remoteSignerCancelInput = object({ requestId: string({ min: 1, max: 64 }) })
 export const remoteSignerConnectInput = object({ bunkerUri: string({ min: 1, max: 4000 }) })
 
 export interface BunkerClientView {

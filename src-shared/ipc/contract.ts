@@ -25,6 +25,7 @@ import {
   bunkerLogInput,
   bunkerRevokeInput,
   type RemoteSignerView,
+  remoteSignerCancelInput,
   remoteSignerConnectInput,
 } from './bunker'
 import {
@@ -403,6 +404,8 @@ export const METHODS = {
   /** Shows a nostrconnect:// URI (and QR) for the phone to scan; the status event says when it connected. */
   'remoteSigner.nostrConnect': method<RemoteSignerView>()(),
   'remoteSigner.disconnect': method<RemoteSignerView>()(),
+  /** Cancels a request waiting on the phone (the `requestId` of its signer.activity event). */
+  'remoteSigner.cancel': method<{ cancelled: boolean }>()(remoteSignerCancelInput),
   // ---- end bunker (issue 8b) ----
 } as const
 
