@@ -1,8 +1,11 @@
 // NIP-46 (Nostr Connect) protocol pieces shared by the console's local bunker and its remote-bunker client
 // (docs/nip46-bunker.md): `bunker://` and `nostrconnect://` URIs, the JSON-RPC request/response shapes carried
 // NIP-44-encrypted in kind 24133 events, and the per-client permission model (methods, kinds, d-tag patterns).
-// Pure: no Node, no Electron, no DOM. Parsers throw Nip46Error naming the field, never return half a value.
-import { isHex64 } from './event'
+// Pure: no Node, no Electron, no DOM, and no imports. Parsers throw Nip46Error naming the field, never return
+// half a value.
+
+// No imports at all: the sandboxed preload bundles the IPC contract, which uses GRANTABLE_METHODS from here.
+const isHex64 = (s: unknown): s is string => typeof s === 'string' && /^[0-9a-f]{64}$/.test(s)
 
 export const NOSTR_CONNECT_KIND = 24133
 
