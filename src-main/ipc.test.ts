@@ -38,6 +38,7 @@ describe('createDispatcher over the real services', () => {
       'log.recent': [{}],
       'fleet.rejected': [{}],
       'setup.setOperator': [{ operatorNpub: '79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798' }],
+      'remoteSigner.cancel': [{ requestId: 'r-1' }],
     }
     // LP methods read the ledger, which this suite does not open: well-formed calls answer `unavailable`
     // (src-main/lps/lps-ipc.test.ts runs them over a real ledger).
@@ -81,6 +82,15 @@ describe('createDispatcher over the real services', () => {
       'settlements.forceReset': [{ settlementId: 1 }],
       'payouts.resume': [{ connectionId: 'operator' }],
       'payouts.release': [{ payoutId: 'p-1' }],
+      // ---- bunker (issue 8b): no relays and no secret store here (src-main/bunker/service.test.ts) ----
+      'bunker.issueConnect': [{ name: 'x', permissions: { methods: ['sign_event'], kinds: [1], dTagPatterns: [] } }],
+      'bunker.acceptNostrConnect': [
+        { uri: 'nostrconnect://x', permissions: { methods: ['sign_event'], kinds: [1], dTagPatterns: [] } },
+      ],
+      'bunker.revoke': [{ pubkey: 'ab'.repeat(32) }],
+      'bunker.log': [{}],
+      'remoteSigner.connect': [{ bunkerUri: `bunker://${'ab'.repeat(32)}?relay=ws://127.0.0.1:9` }],
+      'remoteSigner.nostrConnect': [],
       // No secret store in this suite: the operator wallet cannot be sealed (src-main/setup/setup-ipc.test.ts).
       'setup.setOperatorWallet': [
         { nwcUri: `nostr+walletconnect://${'ab'.repeat(32)}?relay=ws://127.0.0.1:9&secret=${'42'.repeat(32)}` },

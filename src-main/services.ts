@@ -23,6 +23,7 @@ import {
 } from '../src-shared/ipc/contract'
 import type { Logger } from '../src-shared/log'
 import type { AppLog } from './app-log'
+import { bunkerHandlers } from './bunker/service'
 import type { FleetWiring } from './fleet/feature'
 import { noOperatorSigner, type OperatorSignerProvider } from './fleet/operator-signer'
 import { createFleetPartsSlot, pairingHandlers } from './fleet/pairing-service'
@@ -214,6 +215,10 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     ...lpServiceHandlers(ctx),
     ...worklistHandlers(ctx),
     ...pairingHandlers(ctx, { signer: opts.operatorSigner ?? noOperatorSigner(), fleet: fleetParts }),
+    ...bunkerHandlers(ctx, {
+      ...(opts.operatorSigner ? { operatorSigner: opts.operatorSigner } : {}),
+      ...(opts.lps?.secrets ? { secrets: opts.lps.secrets } : {}),
+    }),
   }
 
   let closing: Promise<void> | undefined

@@ -14,6 +14,20 @@
 //
 // Pure TypeScript: no Node, Electron or DOM imports, because the sandboxed preload bundles this file too.
 
+import type { SignerActivity } from '../signer-activity'
+import {
+  type BunkerClientView,
+  type BunkerConnectView,
+  type BunkerLogView,
+  type BunkerStatusView,
+  bunkerAcceptInput,
+  bunkerIssueInput,
+  bunkerLogInput,
+  bunkerRevokeInput,
+  type RemoteSignerView,
+  remoteSignerCancelInput,
+  remoteSignerConnectInput,
+} from './bunker'
 import {
   type DelegationView,
   type FleetPairView,
@@ -381,6 +395,28 @@ export const METHODS = {
   'payouts.resume': method<{ ok: true }>()(payoutResumeInput),
   /** Takes a payout that failed for good off the worklist; its amount is planned again. */
   'payouts.release': method<{ payoutId: string; state: string }>()(payoutReleaseInput),
+  // ---- bunker (issue 8b) ----
+  // The local NIP-46 bunker and the remote-bunker operator signer (docs/nip46-bunker.md; shapes in ./bunker.ts).
+  /** Whether the bunker listens, its transport pubkey, relays and every authorised client. */
+  'bunker.status': method<BunkerStatusView>()(),
+  /** A fresh single-use bunker:// URI (and its QR) granting these permissions to the first client that uses it. */
+  'bunker.issueConnect': method<BunkerConnectView>()(bunkerIssueInput),
+  /** Authorises the client of a pasted nostrconnect:// URI with these permissions and answers it. */
+  'bunker.acceptNostrConnect': method<BunkerClientView>()(bunkerAcceptInput),
+  /** Revokes a client: its requests are refused from now on. */
+  'bunker.revoke': method<{ revoked: boolean }>()(bunkerRevokeInput),
+  /** The request log, newest first (who asked, what, when, outcome). */
+  'bunker.log': method<BunkerLogView>()(bunkerLogInput),
+  /** The connection to a remote NIP-46 bunker (phone signer) used as the operator signer. */
+  'remoteSigner.status': method<RemoteSignerView>()(),
+  /** Connects to a remote bunker with a pasted bunker:// URI; its key must be the pinned operator key. */
+  'remoteSigner.connect': method<RemoteSignerView>()(remoteSignerConnectInput),
+  /** Shows a nostrconnect:// URI (and QR) for the phone to scan; the status event says when it connected. */
+  'remoteSigner.nostrConnect': method<RemoteSignerView>()(),
+  'remoteSigner.disconnect': method<RemoteSignerView>()(),
+  /** Cancels a request waiting on the phone (the `requestId` of its signer.activity event). */
+  'remoteSigner.cancel': method<{ cancelled: boolean }>()(remoteSignerCancelInput),
+  // ---- end bunker (issue 8b) ----
 } as const
 
 export type Methods = typeof METHODS
@@ -419,6 +455,12 @@ export const EVENTS = {
   'setup.status': event<SetupStatusView>(),
   /** Something the operator should see as a toast (relay lost, payout failed, ledger snapshot failed …). */
   notice: event<Notice>(),
+  // ---- bunker (issue 8b) ----
+  'bunker.status': event<BunkerStatusView>(),
+  'remoteSigner.status': event<RemoteSignerView>(),
+  /** One operator-signer request's progress ("approve on your phone"), for the confirm dialog. */
+  'signer.activity': event<SignerActivity>(),
+  // ---- end bunker (issue 8b) ----
 } as const
 
 export type Events = typeof EVENTS
