@@ -152,7 +152,7 @@ export function demoScenario(n: number): Scenario {
   const slot = n % 10
   if (slot === 3) return 'cash-in'
   if (slot === 6) return 'partial-dispense'
-  if (slot === 9) return BAD[Math.floor(n / 10) % BAD.length]!
+  if (slot === 4) return BAD[Math.floor(n / 10) % BAD.length]!
   return 'normal'
 }
 

@@ -100,10 +100,19 @@ describe.skipIf(missing !== null)('satmachine serve --demo in Chromium', () => {
       expect(await page.getByTestId(id).textContent(), id).not.toContain('—')
 
     // Fleet: both machines with booked records, and at least one refused record (the demo sends bad ones).
-    await page.getByTestId('nav-fleet').click()
-    await page.getByTestId('view-fleet').waitFor()
-    await expect.poll(() => page.getByTestId('fleet-kpi-machines').textContent()).toMatch(/2\s*\/\s*2/)
-    await expect.poll(() => page.getByTestId('empty-rejected').count(), { timeout: 30_000 }).toBe(0)
+    // The view loads on open (no push events for the fleet yet): re-open it until a refused record is listed.
+    await expect
+      .poll(
+        async () => {
+          await page.reload()
+          await page.getByTestId('nav-fleet').click()
+          await page.getByTestId('view-fleet').waitFor()
+          await expect.poll(() => page.getByTestId('fleet-kpi-machines').textContent()).toMatch(/2\s*\/\s*2/)
+          return page.getByTestId('empty-rejected').count()
+        },
+        { timeout: 40_000, interval: 1_000 },
+      )
+      .toBe(0)
 
     // Settlements: partial dispenses put refunds on the worklist.
     await page.getByTestId('nav-settlements').click()
