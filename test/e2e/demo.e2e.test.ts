@@ -136,6 +136,11 @@ describe.skipIf(missing !== null)('satmachine serve --demo in Chromium', () => {
       expect(text, `${v} shows placeholder text`).not.toMatch(PLACEHOLDER)
       await page.screenshot({ path: join(RESULTS, `demo-${v}.png`), fullPage: true })
     }
+    // Settings says where the secrets' key file is and how to move it (naming --secret-key-file).
+    await page.getByTestId('nav-settings').click()
+    await expect.poll(() => page.getByTestId('setup-secrets').textContent()).toContain(join(root, 'demo', 'secret.key'))
+    expect(await page.getByTestId('setup-secrets-move').textContent()).toMatch(/removable media.*--secret-key-file/s)
+
     const problems = chrome.problems.splice(0)
     expect(problems, formatProblems(problems)).toEqual([])
 
