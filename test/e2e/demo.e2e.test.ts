@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { LogEntry } from '../../src-shared/ipc/contract'
+import type { WindowApi } from '../../src-shared/ipc/renderer-api'
 import { type ChromiumSession, chromiumMissingReason, formatProblems, launchChromium } from '../support/chromium'
 import { type ServedProcess, startServeProcess } from '../support/serve-process'
 
@@ -68,7 +69,8 @@ describe.skipIf(missing !== null)('satmachine serve --demo in Chromium', () => {
 
     const logs = async (): Promise<LogEntry[]> =>
       page.evaluate(async () => {
-        const r = await window.api!['log.recent']({ limit: 1000 })
+        const g = globalThis as unknown as { api: WindowApi }
+        const r = await g.api['log.recent']({ limit: 1000 })
         if (!r.ok) throw new Error(JSON.stringify(r.error))
         return r.value
       })
