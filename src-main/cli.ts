@@ -251,7 +251,7 @@ async function runServe(values: ParsedOptions, io: CliIo): Promise<number> {
     io.err(`satmachine serve: --operator-key-file: ${(e as Error).message.replace(/^operatorKeyFile: /, '')}`)
     return 2
   }
-  if (demo) world = await startDemoWorld(appLog.log.child('demo'))
+  if (demo) world = await startDemoWorld(appLog.log.child('demo'), demo.root)
   const base = {
     dataDir,
     appLog,

@@ -12,7 +12,7 @@
 //     the console must refuse.
 // The console is configured only through its own handlers and ledger procedures, exactly as an operator would.
 // Everything here stops with the console: `DemoWorld.close()` after the console has closed.
-import { rm } from 'node:fs/promises'
+import { readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { npubEncode } from 'nostr-tools/nip19'
 import { getPublicKey } from 'nostr-tools/pure'
@@ -88,8 +88,22 @@ export interface DemoWorld {
   close(): Promise<void>
 }
 
-export async function startDemoWorld(log: Logger): Promise<DemoWorld> {
-  const relay = await startEmbeddedRelay()
+/**
+ * Starts the embedded network. The relay keeps its events in the demo directory and listens on the port it had
+ * last time when that is free, so a kept demo directory comes back on the same relay URL.
+ */
+export async function startDemoWorld(log: Logger, root: string): Promise<DemoWorld> {
+  const portFile = join(root, 'relay.port')
+  const persistFile = join(root, 'relay-events.jsonl')
+  const last = Number((await readFile(portFile, 'utf8').catch(() => '')).trim())
+  let relay: EmbeddedRelay
+  try {
+    relay = await startEmbeddedRelay({ port: Number.isInteger(last) && last > 0 ? last : 0, persistFile })
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e
+    relay = await startEmbeddedRelay({ persistFile })
+  }
+  await writeFile(portFile, `${relay.port}\n`)
   const net = new LightningNetwork()
   const wallets = {
     ana: net.createWallet('ana (Lightning address)'),
