@@ -30,7 +30,7 @@ describe('satmachine CLI', () => {
     expect(c.err).toEqual(['satmachine serve: --port: expected an integer in [0, 65535]'])
     const d = capture()
     expect(await main(['serve', '--bogus'], d.io)).toBe(2)
-    expect(d.err[0]).toMatch(/^satmachine serve: Unknown option '--bogus'/)
+    expect(d.err[0]).toMatch(/^satmachine serve: unknown option '--bogus'/)
   })
 
   it('serve refuses an operator key file without the demo flag, before reading it or starting anything', async () => {
@@ -45,5 +45,27 @@ describe('satmachine CLI', () => {
   it('finds no Electron binary where ELECTRON_EXEC_PATH points nowhere', () => {
     expect(electronBinary({ ELECTRON_EXEC_PATH: '/nonexistent/electron' })).toBeUndefined()
     expect(electronBinary({ ELECTRON_EXEC_PATH: process.execPath })).toBe(process.execPath)
+  })
+
+  it('every command answers --help with exit 0 and lists its options', async () => {
+    for (const name of COMMANDS.map((c) => c.name).filter((n) => n !== 'help')) {
+      const c = capture()
+      expect(await main([name, '--help'], c.io), name).toBe(0)
+      expect(c.out.join('\n'), name).toMatch(/usage: satmachine/)
+      expect(c.err, name).toEqual([])
+    }
+    const s = capture()
+    await main(['serve', '--help'], s.io)
+    for (const o of ['--port', '--data-dir', '--demo', '--reset', '--secret-key-file', '--accept-plaintext-secrets'])
+      expect(s.out.join('\n')).toContain(o)
+  })
+
+  it('refuses an unknown --demo value naming it, and --reset without --demo', async () => {
+    const c = capture()
+    expect(await main(['serve', '--demo', 'fast,turbo'], c.io)).toBe(2)
+    expect(c.err.at(-1)).toMatch(/--demo: unknown value 'fast', 'turbo'; known: full, /)
+    const d = capture()
+    expect(await main(['serve', '--reset'], d.io)).toBe(2)
+    expect(d.err.at(-1)).toMatch(/--reset: only with --demo/)
   })
 })

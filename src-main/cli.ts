@@ -7,16 +7,21 @@
 //   satmachine help    this list
 import { type SpawnOptions, spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
 import { createRequire } from 'node:module'
+import { homedir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { parseArgs } from 'node:util'
 import { createAppLog } from './app-log'
 import { atmSimCommand } from './cli/atm-sim'
+import { type CommandOptions, OptionError, type ParsedOptions, runWithOptions } from './cli/options'
 import { settleCommand } from './cli/settle'
+import { type DemoRun, type DemoWorld, demoPaths, resetDemo, runDemo, startDemoWorld } from './demo/demo'
+import { demoOperatorSigner } from './demo/signer'
 import { type OperatorSignerProvider, operatorSignerFromOptions } from './fleet/operator-signer'
+import type { LedgerStore } from './ledger/types'
 import { lazySecretStore } from './secrets/secret-store'
 import { appRoot, DEFAULT_PORT, startServe } from './serve/server'
-import { defaultDataDir, demoFlagsFromEnv, workerLedger } from './services'
+import { defaultDataDir, demoFlagsFromEnv, type OpenLedger, PRODUCT_NAME, workerLedger } from './services'
 
 /** Where a command writes; tests pass their own. */
 export interface CliIo {
@@ -32,38 +37,85 @@ export interface Command {
   run(argv: string[], io: CliIo): Promise<number>
 }
 
+/** The demo flags `--demo FLAGS` accepts (anything else is refused naming it). */
+export const KNOWN_DEMO_FLAGS = ['full', 'software-operator-signer', 'emulated-signer'] as const
+
+/** The options of `serve` and `start` (one declaration: parsing and `--help` both read it). */
+export const SERVE_OPTIONS: CommandOptions = {
+  command: 'serve',
+  summary:
+    'Headless mode: the console on http://127.0.0.1 with a per-launch token. With --demo, the whole job on embedded ' +
+    'parts (relay, Lightning wallets, two simulated ATMs) in a demo directory of its own.',
+  options: [
+    { name: 'port', kind: 'string', value: 'N', help: `listen port (default ${DEFAULT_PORT}; 0 = any free port)` },
+    { name: 'data-dir', kind: 'string', value: 'DIR', help: 'data directory (with --demo: the demo directory)' },
+    {
+      name: 'demo',
+      kind: 'optional-string',
+      value: 'FLAGS',
+      help: `demo mode; alone: the full demo. FLAGS (comma-separated): ${KNOWN_DEMO_FLAGS.join(', ')}`,
+    },
+    { name: 'reset', kind: 'boolean', help: 'with --demo: wipe the demo directory first' },
+    { name: 'renderer-dir', kind: 'string', value: 'DIR', help: 'serve the renderer from DIR (development)' },
+    {
+      name: 'secret-key-file',
+      kind: 'string',
+      value: 'FILE',
+      help: 'key file sealing the secrets (default: created outside the data directory, mode 0600)',
+    },
+    { name: 'accept-plaintext-secrets', kind: 'boolean', help: 'store secrets unencrypted (not recommended)' },
+    {
+      name: 'operator-key-file',
+      kind: 'string',
+      value: 'FILE',
+      help: 'with --demo software-operator-signer: the operator key as 64 hex',
+    },
+  ],
+  example: 'satmachine serve --demo',
+}
+
 const serveCommand: Command = {
   name: 'serve',
+  summary: 'headless mode: the console on 127.0.0.1 (--demo: the full demo; --help for options)',
+  run: (argv, io) => runWithOptions(SERVE_OPTIONS, argv, io, (values) => runServe(values, io)),
+}
+
+const START_OPTIONS: CommandOptions = {
+  ...SERVE_OPTIONS,
+  command: 'start',
   summary:
-    'headless mode: the console on 127.0.0.1 (--port N, --data-dir DIR, --demo FLAGS, --secret-key-file FILE, ' +
-    '--accept-plaintext-secrets, --operator-key-file FILE with --demo software-operator-signer)',
-  run: (argv, io) => runServe(argv, io),
+    'The desktop app (Electron); headless mode (as `serve`) when the Electron binary is not installed. Same options.',
+  example: 'satmachine start --demo',
 }
 
 const startCommand: Command = {
   name: 'start',
   summary: 'the desktop app; falls back to headless mode when the Electron binary is not installed',
-  async run(argv, io) {
-    const exe = electronBinary()
-    if (!exe) {
-      io.out('The Electron binary is not installed (node_modules/electron/dist); starting headless mode instead.')
-      return runServe(argv, io)
-    }
-    const { values } = parseArgs({ args: argv, options: serveOptions, strict: true })
-    const env = { ...process.env }
-    if (values['data-dir']) env.SATMACHINE_DATA_DIR = values['data-dir']
-    if (values.demo) env.SATMACHINE_DEMO = values.demo
-    if (values['operator-key-file']) env.SATMACHINE_OPERATOR_KEY_FILE = values['operator-key-file']
-    const opts: SpawnOptions = { stdio: 'inherit', env }
-    const child = spawn(exe, [appRoot()], opts)
-    return new Promise<number>((res) => {
-      child.on('error', (e) => {
-        io.err(`satmachine: could not start Electron (${e.message})`)
-        res(1)
+  run: (argv, io) =>
+    runWithOptions(START_OPTIONS, argv, io, async (values) => {
+      const exe = electronBinary()
+      if (!exe || values.demo !== undefined) {
+        io.out(
+          !exe
+            ? 'The Electron binary is not installed (node_modules/electron/dist); starting headless mode instead.'
+            : 'Demo mode runs headless; open the URL below in a browser.',
+        )
+        return runServe(values, io)
+      }
+      const env = { ...process.env }
+      if (typeof values['data-dir'] === 'string') env.SATMACHINE_DATA_DIR = values['data-dir']
+      if (typeof values['operator-key-file'] === 'string')
+        env.SATMACHINE_OPERATOR_KEY_FILE = values['operator-key-file']
+      const opts: SpawnOptions = { stdio: 'inherit', env }
+      const child = spawn(exe, [appRoot()], opts)
+      return new Promise<number>((res) => {
+        child.on('error', (e) => {
+          io.err(`satmachine: could not start Electron (${e.message})`)
+          res(1)
+        })
+        child.on('exit', (code, signal) => res(code ?? (signal ? 1 : 0)))
       })
-      child.on('exit', (code, signal) => res(code ?? (signal ? 1 : 0)))
-    })
-  },
+    }),
 }
 
 const helpCommand: Command = {
@@ -78,17 +130,6 @@ const helpCommand: Command = {
 
 /** The dispatch table. Add a subcommand here (one import line above, one entry below). */
 export const COMMANDS: Command[] = [startCommand, serveCommand, settleCommand, atmSimCommand, helpCommand]
-
-const serveOptions = {
-  port: { type: 'string' },
-  'data-dir': { type: 'string' },
-  demo: { type: 'string' },
-  'renderer-dir': { type: 'string' },
-  'secret-key-file': { type: 'string' },
-  'accept-plaintext-secrets': { type: 'boolean' },
-  /** Demo only (with `--demo software-operator-signer`): a file holding the operator's secret key as 64 hex. */
-  'operator-key-file': { type: 'string' },
-} as const
 
 /**
  * The Electron executable, if installed: `ELECTRON_EXEC_PATH`, or node_modules/electron/path.txt naming a file
@@ -108,57 +149,109 @@ export function electronBinary(env: NodeJS.ProcessEnv = process.env): string | u
   return existsSync(exe) ? exe : undefined
 }
 
-async function runServe(argv: string[], io: CliIo): Promise<number> {
-  let values: {
-    port?: string
-    'data-dir'?: string
-    demo?: string
-    'renderer-dir'?: string
-    'secret-key-file'?: string
-    'accept-plaintext-secrets'?: boolean
-    'operator-key-file'?: string
-  }
-  try {
-    values = parseArgs({ args: argv, options: serveOptions, strict: true }).values
-  } catch (e) {
-    io.err(`satmachine serve: ${(e as Error).message}`)
-    return 2
-  }
-  const port = values.port === undefined ? DEFAULT_PORT : Number(values.port)
+/** `--demo` alone is the full demo; `--demo a,b` names flags, each of which must be known. */
+export function demoFlagsOf(value: string | boolean | undefined): string[] {
+  if (value === undefined) return demoFlagsFromEnv()
+  if (value === true) return ['full']
+  if (value === false) return []
+  const flags = value
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '')
+  const unknown = flags.filter((f) => !(KNOWN_DEMO_FLAGS as readonly string[]).includes(f))
+  if (unknown.length > 0)
+    throw new OptionError(
+      '--demo',
+      `--demo: unknown value ${unknown.map((u) => `'${u.slice(0, 40)}'`).join(', ')}; known: ${KNOWN_DEMO_FLAGS.join(', ')}`,
+    )
+  return flags
+}
+
+/** Where the headless console keeps its secret key file when none is named: outside the data directory. */
+export function defaultSecretKeyFile(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.SATMACHINE_KEY_DIR || join(homedir(), '.satmachine-console-keys'), 'secret.key')
+}
+
+async function runServe(values: ParsedOptions, io: CliIo): Promise<number> {
+  const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined)
+  const portText = str('port')
+  const port = portText === undefined ? DEFAULT_PORT : Number(portText)
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     io.err('satmachine serve: --port: expected an integer in [0, 65535]')
     return 2
   }
-  const demoFlags = values.demo !== undefined ? demoFlagsFromEnv({ SATMACHINE_DEMO: values.demo }) : demoFlagsFromEnv()
+  let demoFlags: string[]
+  try {
+    demoFlags = demoFlagsOf(values.demo)
+  } catch (e) {
+    io.err(`satmachine serve: ${(e as Error).message}`)
+    return 2
+  }
+  const fullDemo = demoFlags.includes('full')
+  if (values.reset === true && !fullDemo) {
+    io.err('satmachine serve: --reset: only with --demo (it wipes the demo directory)')
+    return 2
+  }
   const appLog = createAppLog({ write: (line) => io.err(line) })
-  const dataDir = values['data-dir'] ?? process.env.SATMACHINE_DATA_DIR ?? defaultDataDir()
+  const log = appLog.log.child('cli')
+  // The demo never touches the operator's data: it has a directory of its own (--data-dir names it).
+  const demo = fullDemo
+    ? demoPaths(str('data-dir') ?? join(dirname(defaultDataDir()), `${PRODUCT_NAME} Demo`))
+    : undefined
+  if (demo && values.reset === true) {
+    await resetDemo(demo)
+    log.info('demo directory wiped', { dir: demo.root })
+  }
+  const dataDir = demo?.dataDir ?? str('data-dir') ?? process.env.SATMACHINE_DATA_DIR ?? defaultDataDir()
   // The ledger worker is built next to this entry (out/main/ledger-worker.js).
-  const openLedger = workerLedger(new URL('./ledger-worker.js', import.meta.url))
-  // Headless has no OS keychain: secrets are sealed with a key file the operator names (kept apart from the data,
-  // e.g. on removable media), or stored in plain text only with explicit consent (DESIGN §2).
-  const keyFile = values['secret-key-file'] ?? (process.env.SATMACHINE_SECRET_KEY_FILE || undefined)
+  const workerOpen = workerLedger(new URL('./ledger-worker.js', import.meta.url))
+  let ledgerStore: LedgerStore | undefined
+  const openLedger: OpenLedger = async (o) => {
+    ledgerStore = await workerOpen(o)
+    return ledgerStore
+  }
+  // Headless has no OS keychain: secrets are sealed with a key file kept apart from the data (removable media is
+  // best). Without one named, a key file is created outside the data directory and the log says where.
   const acceptPlaintext = values['accept-plaintext-secrets'] === true
-  if (acceptPlaintext && !keyFile) {
+  const named = str('secret-key-file') ?? (process.env.SATMACHINE_SECRET_KEY_FILE || undefined)
+  const keyFile = named ?? demo?.secretKeyFile ?? (acceptPlaintext ? undefined : defaultSecretKeyFile())
+  if (acceptPlaintext && !named) {
     io.err(
       'satmachine serve: WARNING: --accept-plaintext-secrets: wallet connection secrets and the console key will be ' +
         `stored UNENCRYPTED in ${dataDir}; anyone who can read that folder can spend from the operator wallet.`,
     )
   }
+  if (keyFile && !named && !demo) {
+    await mkdir(dirname(keyFile), { recursive: true, mode: 0o700 })
+    log.info(
+      `secrets are sealed with the key file ${keyFile} (created if missing, mode 0600), outside the data ` +
+        'directory. Move it to removable media and start with --secret-key-file FILE; without it the sealed ' +
+        'secrets cannot be opened.',
+      { keyFile },
+    )
+  }
   const secrets = lazySecretStore({
     dataDir,
     ...(keyFile ? { keyFile } : {}),
-    acceptPlaintext,
+    acceptPlaintext: acceptPlaintext && !keyFile,
     log: appLog.log.child('secrets'),
   })
-  // Demo only: a software operator signer over a key file, refused without the demo flag (src-main/fleet/).
   let operatorSigner: OperatorSignerProvider
+  let world: DemoWorld | undefined
   try {
-    const operatorKeyFile = values['operator-key-file'] ?? (process.env.SATMACHINE_OPERATOR_KEY_FILE || undefined)
-    operatorSigner = await operatorSignerFromOptions({ demoFlags, ...(operatorKeyFile ? { operatorKeyFile } : {}) })
+    if (demo) {
+      await mkdir(demo.root, { recursive: true, mode: 0o700 })
+      operatorSigner = await demoOperatorSigner(demo.root)
+    } else {
+      // A software operator signer over a key file, refused without the demo flag (src-main/fleet/).
+      const operatorKeyFile = str('operator-key-file') ?? (process.env.SATMACHINE_OPERATOR_KEY_FILE || undefined)
+      operatorSigner = await operatorSignerFromOptions({ demoFlags, ...(operatorKeyFile ? { operatorKeyFile } : {}) })
+    }
   } catch (e) {
     io.err(`satmachine serve: --operator-key-file: ${(e as Error).message.replace(/^operatorKeyFile: /, '')}`)
     return 2
   }
+  if (demo) world = await startDemoWorld(appLog.log.child('demo'), demo.root)
   const base = {
     dataDir,
     appLog,
@@ -166,18 +259,52 @@ async function runServe(argv: string[], io: CliIo): Promise<number> {
     operatorSigner,
     openLedger,
     secrets,
-    ...(values['renderer-dir'] ? { rendererDir: values['renderer-dir'] } : {}),
+    ...(demo ? { pipeline: DEMO_PIPELINE_TIMING } : {}),
+    ...(str('renderer-dir') ? { rendererDir: str('renderer-dir') as string } : {}),
   }
   let handle: Awaited<ReturnType<typeof startServe>>
   try {
-    handle = await startServe({ ...base, port })
+    try {
+      handle = await startServe({ ...base, port })
+    } catch (e) {
+      // The default port may be taken by another instance; a random free one is as good. An explicit port is not.
+      if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE' && portText === undefined) {
+        log.warn('default port busy; using a random free port', { port })
+        handle = await startServe({ ...base, port: 0 })
+      } else throw e
+    }
   } catch (e) {
-    // The default port may be taken by another instance; a random free one is as good. An explicit port is not.
-    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE' && values.port === undefined) {
-      appLog.log.warn('default port busy; using a random free port', { port })
-      handle = await startServe({ ...base, port: 0 })
-    } else {
-      io.err(`satmachine serve: ${(e as Error).message}`)
+    await world?.close()
+    io.err(`satmachine serve: ${(e as Error).message}`)
+    return 1
+  }
+  // A data directory another console holds: say which process, print no URL, exit non-zero.
+  await handle.services.ledgerReady
+  const status = await handle.services.handlers['ledger.status']()
+  if (status.state === 'failed' && /locked by process/.test(status.error ?? '')) {
+    await handle.close()
+    await world?.close()
+    io.err(`satmachine serve: ${dataDir} is in use: ${status.error}`)
+    return 1
+  }
+  let run: DemoRun | undefined
+  if (demo && world) {
+    try {
+      run = await runDemo({
+        handlers: handle.services.handlers,
+        ledger: () => {
+          if (!ledgerStore) throw new Error('the ledger is not open')
+          return ledgerStore
+        },
+        world,
+        root: demo.root,
+        operatorPubkey: operatorSigner.pubkey() as string,
+        log: appLog.log.child('demo'),
+      })
+    } catch (e) {
+      await handle.close()
+      await world.close()
+      io.err(`satmachine serve: the demo could not start: ${(e as Error).message}`)
       return 1
     }
   }
@@ -186,8 +313,13 @@ async function runServe(argv: string[], io: CliIo): Promise<number> {
     const stop = (signal: string) => {
       process.off('SIGINT', onInt)
       process.off('SIGTERM', onTerm)
-      appLog.log.info('shutting down', { signal })
-      handle.close().then(
+      log.info('shutting down', { signal })
+      // Demo parts stop around the console: the ATMs first, the network they all use last.
+      ;(async () => {
+        await run?.close()
+        await handle.close()
+        await world?.close()
+      })().then(
         () => res(0),
         (e: unknown) => {
           io.err(`satmachine serve: shutdown failed: ${(e as Error).message}`)
@@ -200,8 +332,15 @@ async function runServe(argv: string[], io: CliIo): Promise<number> {
     process.on('SIGINT', onInt)
     process.on('SIGTERM', onTerm)
   })
+  if (demo) io.out(`DEMO: embedded relay ${world?.relay.url}, two simulated ATMs selling; data in ${demo.root}`)
   io.out(`Satmachine Console (headless) at ${handle.url}`)
   return done
+}
+
+/** Demo timing: payouts and receipts every few seconds, so a minute shows the whole job. */
+const DEMO_PIPELINE_TIMING = {
+  timing: { payoutIntervalMs: 3_000, receiptIntervalMs: 3_000, settlementIntervalMs: 3_000 },
+  receipts: { retryInitialMs: 1_000 },
 }
 
 /** Runs one command line; resolves to the exit code. */

@@ -68,7 +68,8 @@ export function fleetHandlers(
   const status = (): RelayStatusView => ({ relays: pool ? pool.health().map(relayHealthView) : [] })
 
   if (!wiring || relays.length === 0) {
-    log.info('fleet feature inert', { reason: wiring ? 'no relays configured' : 'no operator/console key set up' })
+    // Debug only: the operator setup (src-main/setup/) logs the one start-up line saying what is missing.
+    log.debug('fleet feature inert', { reason: wiring ? 'no relays configured' : 'no operator/console key set up' })
   } else {
     const w = wiring
     const started = ctx.ledgerReady.then(async () => {

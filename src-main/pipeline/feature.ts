@@ -105,7 +105,8 @@ export function withPipeline(
 ): FleetWiring | undefined {
   const log = ctx.log.child('pipeline')
   if (!fleet || !wiring) {
-    log.info('payout pipeline inert', {
+    // Debug only: the operator setup (src-main/setup/) logs the one start-up line saying what is missing.
+    log.debug('payout pipeline inert', {
       reason: !fleet ? 'the fleet feature is not set up' : 'no payout wiring (destinations, secrets) given',
     })
     return fleet

@@ -21,6 +21,7 @@ import { BRIDGE_PATH, BRIDGE_SCRIPT_PATH, type BridgeEvent, CSP, type Emit } fro
 import { type AppLog, createAppLog } from '../app-log'
 import type { OperatorSignerProvider } from '../fleet/operator-signer'
 import { createDispatcher } from '../ipc'
+import type { PipelineWiring } from '../pipeline/feature'
 import type { SecretStore } from '../secrets/secret-store'
 import { createServices, type OpenLedger, type Services } from '../services'
 import { bridgeClientScript } from './bridge-client'
@@ -56,6 +57,8 @@ export interface ServeOptions {
   secrets?: SecretStore | (() => Promise<SecretStore>)
   /** The operator's signer for pairing (demo: a software signer); absent, pairing answers `unavailable`. */
   operatorSigner?: OperatorSignerProvider
+  /** Pipeline timing and receipt options (demo mode runs them every few seconds); the secret store is `secrets`. */
+  pipeline?: Omit<PipelineWiring, 'secrets'>
 }
 
 export interface ServeHandle {
@@ -164,7 +167,9 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
     ...(opts.openLedger ? { openLedger: opts.openLedger } : {}),
     ...(opts.operatorSigner ? { operatorSigner: opts.operatorSigner } : {}),
     // With a secret store, the money pipeline starts once the operator setup is complete (src-main/setup/).
-    ...(opts.secrets ? { lps: { secrets: opts.secrets }, payouts: { secrets: opts.secrets } } : {}),
+    ...(opts.secrets
+      ? { lps: { secrets: opts.secrets }, payouts: { ...(opts.pipeline ?? {}), secrets: opts.secrets } }
+      : {}),
   })
   const dispatch = createDispatcher(services.handlers, appLog.log.child('ipc'))
 

@@ -1,4 +1,4 @@
-// Real-relay test fixture (NIP-01, NIP-40, optional NIP-42): runs test/support/relay-server.mjs as a separate
+// Real-relay test fixture (NIP-01, NIP-40, optional NIP-42): runs src-main/embedded/relay-server.mjs as a separate
 // Node process on 127.0.0.1 so a test can SIGKILL it and bring it back on the same port mid-stream. With a
 // persist file the restarted relay serves every event it had acknowledged, like a real relay with a database.
 // Readiness comes from the child's `RELAY_READY` stdout line, never from a sleep.
@@ -7,7 +7,7 @@
 // handle, with kill() closing the listener abruptly and restart() listening again on the same port.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { type RelayServer, startRelayServer } from './relay-server.mjs'
+import { type RelayServer, startRelayServer } from '../../src-main/embedded/relay-server.mjs'
 
 export interface StartRelayOptions {
   /** Port to listen on; 0 or absent = a free port chosen at first start and kept across restarts. */
@@ -44,7 +44,7 @@ export interface RelayHandle {
   readonly running: boolean
 }
 
-const SERVER_ENTRY = fileURLToPath(new URL('./relay-server.mjs', import.meta.url))
+const SERVER_ENTRY = fileURLToPath(new URL('../../src-main/embedded/relay-server.mjs', import.meta.url))
 
 /** Starts the relay as a child process; see RelayHandle. */
 export async function startRelay(opts: StartRelayOptions = {}): Promise<RelayHandle> {

@@ -3,7 +3,7 @@
 // first), NIP-40 (expired events are never served) and, when asked, NIP-42 (AUTH challenge on connect; REQ and
 // EVENT refused with "auth-required:" until a valid kind 22242 arrives).
 //
-// Plain ESM JavaScript on purpose: test/support/relay.ts runs this file as a child process with the Node binary
+// Plain ESM JavaScript on purpose: test/support/relay.ts and demo mode (src-main/embedded/relay.ts) run this file as a child process with the Node binary
 // that runs the tests (Node 24 under vitest, Node 20 in a plain shell), outside any TypeScript loader.
 // Run directly it reads a JSON config from argv[2], prints one `RELAY_READY {"url":…,"port":…}` line on stdout
 // once it listens, takes line commands on stdin ({"cmd":"drop"} closes every client socket) and exits when stdin

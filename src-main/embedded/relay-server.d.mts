@@ -1,4 +1,4 @@
-// Types for relay-server.mjs (the plain-JS relay that test/support/relay.ts runs as a child process).
+// Types for relay-server.mjs (the plain-JS relay: a child process of test/support/relay.ts, in-process in demo mode).
 
 import type { NostrEvent } from '../../src-shared/nostr/event'
 
