@@ -17,7 +17,7 @@ import WebSocket from 'ws'
 import { type Clock, nowSec, systemClock } from '../../src-shared/clock'
 import { FieldError } from '../../src-shared/field-error'
 import { createLogger, type Logger } from '../../src-shared/log'
-import { type AtmRecordV1, createAtmRecord } from '../../src-shared/nostr/atm-record'
+import { type AtmRecordV1, createAtmRecord, parseAtmRecordContent } from '../../src-shared/nostr/atm-record'
 import { type NostrEvent, publicKeyHex } from '../../src-shared/nostr/event'
 import { KIND_ATM_RECORD } from '../../src-shared/nostr/kinds'
 import { type MachineConfig, parseMachineConfigEvent } from '../../src-shared/nostr/machine-config'
@@ -46,6 +46,8 @@ export const SCENARIOS = [
   'oversized-content',
   'future-created-at',
   'fee-mismatch',
+  'direction-forged-cash-out',
+  'direction-forged-cash-in',
 ] as const
 export type Scenario = (typeof SCENARIOS)[number]
 
@@ -54,6 +56,8 @@ export const EXPECTED_OUTCOME: Record<Scenario, string> = {
   normal: 'booked',
   'partial-dispense': 'booked (refund due on the worklist)',
   'cash-in': 'booked',
+  'direction-forged-cash-out': 'direction_mismatch (a cash-out naming an outgoing payment of the operator wallet)',
+  'direction-forged-cash-in': 'direction_mismatch (a cash-in naming an incoming invoice of the operator wallet)',
   'forged-signature': 'bad_signature (a validating relay already refuses it)',
   'wrong-delegator': 'delegation_wrong_delegator',
   'expired-delegation': 'delegation_not_allowed',
@@ -233,6 +237,38 @@ export async function createAtmSimulator(opts: AtmSimulatorOptions): Promise<Atm
     return config
   }
 
+  /** This ATM's newest record on the relays, decrypted with its own key, or undefined when there is none. */
+  async function newestOwnSale(): Promise<{ event: NostrEvent; record: AtmRecordV1 } | undefined> {
+    const events = await new Promise<NostrEvent[]>((resolve) => {
+      const got: NostrEvent[] = []
+      const timer = setTimeout(() => {
+        sub.close()
+        resolve(got)
+      }, 15_000)
+      const sub = pool.subscribe({
+        filters: [{ kinds: [KIND_ATM_RECORD], authors: [atmPubkey], limit: 20 }],
+        onEvent: (e) => {
+          got.push(e as unknown as NostrEvent)
+        },
+        onCaughtUp: () => {
+          clearTimeout(timer)
+          sub.close()
+          resolve(got)
+        },
+      })
+    })
+    events.sort((a, b) => b.created_at - a.created_at)
+    for (const event of events) {
+      try {
+        const record = parseAtmRecordContent(await atm.nip44Decrypt(payload.consolePubkey, event.content))
+        return { event, record }
+      } catch {
+        // Not one of ours that decrypts and parses (a malformed-content scenario): look further back.
+      }
+    }
+    return undefined
+  }
+
   async function publish(event: NostrEvent): Promise<PublishResult[]> {
     const deadline = clock.nowMs() + (opts.publishDeadlineMs ?? 30_000)
     let delayMs = 100
@@ -283,7 +319,7 @@ export async function createAtmSimulator(opts: AtmSimulatorOptions): Promise<Atm
       }
     }
 
-    const direction = scenario === 'cash-in' ? 'cash_in' : 'cash_out'
+    const direction = scenario === 'cash-in' || scenario === 'direction-forged-cash-in' ? 'cash_in' : 'cash_out'
     const fiatMinor = o.fiatMinor ?? 2_000n
     const fees = cfg.fees[direction]
     const q = quote(direction, fiatMinor, rate, fees, cfg.discountPpm)
@@ -294,11 +330,30 @@ export async function createAtmSimulator(opts: AtmSimulatorOptions): Promise<Atm
     const startedAt = now - 2
 
     if (scenario === 'replayed-record') {
-      if (!last) throw new AtmSimError('scenario', 'replayed-record needs an earlier sale')
+      // A fresh simulator (another `atm-sim` run) remembers no sale: read this ATM's newest record back from the
+      // relays (the ATM can decrypt its own records: NIP-44 keys are shared between the ATM and the console).
+      last ??= await newestOwnSale()
+      if (!last) throw new AtmSimError('scenario', 'replayed-record needs an earlier sale of this ATM on the relays')
       // A new record (new txId) that claims the payment of an earlier, already booked sale.
       paymentHash = last.record.paymentHash
       bolt11 = last.record.bolt11
       wireMsat = last.record.wireMsat
+    } else if (scenario === 'direction-forged-cash-out') {
+      // The money went OUT of the operator's wallet (the ATM's pay connection), yet the record claims a cash-out.
+      if (!opts.cashInWallet) throw new AtmSimError('cashInWallet', 'this scenario needs the ATM pay connection')
+      bolt11 = await opts.customer.makeInvoice(q.wireMsat)
+      paymentHash = invoicePaymentHash(bolt11)
+      await opts.cashInWallet.payInvoice(bolt11)
+    } else if (scenario === 'direction-forged-cash-in') {
+      // The money came INTO the operator's wallet (a paid invoice), yet the record claims a cash-in.
+      const inv = await invoiceWallet.makeInvoice({
+        amountMsat: q.wireMsat,
+        description: `ATM ${cfg.machineId} ${txId}`,
+      })
+      if (inv.invoice === null) throw new AtmSimError('make_invoice', 'the wallet returned no invoice')
+      await opts.customer.payInvoice(inv.invoice)
+      paymentHash = inv.paymentHash
+      bolt11 = inv.invoice
     } else if (direction === 'cash_out') {
       const inv = await invoiceWallet.makeInvoice({
         amountMsat: q.wireMsat,

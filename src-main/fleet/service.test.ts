@@ -109,4 +109,35 @@ describe('fleet service signature checks', () => {
     expect(await fleet.ingest(sc.event)).toMatchObject({ outcome: 'rejected', reason: 'bad_signature' })
     await fleet.close()
   })
+  it('every input that reaches the pipeline leaves a stored outcome row (uppercase id, null, an array)', async () => {
+    const pool: FleetPool = {
+      subscribe: (spec) => {
+        spec.onCaughtUp?.('ws://127.0.0.1:1')
+        return { key: spec.key ?? 'sub', close: () => {} }
+      },
+    }
+    const fleet = await createFleetService({
+      ledger,
+      pool,
+      nwc: wallet(),
+      consoleSigner: sc.s.console,
+      operatorPubkey: keys.operatorPk,
+      clock: manualClock(T0 * 1000),
+      log: memoryLogger(),
+      onAccepted: async () => ({ status: 'booked', settlementId: 1, feeMismatchFlagged: false }),
+    })
+    await fleet.start()
+    const upper = { ...sc.event, id: sc.event.id.toUpperCase() }
+    for (const input of [upper, null, [1, 2, 3]]) {
+      const out = await fleet.ingest(input as never)
+      expect(out).toMatchObject({ outcome: 'rejected', reason: 'malformed_event' })
+      const rows = await ledger.query<{ reason: string; raw: string }>(
+        `SELECT reason, raw_json AS raw FROM fleet_record_outcome WHERE event_id = ?`,
+        [out.eventId],
+      )
+      expect(rows, JSON.stringify(input)).toHaveLength(1)
+      expect(rows[0]?.reason).toBe('malformed_event')
+    }
+    await fleet.close()
+  })
 })

@@ -108,7 +108,14 @@ describe('createPairing', () => {
       machineConfig: () => config,
       lookupInvoice: async (h) =>
         h === PAYMENT_HASH
-          ? { found: true, settled: true, amountMsat: 21_000_000n, preimage: PREIMAGE, settledAt: T0 + 500 }
+          ? {
+              found: true,
+              settled: true,
+              type: 'incoming' as const,
+              amountMsat: 21_000_000n,
+              preimage: PREIMAGE,
+              settledAt: T0 + 500,
+            }
           : { found: false },
       isBooked: () => null,
       bookedVersionOf: () => null,

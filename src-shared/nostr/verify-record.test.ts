@@ -89,6 +89,7 @@ describe('verifyRecord accepts', () => {
     sc.wallet.set(PAYMENT_HASH, {
       found: true,
       settled: true,
+      type: 'incoming',
       amountMsat: 21_000_000n,
       preimage: PREIMAGE,
       settledAt: T0 - 1300,
@@ -249,23 +250,86 @@ describe('verifyRecord rejects, one reason each', () => {
     expectReject(await verifyRecord(sc.event, sc.ctx()), 'payment_not_found')
   })
   it('payment_not_settled', async () => {
-    sc.wallet.set(PAYMENT_HASH, { found: true, settled: false, amountMsat: 21_000_000n, preimage: null })
+    sc.wallet.set(PAYMENT_HASH, {
+      found: true,
+      settled: false,
+      type: 'incoming',
+      amountMsat: 21_000_000n,
+      preimage: null,
+    })
     expectReject(await verifyRecord(sc.event, sc.ctx()), 'payment_not_settled')
   })
+  it('direction_mismatch: a cash-out record naming an outgoing payment of the operator wallet is refused', async () => {
+    sc.wallet.set(PAYMENT_HASH, {
+      found: true,
+      settled: true,
+      type: 'outgoing',
+      amountMsat: 21_000_000n,
+      preimage: PREIMAGE,
+    })
+    const r = await verifyRecord(sc.event, sc.ctx())
+    expectReject(r, 'direction_mismatch')
+    expect(!r.ok && r.retryable).toBe(false)
+  })
+  it('direction_mismatch: a cash-in record naming an incoming invoice of the operator wallet is refused', async () => {
+    const cashIn = { direction: 'cash_in' as const, status: 'completed' as const, fiatDispensedMinor: 0n }
+    const ev = await sc.makeEvent({ record: cashIn })
+    sc.wallet.set(PAYMENT_HASH, {
+      found: true,
+      settled: true,
+      type: 'incoming',
+      amountMsat: 21_000_000n,
+      preimage: PREIMAGE,
+    })
+    expectReject(await verifyRecord(ev, sc.ctx()), 'direction_mismatch')
+    // The same cash-in record naming an outgoing payment passes the direction rule.
+    sc.wallet.set(PAYMENT_HASH, {
+      found: true,
+      settled: true,
+      type: 'outgoing',
+      amountMsat: 21_000_000n,
+      preimage: PREIMAGE,
+    })
+    const ok = await verifyRecord(ev, sc.ctx())
+    expect(ok.ok || ok.reason).toBe(true)
+  })
+  it('direction_mismatch: a wallet answer without a direction is refused, never assumed', async () => {
+    sc.wallet.set(PAYMENT_HASH, { found: true, settled: true, amountMsat: 21_000_000n, preimage: PREIMAGE })
+    expectReject(await verifyRecord(sc.event, sc.ctx()), 'direction_mismatch')
+  })
   it('amount_mismatch', async () => {
-    sc.wallet.set(PAYMENT_HASH, { found: true, settled: true, amountMsat: 20_999_999n, preimage: PREIMAGE })
+    sc.wallet.set(PAYMENT_HASH, {
+      found: true,
+      settled: true,
+      type: 'incoming',
+      amountMsat: 20_999_999n,
+      preimage: PREIMAGE,
+    })
     expectReject(await verifyRecord(sc.event, sc.ctx()), 'amount_mismatch')
   })
   it('preimage_mismatch', async () => {
-    sc.wallet.set(PAYMENT_HASH, { found: true, settled: true, amountMsat: 21_000_000n, preimage: 'b2'.repeat(32) })
+    sc.wallet.set(PAYMENT_HASH, {
+      found: true,
+      settled: true,
+      type: 'incoming',
+      amountMsat: 21_000_000n,
+      preimage: 'b2'.repeat(32),
+    })
     expectReject(await verifyRecord(sc.event, sc.ctx()), 'preimage_mismatch')
-    sc.wallet.set(PAYMENT_HASH, { found: true, settled: true, amountMsat: 21_000_000n, preimage: null })
+    sc.wallet.set(PAYMENT_HASH, {
+      found: true,
+      settled: true,
+      type: 'incoming',
+      amountMsat: 21_000_000n,
+      preimage: null,
+    })
     expectReject(await verifyRecord(sc.event, sc.ctx()), 'preimage_mismatch')
   })
   it('created_before_payment (backdating)', async () => {
     sc.wallet.set(PAYMENT_HASH, {
       found: true,
       settled: true,
+      type: 'incoming',
       amountMsat: 21_000_000n,
       preimage: PREIMAGE,
       settledAt: T0 + 241,

@@ -49,6 +49,10 @@ export const REJECT_REASONS = {
   wallet_unavailable: { retryable: true, text: 'the wallet could not be asked (lookup_invoice failed)' },
   payment_not_found: { retryable: true, text: 'the wallet does not know the payment hash' },
   payment_not_settled: { retryable: true, text: 'the wallet says the payment is not settled' },
+  direction_mismatch: {
+    retryable: false,
+    text: 'the wallet transaction runs the other way (a cash-out must name an incoming invoice, a cash-in an outgoing payment)',
+  },
   amount_mismatch: { retryable: false, text: 'settled amount differs from wireMsat' },
   preimage_mismatch: { retryable: false, text: 'sha256(preimage) differs from the payment hash' },
   created_before_payment: { retryable: false, text: 'created_at predates the settlement beyond the allowed skew' },
@@ -62,7 +66,15 @@ export const REJECT_REASON_CODES = Object.keys(REJECT_REASONS) as RejectReason[]
 /** What the wallet said through NIP-47 lookup_invoice. */
 export type InvoiceLookup =
   | { found: false }
-  | { found: true; settled: boolean; amountMsat: bigint; preimage: string | null; settledAt?: number | null }
+  | {
+      found: true
+      settled: boolean
+      amountMsat: bigint
+      preimage: string | null
+      settledAt?: number | null
+      /** NIP-47 transaction `type`: money into the operator's wallet, or out of it. */
+      type?: 'incoming' | 'outgoing'
+    }
 
 /** A booked settlement, as the ledger knows it. */
 export interface BookedRef {
@@ -270,6 +282,15 @@ async function runPipeline(input: unknown, ctx: VerifyRecordContext): Promise<Ve
   }
   if (!lookup.found) return reject('payment_not_found', `wallet does not know ${record.paymentHash}`)
   if (!lookup.settled) return reject('payment_not_settled', `payment ${record.paymentHash} is not settled`)
+  // A cash-out is paid INTO the operator's wallet by the customer; a cash-in is paid OUT of it to the customer. A
+  // record naming a payment that ran the other way (or whose direction the wallet did not state) is a forgery or a
+  // bug: the same hash and amount prove nothing about who paid whom.
+  const expectedType = record.direction === 'cash_out' ? 'incoming' : 'outgoing'
+  if (lookup.type !== expectedType)
+    return reject(
+      'direction_mismatch',
+      `${record.direction} record names ${lookup.type ?? 'a payment of unstated direction'}, expected ${expectedType}`,
+    )
   if (lookup.amountMsat !== record.wireMsat)
     return reject('amount_mismatch', `wallet settled ${lookup.amountMsat} msat, record claims ${record.wireMsat}`)
   if (lookup.preimage === null || !isHex64(lookup.preimage))

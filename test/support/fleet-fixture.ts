@@ -175,7 +175,17 @@ export async function scenario(deterministic = true): Promise<Scenario> {
     )
   const event = await makeEvent()
   const wallet = new Map<string, InvoiceLookup>([
-    [PAYMENT_HASH, { found: true, settled: true, amountMsat: 21_000_000n, preimage: PREIMAGE, settledAt: T0 - 120 }],
+    [
+      PAYMENT_HASH,
+      {
+        found: true,
+        settled: true,
+        type: 'incoming',
+        amountMsat: 21_000_000n,
+        preimage: PREIMAGE,
+        settledAt: T0 - 120,
+      },
+    ],
   ])
   const booked = new Map<string, BookedRef>()
   const known = new Set<string>()

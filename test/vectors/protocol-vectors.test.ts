@@ -100,6 +100,7 @@ describe('docs/protocol.md test vectors', async () => {
               amountMsat: BigInt(lookup.amountMsat),
               preimage: lookup.preimage,
               settledAt: lookup.settledAt,
+              type: lookup.type,
             }
           : { found: false },
       isBooked: () => null,

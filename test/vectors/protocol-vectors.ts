@@ -99,6 +99,7 @@ export async function generateVectors(): Promise<Vectors> {
         amountMsat: record.wireMsat.toString(),
         preimage: PREIMAGE,
         settledAt: T0 - 120,
+        type: 'incoming',
       },
       expect: 'book',
     },
