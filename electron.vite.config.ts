@@ -1,7 +1,7 @@
 // Build configuration for the three Electron bundles (main, preload, renderer).
 // main:    src-main/index.ts (the Electron shell), src-main/cli.ts (the plain-Node CLI: serve, settle, atm-sim)
 //          and the ledger worker; everything except the shell runs without Electron.
-// preload: CommonJS, because sandboxed renderers cannot load an ESM preload (reference/electron-feasibility §1.6).
+// preload: CommonJS, because sandboxed renderers cannot load an ESM preload (README.md "Toolchain pins and why").
 // renderer: Vue 3 from src-renderer/.
 import { resolve } from 'node:path'
 import vue from '@vitejs/plugin-vue'

@@ -1,4 +1,4 @@
-// Fleet pipeline throughput and latency (DESIGN §3, §8): 10,000 ATM records (kind 30079, NIP-44 v2 content,
+// Fleet pipeline throughput and latency (docs/protocol.md, §8): 10,000 ATM records (kind 30079, NIP-44 v2 content,
 // NIP-26 delegation) stored on the REAL relay process, then the console (relay pool with WASM verify + fleet
 // service + in-process ledger + NWC lookup_invoice on the REAL @getalby/sdk wallet service) catches up on all of
 // them: records verified + decrypted + confirmed by the wallet + booked per second. Next to it, in the same run:

@@ -1,4 +1,4 @@
-// Ledger benchmark (issue "Foundation" item 5, DESIGN §6): commit latency p50/p99 of one settlement-like
+// Ledger benchmark (issue "Foundation" item 5, docs/architecture.md §5): commit latency p50/p99 of one settlement-like
 // transaction with 1k, 100k and 1M rows already stored, plus snapshot time, reload time and peak RSS at each
 // size. Each size runs in a fresh child process (bench/ledger-child.ts) against a fresh directory; the rows are
 // stored in bulk (one unjournaled transaction, then a snapshot) rather than as 1M journaled commits.

@@ -1,5 +1,5 @@
 // Electron shell: one sandboxed window on the built renderer, the IPC contract registered through the one
-// sender-checking wrapper, and the Electron security checklist applied (reference/anchor-style-security B1):
+// sender-checking wrapper, and the Electron security checklist applied (SECURITY.md):
 // sandbox + contextIsolation + no Node in the renderer, deny-all permissions, no navigation, no new windows,
 // no webviews, and the strict CSP as a response header in addition to the page's meta tag.
 // The services are the same plain-Node composition headless mode uses (`services.ts`).
@@ -130,7 +130,7 @@ async function boot(): Promise<void> {
   await app.whenReady()
   hardenSession()
   const dataDir = process.env.SATMACHINE_DATA_DIR || app.getPath('userData')
-  // Secrets (NWC URIs, the console key) are sealed by the OS keychain; without one the store refuses (DESIGN §2)
+  // Secrets (NWC URIs, the console key) are sealed by the OS keychain; without one the store refuses (docs/architecture.md §3)
   // and the Settings view's setup card says why. Opened on first use, so start-up never waits on the keychain.
   const secrets = lazySecretStore({ dataDir, safeStorage, log: appLog.log.child('secrets') })
   // Demo only: a software operator signer over a key file (refused without the demo flag; src-main/fleet/).

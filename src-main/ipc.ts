@@ -1,5 +1,5 @@
 // The ONE wrapper every contract method goes through, whatever the transport (Electron IPC in `ipc-electron.ts`,
-// the headless WebSocket bridge in `serve/`). DESIGN §5 and reference/anchor-style-security A5 rule 6: the caller
+// the headless WebSocket bridge in `serve/`). docs/architecture.md §2 and SECURITY.md: the caller
 // has already been checked by the transport (sender frame / token); here the method name is checked against the
 // contract, the arguments are parsed with the contract's schema, the handler runs, and whatever happens the
 // caller gets a JSON-safe `Result` envelope. Errors never cross as Error objects (Electron keeps only `message`).

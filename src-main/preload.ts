@@ -1,6 +1,6 @@
 // Preload for the sandboxed renderer (built as CommonJS: sandboxed preloads cannot be ESM). It exposes exactly one
 // function per contract method plus `on(event, cb)` as `window.api` — no generic send/invoke, no process.env
-// (Electron's context-isolation guidance; reference/anchor-style-security A3). Each method resolves to the
+// (Electron's context-isolation guidance; SECURITY.md). Each method resolves to the
 // `Result` envelope; the renderer unwraps it with `createApi` from src-shared/ipc/renderer-api.ts.
 // In a sandbox only `electron` may be required, and the contract it bundles is pure TypeScript.
 import { contextBridge, type IpcRendererEvent, ipcRenderer } from 'electron'

@@ -1,5 +1,5 @@
 // Service composition: builds the implementation of the whole IPC contract (`Handlers`) in plain Node, so the
-// Electron shell (`index.ts`) and headless mode (`serve/`) run exactly the same services (DESIGN §5).
+// Electron shell (`index.ts`) and headless mode (`serve/`) run exactly the same services (docs/architecture.md §2).
 //
 // To add a contract method: declare it in src-shared/ipc/contract.ts, then implement it in a domain module as
 // `export const fleetHandlers: DomainHandlers<'fleet.list' | 'fleet.get'> = (ctx) => ({ … })` and add one spread

@@ -1,5 +1,5 @@
 // Display formatting for the renderer. Time zone is the operator's configured IANA zone so every time on screen
-// matches the day boundaries the ledger uses (DESIGN §4, "used today").
+// matches the day boundaries the ledger uses (docs/settlement.md, "used today").
 import { formatLocalDateTime } from '../src-shared/notices/format'
 
 /**

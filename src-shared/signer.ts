@@ -1,4 +1,4 @@
-// The Signer interface: every operation that needs a Nostr secret key goes through it (DESIGN §2, §7).
+// The Signer interface: every operation that needs a Nostr secret key goes through it (docs/architecture.md §3, §7).
 // It fits a hardware signer that SHOWS what it signs: `signEvent` receives the structured event fields (the
 // device builds the NIP-01 serialization itself) and `signDelegation` receives the delegatee and the conditions
 // string (the device builds the NIP-26 string itself). There is deliberately no "sign this hash" method.
@@ -39,7 +39,7 @@ export class SignerOutputError extends Error {
 
 /**
  * Signs through `signer` and checks the result against the template and the pinned public key: same fields,
- * right author, valid id and signature. DESIGN §7: the app verifies every signature it gets back.
+ * right author, valid id and signature. docs/signer-protocol.md: the app verifies every signature it gets back.
  */
 export async function signEventChecked(
   signer: Signer,

@@ -1,4 +1,4 @@
-// Booking a verified ATM record as a settlement (DESIGN §3 "A record is booked only if all hold", §4 money rules).
+// Booking a verified ATM record as a settlement (docs/protocol.md "A record is booked only if all hold", §4 money rules).
 // The fleet pipeline calls `accounting.bookSettlement` once the record passed every protocol check; this
 // procedure applies the money checks, snapshots the fee configuration in force at the record's created_at, runs
 // the settlement engine and books the result (legs, accruals, LP debits) in the same transaction. The payment

@@ -1,4 +1,4 @@
-// Accounting operations besides booking (DESIGN §4, §9): machines, fee-config history, LPs, deposits, the
+// Accounting operations besides booking (docs/settlement.md, §9): machines, fee-config history, LPs, deposits, the
 // settlement state machine (pending → processing → processed / errored; retry; force-reset; rejected), partial-
 // dispense recompute from the snapshot, reversing entries, dust settlement, notes, the payouts module's
 // paid marks and the balance audit. One exported function per transition; each runs inside one ledger

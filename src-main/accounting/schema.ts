@@ -1,4 +1,4 @@
-// Ledger accounting schema (DESIGN §4 and §6): machines, fee-config history, LPs, deposits, settlements (payment
+// Ledger accounting schema (docs/settlement.md and §6): machines, fee-config history, LPs, deposits, settlements (payment
 // hash = idempotency key, fee config snapshotted on the row), per-generation results, legs, per-recipient
 // accruals, LP fiat entries, dust settlements, operator notes, rejected records, worklist acknowledgements.
 //

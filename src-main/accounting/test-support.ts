@@ -66,7 +66,7 @@ export function hashOf(n: number): string {
 }
 
 /**
- * The README fleet fee config (DESIGN §4) as `accounting.setConfig` arguments: cash-out 3 % platform + 2 %
+ * The README fleet fee config (docs/settlement.md) as `accounting.setConfig` arguments: cash-out 3 % platform + 2 %
  * operator, cash-in 1 % + 2 %, days counted in Guatemala. `splits` (e.g. README_SPLITS) is left out unless given,
  * so the operator fee goes to one split.
  */

@@ -1,4 +1,4 @@
-// The operator's worklist (DESIGN §1 "handles the worklist"; the predecessor's v2 "stuck" list, extended): what
+// The operator's worklist (docs/architecture.md §1 "handles the worklist"; the predecessor's v2 "stuck" list, extended): what
 // needs a human — settlements that errored, that have not moved for N minutes (pending or processing), that owe the
 // customer a refund, or whose ATM-claimed fee disagrees with ours beyond the tolerance. Read-only: it runs as a
 // procedure only so it sees one consistent state; it writes nothing and takes no journal record.

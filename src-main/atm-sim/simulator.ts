@@ -165,7 +165,7 @@ export async function loadOrCreateAtmKey(path: string): Promise<{ secretKey: Uin
 const MSAT_PER_BTC = 100_000_000_000n
 const TEN_12 = 1_000_000_000_000n
 
-/** Wire and claimed split for a sale, computed exactly as the console will (DESIGN §4 step 1 / cash-in). */
+/** Wire and claimed split for a sale, computed exactly as the console will (docs/settlement.md step 1 / cash-in). */
 export function quote(
   direction: 'cash_out' | 'cash_in',
   fiatMinor: bigint,

@@ -1,4 +1,4 @@
-// `satmachine settle --input FILE`: runs the settlement engine (DESIGN §4) on one JSON scenario and prints the
+// `satmachine settle --input FILE`: runs the settlement engine (docs/settlement.md) on one JSON scenario and prints the
 // result as JSON on stdout. FILE `-` reads stdin. Exit codes: 0 result printed, 1 the scenario breaks a rule
 // (the message names the field), 2 usage or I/O error. Thin shell: parsing and math live in src-shared/money.
 

@@ -53,7 +53,7 @@ export const ALL_METHODS: FixtureMethod[] = [
   'pay_keysend',
   'list_transactions',
 ]
-/** What an ATM gets at pairing (DESIGN §3): create invoices and look them up, nothing else. */
+/** What an ATM gets at pairing (docs/protocol.md): create invoices and look them up, nothing else. */
 export const RECEIVE_ONLY_METHODS: FixtureMethod[] = ['make_invoice', 'lookup_invoice']
 
 export type NotificationType = 'payment_received' | 'payment_sent'

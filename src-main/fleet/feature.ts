@@ -1,4 +1,4 @@
-// Wires the relay pool and the fleet service into the running services (DESIGN §5) and answers the contract's
+// Wires the relay pool and the fleet service into the running services (docs/architecture.md §2) and answers the contract's
 // `relay.status`, `fleet.machines` and `fleet.rejected`. The feature is inert — no sockets, no timers — unless
 // the caller hands over the fleet wiring (operator pubkey, the console key's signer, the operator wallet's NWC
 // URI) AND at least one relay is configured, so the headless shell and its tests start with no network at all.

@@ -1,4 +1,4 @@
-// The operator's signer as the services see it (DESIGN §2, §7): the key that signs delegations, machine configs and
+// The operator's signer as the services see it (docs/architecture.md §3, §7): the key that signs delegations, machine configs and
 // rosters lives on a hardware signer (or a NIP-46 bunker), never in the console. Until one of those is connected
 // the provider holds nothing and pairing answers `unavailable`. The hardware-signer issue plugs its device in here
 // through `OperatorSignerProvider`; nothing else in the pairing path changes.

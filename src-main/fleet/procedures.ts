@@ -1,4 +1,4 @@
-// Ledger procedures of the fleet service (DESIGN §3, §6; docs/protocol.md §6, §7, §9): the relay cursor, the
+// Ledger procedures of the fleet service (docs/protocol.md, §6; docs/protocol.md §6, §7, §9): the relay cursor, the
 // machine config → accounting machine/fee-config bridge, and the two outcomes of the acceptance pipeline
 // (`fleet.acceptRecord` books a verified record, `fleet.rejectRecord` stores a rejection with its reason).
 //

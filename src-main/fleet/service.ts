@@ -1,4 +1,4 @@
-// The fleet service (DESIGN §3; docs/protocol.md §5–§9): follows the operator's roster (kind 30000) and machine
+// The fleet service (docs/protocol.md; docs/protocol.md §5–§9): follows the operator's roster (kind 30000) and machine
 // configs (kind 30078) and the ATM records addressed to the console key (kind 30079, `#p` = console pubkey)
 // through the relay pool, runs every record through the acceptance pipeline (src-shared/nostr/verify-record.ts)
 // and hands each verified record to the settlement side through ONE interface, `onAccepted`. Rejected records
@@ -235,7 +235,7 @@ export function ledgerOnAccepted(ledger: LedgerStore): OnAccepted {
       direction: r.direction,
       paymentHash: r.paymentHash,
       wireMsat: r.wireMsat.toString(),
-      // Cash-out books the fiat actually dispensed against the fiat requested (partial dispense, DESIGN §4.2);
+      // Cash-out books the fiat actually dispensed against the fiat requested (partial dispense, docs/settlement.md);
       // cash-in books the fiat the customer inserted.
       fiatMinor: (cashOut ? r.fiatDispensedMinor : r.fiatMinor).toString(),
       fiatRequestedMinor: r.fiatMinor.toString(),

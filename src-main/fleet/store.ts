@@ -1,4 +1,4 @@
-// Fleet persistence in the ledger (DESIGN §3, §6; docs/protocol.md §6, §7, §9, §11): every verified operator-signed
+// Fleet persistence in the ledger (docs/protocol.md, §6; docs/protocol.md §6, §7, §9, §11): every verified operator-signed
 // roster and machine-config version, every delegation the console issued, and the outcome of every ATM record the
 // acceptance pipeline processed. All three tables are append-only (history is the point: revocation is judged by
 // roster history, config changes are shown as history, replays are recognised by event id).

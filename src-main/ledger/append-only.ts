@@ -1,4 +1,4 @@
-// SQL for the triggers that make ledger tables append-only (DESIGN §6: the ledger never edits history). Every
+// SQL for the triggers that make ledger tables append-only (docs/architecture.md §5: the ledger never edits history). Every
 // feature module's migration builds its triggers here, so the trigger names and the abort messages are the same
 // everywhere: `<table>_no_update` / `<table>_no_delete`, aborting with "<table> is append-only". A trigger fires
 // for every statement, including hand-written SQL, so no code path can bypass it.

@@ -1,5 +1,5 @@
 // LedgerCore / in-process store: transactions, procedures, migrations, bigint, paging, snapshots and every
-// recovery rule of DESIGN §6 exercised against real files in a temp directory.
+// recovery rule of docs/architecture.md §5 exercised against real files in a temp directory.
 import * as fs from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'

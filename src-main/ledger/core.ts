@@ -1,4 +1,4 @@
-// LedgerCore: the synchronous ledger engine (DESIGN §6; reference/anchor-style-security B5). It owns one sql.js
+// LedgerCore: the synchronous ledger engine (docs/architecture.md §5; src-main/ledger/README.md). It owns one sql.js
 // database in memory, runs transactions and procedures synchronously, appends each committed transaction's
 // write statements to the journal (journal.ts) through the group-commit writer (writer.ts), takes snapshots
 // (files.ts) and recovers from them at start-up. Callers that acknowledge a commit must first await

@@ -1,4 +1,4 @@
-// Registration of ledger procedures and migrations (DESIGN §6). Feature modules (accounting, fleet, payouts)
+// Registration of ledger procedures and migrations (docs/architecture.md §5). Feature modules (accounting, fleet, payouts)
 // call `defineProcedure` / `defineMigration` at import time; `registry.ts` imports those modules so that the
 // ledger worker bundle contains every procedure. Import these two functions from here, not from
 // `registry.ts`, so a feature module never forms an import cycle with the module that imports it.

@@ -1,4 +1,4 @@
-// Typed errors of the ledger store (DESIGN §6). Every error crosses the worker boundary as a plain
+// Typed errors of the ledger store (docs/architecture.md §5). Every error crosses the worker boundary as a plain
 // `{ name, message, props }` record and is rebuilt on the other side by `reviveLedgerError`, so callers can
 // rely on `instanceof` and on the named fields whether the store runs in-process or in a worker thread.
 

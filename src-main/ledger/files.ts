@@ -1,4 +1,4 @@
-// On-disk layout of a ledger directory (DESIGN §6, reference/anchor-style-security B5):
+// On-disk layout of a ledger directory (docs/architecture.md §5, src-main/ledger/README.md):
 //
 //   snapshot-<seq>.sqlite      a full sql.js export taken after transaction <seq>, behind a 64-byte header
 //   journal-<start>.log        records <start>, <start>+1, … (see journal.ts); continues the snapshot at start-1

@@ -1,4 +1,4 @@
-// Public surface of the ledger store (DESIGN §6). Services import from here; feature modules that add
+// Public surface of the ledger store (docs/architecture.md §5). Services import from here; feature modules that add
 // procedures or migrations import `defineProcedure` / `defineMigration` from './define' (see registry.ts).
 export { LedgerCore, type LedgerOptions, loadSqlJs } from './core'
 export { defineMigration, defineProcedure, registeredMigrations, registeredProcedures } from './define'

@@ -1,4 +1,4 @@
-// Property tests for journal scanning (reference/anchor-style-security B6): whatever happens to the bytes of a
+// Property tests for journal scanning (src-main/ledger/README.md): whatever happens to the bytes of a
 // journal, a scan either returns an intact prefix of the records that were written (dropping only a damaged
 // tail) or refuses with LedgerCorruptError; it never returns a record whose content changed. Runs PROPS_RUNS
 // cases (default 200 here; `npm test` sets 100,000).

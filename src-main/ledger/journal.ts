@@ -1,4 +1,4 @@
-// The ledger journal format (DESIGN §6): one append-only file per generation, `journal-<startSeq>.log`, holding
+// The ledger journal format (docs/architecture.md §5): one append-only file per generation, `journal-<startSeq>.log`, holding
 // one record per committed transaction:
 //
 //   [len u32 LE][crc32 u32 LE][seq u64 LE][payload: len bytes of UTF-8 JSON]

@@ -1,4 +1,4 @@
-// In-process LedgerStore over LedgerCore (DESIGN §6), for unit tests of other modules and for tools. Same
+// In-process LedgerStore over LedgerCore (docs/architecture.md §5), for unit tests of other modules and for tools. Same
 // semantics as the worker-backed store: arguments and results are structured-cloned (as postMessage would),
 // every promise resolves only after the journal covers what the operation wrote or read, and errors are the
 // same typed classes (errors.ts).

@@ -1,5 +1,5 @@
 // The ledger store's contract, shared by the store (issue: foundation) and every service that books into it
-// (accounting, fleet, payouts). Design: DESIGN §6. The database is sql.js held in a worker thread; every
+// (accounting, fleet, payouts). Design: docs/architecture.md §5. The database is sql.js held in a worker thread; every
 // committed transaction is appended to a journal and fsynced before the commit is acknowledged.
 //
 // Services never hold a database handle across an `await`: a unit of work that must be atomic is either a

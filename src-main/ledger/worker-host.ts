@@ -1,4 +1,4 @@
-// openLedger(): the LedgerStore services use in the app (DESIGN §5-6). The ledger runs in a worker_threads
+// openLedger(): the LedgerStore services use in the app (docs/architecture.md §2-6). The ledger runs in a worker_threads
 // Worker so sql.js work and snapshot exports never block the Electron main thread. Requests are numbered
 // messages; replies arrive only after the worker's journal fsync covers them. Worker logs are re-emitted on
 // the caller's logger, and status changes are pushed to `onStatus` listeners.

@@ -1,4 +1,4 @@
-// The ledger worker's body (DESIGN §5: the ledger runs off the main thread). It opens a LedgerCore in this
+// The ledger worker's body (docs/architecture.md §2: the ledger runs off the main thread). It opens a LedgerCore in this
 // thread and serves the request protocol of worker-host.ts. Every request is executed synchronously as soon
 // as it arrives, so the order of commits is the order of messages; the reply is posted only after the
 // journal covers the request (group commit: many requests can share one fsync). Procedures come from

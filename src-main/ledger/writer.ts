@@ -1,4 +1,4 @@
-// Group-commit journal writer (DESIGN §6). Records are appended in seq order; whatever queues up while one
+// Group-commit journal writer (docs/architecture.md §5). Records are appended in seq order; whatever queues up while one
 // write+fdatasync is in flight goes out in the next single write+fdatasync, and a transaction is reported
 // durable only once the sync covering its record has returned. A failed write or sync poisons the writer:
 // the in-memory database is then ahead of the disk, so every waiter and every later append is rejected.

@@ -29,7 +29,7 @@ import type { LpRow, RecipientDestination, StoredDestination } from './procedure
 export interface LpsWiring {
   /**
    * Where NWC destination URIs are sealed. Absent: registering an NWC destination answers `unavailable` (the
-   * other destination kinds still work); DESIGN §2 forbids falling back to storing the URI in plain text.
+   * other destination kinds still work); docs/architecture.md §3 forbids falling back to storing the URI in plain text.
    */
   secrets?: SecretStore | (() => Promise<SecretStore>)
 }

@@ -1,4 +1,4 @@
-// Operator alert debouncer with hysteresis (issue 5 item 5; reference/anchor-consoles.md: Lamassu operators got
+// Operator alert debouncer with hysteresis (issue 5 item 5; Lamassu operators got
 // false "machine down/up" alerts 5–10 times a day and asked for alerts "without repeats"). Pure and clock-injected:
 // callers report whether a condition holds (`update`) and call `tick` periodically; both return the decisions to
 // act on (raise, remind, resolve), so the service decides where messages go and the rules stay testable.

@@ -1,10 +1,10 @@
-// Ledger side of notices (issue 5 item 5; DESIGN §6): who gets DMs (an LP's or recipient's Nostr key and DM
+// Ledger side of notices (issue 5 item 5; docs/architecture.md §5): who gets DMs (an LP's or recipient's Nostr key and DM
 // relays), which notices were already sent (idempotency keys, so a restart never sends the same payout notice
 // or monthly statement twice), and the read-only queries that gather a payout notice and a monthly LP statement
 // from the accounting and payout tables. Migration versions 940–949 belong to notices.
 //
 // Both tables are append-only (triggers): a contact change is a new row and the newest row wins; a sent notice
-// is one row that is never edited. The statement query reads acct_lp_entry (running balances, DESIGN §4), the LP
+// is one row that is never edited. The statement query reads acct_lp_entry (running balances, docs/settlement.md), the LP
 // legs behind its allocations, and the payouts module's `payout` table when that module is installed.
 import { FieldError } from '../../src-shared/field-error'
 import { appendOnlyTriggers } from '../ledger/append-only'

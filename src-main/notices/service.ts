@@ -115,7 +115,7 @@ export interface DmSendResult {
 
 export interface NoticeServiceOptions {
   pool: NoticePool
-  /** The console key (DESIGN §2: it signs DMs to LPs). */
+  /** The console key (docs/architecture.md §3: it signs DMs to LPs). */
   consoleSigner: Signer
   clock: Clock
   log: Logger

@@ -1,4 +1,4 @@
-// Model-based property test of the payout procedures (reference/anchor-style-security.md B3 "Tests"): random
+// Model-based property test of the payout procedures (src-main/payouts/README.md): random
 // sequences of accruals, planning, invoices, sends, wallet answers (paid / retryable / final / no answer),
 // lookups (paid / unpaid / pending / unverifiable, before and after expiry), retries, resumes and releases — legal
 // and illegal — run against the real schema and procedures on sql.js (no journal; the store's own tests cover

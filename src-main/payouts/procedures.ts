@@ -1,4 +1,4 @@
-// Ledger procedures of the payouts module (DESIGN §4 "Payouts"; reference/anchor-style-security.md B3). Each
+// Ledger procedures of the payouts module (docs/settlement.md "Payouts"; src-main/payouts/README.md). Each
 // state transition of src-shared/payouts/state-machine.ts is one procedure, i.e. one journaled ledger
 // transaction, and the runner publishes nothing before the procedure's promise resolved (journal fsynced).
 // Registered with the ledger on import (src-main/ledger/registry.ts imports this file); services call

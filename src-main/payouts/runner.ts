@@ -1,5 +1,5 @@
 // The payout runner: the outbox loop that drives payouts through the state machine over NIP-47 pay_invoice
-// (DESIGN §4 "Payouts", reference/anchor-style-security.md B3, reference/nostr-facts.md §1.8).
+// (docs/settlement.md "Payouts", src-main/payouts/README.md).
 //
 // One cycle:
 //  1. after a (re)start, every payout left in `sending` becomes `unknown`: a request may have left before the

@@ -1,4 +1,4 @@
-// Ledger schema of the payouts module (DESIGN §4 "Payouts", §6; reference/anchor-style-security.md B3): recipient
+// Ledger schema of the payouts module (docs/settlement.md "Payouts", §6; src-main/payouts/README.md): recipient
 // payout policies, payouts with their state, the append-only history of every transition and every signed
 // request, the pause switch and operator alerts.
 //

@@ -1,5 +1,5 @@
 // The console's money pipeline as ONE composition (issue 5 "Payouts over Nostr Wallet Connect, exactly once";
-// DESIGN §3–§4, §6): record intake → booking → settlement processing → payout planning → payout runner → receipts
+// docs/protocol.md–§4, §6): record intake → booking → settlement processing → payout planning → payout runner → receipts
 // → LP notices. Each stage is its own module; this file only connects them and owns the loops that drive them:
 //
 //   fleet service (src-main/fleet/service.ts)   verifies kind 30079 records and books them (fleet.acceptRecord →
@@ -339,7 +339,7 @@ export async function createConsoleRuntime(o: ConsoleRuntimeOptions): Promise<Co
 
   /**
    * One settlement: pending → processing under our claim; its live legs must add up to the wire amount for a
-   * cash-out (DESIGN §4.6 conservation, re-checked from the ledger rows that payouts will read); → processed.
+   * cash-out (docs/settlement.md conservation, re-checked from the ledger rows that payouts will read); → processed.
    * A failed check leaves it `errored` with the reason, on the operator's worklist. Note: accounting accrues a
    * settlement's legs when it books it, so this check is a tripwire for the operator, not a gate on payouts.
    */

@@ -1,4 +1,4 @@
-// Ledger side of settlement receipts (issue 5 item 6; DESIGN §3 kind 3079): which processed settlements still need
+// Ledger side of settlement receipts (issue 5 item 6; docs/protocol.md kind 3079): which processed settlements still need
 // a receipt, the signed receipt stored BEFORE it is published (so a crash never signs a second, different receipt
 // for the same settlement: the stored event is republished as is), and an append-only log of every publish and
 // read-back attempt. A receipt counts as verified once a read-back by id from a relay returned it intact.

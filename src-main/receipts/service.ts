@@ -1,7 +1,7 @@
-// Settlement receipt publisher (issue 5 "Payouts" item 6; DESIGN §3): for every processed settlement, a kind 3079
+// Settlement receipt publisher (issue 5 "Payouts" item 6; docs/protocol.md): for every processed settlement, a kind 3079
 // receipt signed by the console key, published to the console's relays and read back by id to prove it is there.
 //
-// Order of effects (DESIGN §6: the journal before any external effect):
+// Order of effects (docs/architecture.md §5: the journal before any external effect):
 //   1. sign the receipt (preimage from the operator wallet's lookup_invoice, sha256-checked by the receipt builder);
 //   2. store it in the ledger (`receipts.store`); if a receipt was already stored for the settlement (a crash after
 //      step 2), the stored one is used, so one settlement never gets two different receipts;

@@ -2,7 +2,7 @@
 // The safeStorage object is passed in by the shell (`src-main/index.ts`), so this file never imports electron and
 // is unit-tested with a stand-in. On Linux without a keyring, Electron falls back to the `basic_text` backend, which
 // encrypts with a hard-coded password — plain text in all but name. That backend is refused (UNAVAILABLE) like an
-// absent keychain: DESIGN §2 allows a plain-text fallback only with the operator's explicit consent, and then the
+// absent keychain: docs/architecture.md §3 allows a plain-text fallback only with the operator's explicit consent, and then the
 // honest `plaintextSecretBox` is used instead of a disguised one.
 //
 // Payload: safeStorage.encryptString(JSON {n: slot name, v: value}); the slot name is checked on open, so a blob

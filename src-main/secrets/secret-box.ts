@@ -1,8 +1,8 @@
-// Secrets at rest (DESIGN §2, the Electron security rule "secrets encrypted at rest"): the one small interface every
+// Secrets at rest (docs/architecture.md §3, the Electron security rule "secrets encrypted at rest"): the one small interface every
 // secret goes through before it touches the disk — NWC connection URIs (the operator's and each LP's own) and the
 // console key. Two real implementations: Electron's OS keychain (`safe-storage.ts`, the desktop app) and an
 // AES-256-GCM file key (`file-key.ts`, headless `satmachine serve` and tests). A third, `plaintextSecretBox`,
-// exists only behind an explicit operator consent, because DESIGN §2 says to refuse a plain-text fallback unless
+// exists only behind an explicit operator consent, because docs/architecture.md §3 says to refuse a plain-text fallback unless
 // the operator accepts it knowingly.
 //
 // A sealed secret is a printable string `sm1.<scheme>.<base64url>` so it can live in JSON files. Every seal binds

@@ -3,7 +3,7 @@
 // The ledger never holds a secret: it holds the slot name (`nwc:lp:<id>`), and the code that needs the secret asks
 // this store at the moment of use. Nothing here logs a value; log lines name the slot only.
 //
-// `selectSecretBox` picks the box in the order DESIGN §2 asks for: the OS keychain (Electron safeStorage) when it
+// `selectSecretBox` picks the box in the order docs/architecture.md §3 asks for: the OS keychain (Electron safeStorage) when it
 // is usable, else an AES-256-GCM key file (headless), else plain text only with the operator's explicit consent —
 // otherwise it refuses with SecretBoxError('UNAVAILABLE') and the app asks the operator.
 
@@ -167,7 +167,7 @@ export function lazySecretStore(o: SelectSecretBoxOptions & { dataDir: string })
 }
 
 /**
- * The console key (DESIGN §2): created by the app on first use (32 random bytes from `random`), kept only sealed
+ * The console key (docs/architecture.md §3): created by the app on first use (32 random bytes from `random`), kept only sealed
  * in the store under `console-key`, returned as bytes. A stored value that is not 64 hex digits is refused rather
  * than replaced, so a damaged store never silently rotates the key ATMs encrypt to.
  */

@@ -1,4 +1,4 @@
-// Headless mode (`satmachine serve`, DESIGN §5): the same services as the desktop app, the BUILT renderer served
+// Headless mode (`satmachine serve`, docs/architecture.md §2): the same services as the desktop app, the BUILT renderer served
 // on 127.0.0.1 only, and a WebSocket bridge at /__bridge implementing the same IPC contract through the same
 // dispatcher (schema validation, Result envelopes).
 //

@@ -1,4 +1,4 @@
-// Operator setup (DESIGN §2, docs/pipeline.md): pins the operator key, seals the operator wallet's NWC URI in the
+// Operator setup (docs/architecture.md §3, docs/pipeline.md): pins the operator key, seals the operator wallet's NWC URI in the
 // secret store, creates the console key on first use, and — once operator, wallet, console key and at least one
 // relay are all there — starts the fleet feature and the money pipeline on them (src-main/fleet/feature.ts,
 // src-main/pipeline/feature.ts). It answers `setup.*` and owns `relay.status`, `fleet.machines` and

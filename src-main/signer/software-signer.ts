@@ -1,5 +1,5 @@
 // A Signer backed by a secret key held in memory (src-shared/signer.ts). Used for the console key, for tests and
-// for the ATM simulator; never for the operator key outside demo mode (DESIGN §2). The key is never logged and
+// for the ATM simulator; never for the operator key outside demo mode (docs/architecture.md §3). The key is never logged and
 // never leaves this closure.
 import { schnorr } from '@noble/curves/secp256k1.js'
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'

@@ -3,7 +3,7 @@
 // waits for the answer that carries the request's `e` tag, is signed by the wallet key and decrypts with our key
 // (everything else is logged and ignored), takes the first valid answer and ignores duplicates.
 //
-// For exactly-once payouts (reference/anchor-style-security.md B3) signing and sending are separate steps:
+// For exactly-once payouts (src-main/payouts/README.md) signing and sending are separate steps:
 // `buildRequest()` returns the signed event to store first; `send(event)` publishes it, and after a crash the
 // SAME stored event can be sent again (its id is unchanged, so a wallet that records event ids drops the repeat);
 // `awaitResponse(id)` waits for the answer. Call awaitResponse before send: send then waits until the response

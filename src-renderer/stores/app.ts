@@ -1,5 +1,5 @@
 // App store: who we are (name, version, runtime) and whether this is a demo build. The demo flag drives the
-// permanent warning banner required whenever an emulated signer may be in use (DESIGN §7).
+// permanent warning banner required whenever an emulated signer may be in use (docs/signer-protocol.md).
 import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
 import { type AppInfo, api, toApiError } from '../api'

@@ -1,4 +1,4 @@
-// The IPC contract between the renderer and the main side (DESIGN §5): ONE list of methods, each with an argument
+// The IPC contract between the renderer and the main side (docs/architecture.md §2): ONE list of methods, each with an argument
 // schema and a result type, and one list of push events with their payload types. The Electron preload, the
 // main-side handler registration, the headless WebSocket bridge and the renderer's typed client are all generated
 // from these two tables, so they cannot drift apart.
@@ -136,7 +136,7 @@ export interface AppInfo {
   version: string
   /** `electron` in the desktop window, `node` in headless mode (`satmachine serve`). */
   runtime: Runtime
-  /** True when any demo flag is on; the renderer then shows a permanent banner (DESIGN §7). */
+  /** True when any demo flag is on; the renderer then shows a permanent banner (docs/signer-protocol.md). */
   demo: boolean
   /** Which demo features are on, e.g. `['emulated-signer']`. Empty in production. */
   demoFlags: string[]
@@ -221,7 +221,7 @@ export interface Notice {
 // ---------------------------------------------------------------------------------------------------------------
 // Settings: a small, validated object persisted by the main side.
 
-/** IANA time zone names accepted by this runtime's Intl (used for "local midnight" in LP daily limits, DESIGN §4). */
+/** IANA time zone names accepted by this runtime's Intl (used for "local midnight" in LP daily limits, docs/settlement.md). */
 export function isTimeZone(tz: string): boolean {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: tz })

@@ -1,4 +1,4 @@
-// A tiny, dependency-free schema validator for the IPC boundary (DESIGN §5: "main-side handlers check … the
+// A tiny, dependency-free schema validator for the IPC boundary (docs/architecture.md §2: "main-side handlers check … the
 // arguments"). Every schema both checks a value and carries its TypeScript type, so the contract in
 // `contract.ts` is the single source of truth for argument shapes and the types the preload exposes.
 //

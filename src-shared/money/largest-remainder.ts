@@ -1,4 +1,4 @@
-// Largest-remainder allocation, LR(T, w), exactly as DESIGN §4 states it: base_i = floor(T·w_i / Σw); the
+// Largest-remainder allocation, LR(T, w), exactly as docs/settlement.md states it: base_i = floor(T·w_i / Σw); the
 // T − Σbase_i leftover units go one each to the entries with the largest remainder (T·w_i mod Σw); ties go to
 // the larger weight, then to the smaller id (plain string order). An entry marked `last` (the operator's float)
 // loses every tie: among equal remainders it comes after every other entry.

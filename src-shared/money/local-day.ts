@@ -1,4 +1,4 @@
-// The operator-local calendar day of an instant (DESIGN §4: a fixed LP's "used today" counts fiat allocated since
+// The operator-local calendar day of an instant (docs/settlement.md: a fixed LP's "used today" counts fiat allocated since
 // local midnight in the operator's configured time zone). Uses the IANA zone database built into Intl, so
 // daylight-saving shifts are handled by the runtime rather than by offsets we would have to maintain.
 

@@ -1,11 +1,11 @@
-// Integer fractions in parts per million (DESIGN §4): 1,000,000 ppm = 100 %. Every fraction on a money path is an
+// Integer fractions in parts per million (docs/settlement.md): 1,000,000 ppm = 100 %. Every fraction on a money path is an
 // integer ppm and every product is computed in bigint, so no rounding happens except where a rule says "floor".
 
 /** 100 % in ppm. */
 export const PPM_ONE = 1_000_000
 /** 100 % in ppm, as a bigint for products. */
 export const PPM_ONE_N = 1_000_000n
-/** The cap on platform + operator fee fractions per direction (DESIGN §4: X + Y ≤ 150,000 ppm). */
+/** The cap on platform + operator fee fractions per direction (docs/settlement.md: X + Y ≤ 150,000 ppm). */
 export const MAX_FEE_PPM = 150_000
 
 /** True when `value` is an integer ppm in [0, 1,000,000]. */

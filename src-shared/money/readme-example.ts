@@ -1,4 +1,4 @@
-// The project README's worked example (DESIGN §4), in one place for the tests, the benchmarks and the test
+// The project README's worked example (docs/settlement.md), in one place for the tests, the benchmarks and the test
 // ledgers that seed it: a GTQ cash-out of 266,800 sats for 2,000.00 GTQ at a 3 % platform fee and a 2 % operator
 // fee split 70/30 between the owner and a technician, drawn from a flow LP (9,000.00 GTQ) and a fixed LP
 // (1,000.00 GTQ, 500.00 GTQ a day). Every pinned number in the tests derives from these inputs.

@@ -1,4 +1,4 @@
-// The JSON codec of the settlement engine, used by `satmachine settle` and anything scripting it (DESIGN §4, last
+// The JSON codec of the settlement engine, used by `satmachine settle` and anything scripting it (docs/settlement.md, last
 // paragraph). Amounts are decimal strings (JSON numbers are accepted only when they are safe integers, so no
 // digit is ever lost); fractions are integer ppm. Every rejection names the field as a JSON path.
 

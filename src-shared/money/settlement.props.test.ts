@@ -1,4 +1,4 @@
-// Property tests of the settlement engine (DESIGN §4) with fast-check. Run count from PROPS_RUNS (default 1,000;
+// Property tests of the settlement engine (docs/settlement.md) with fast-check. Run count from PROPS_RUNS (default 1,000;
 // CI 100,000; `npm run test:props -- --runs N`), seed from PROPS_SEED or fresh, and printed so any failure can be
 // replayed with PROPS_SEED=<seed>. A failing case found this way is added to REGRESSIONS below, which every run
 // checks first (fast-check `examples`).

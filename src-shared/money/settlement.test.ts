@@ -1,5 +1,5 @@
-// Unit tests of the settlement engine (DESIGN §4): worked examples recomputed from the predecessor's study
-// (reference/anchor-satmachine.md §7) under our exact rules, every rejection, and the tie-breaks.
+// Unit tests of the settlement engine (docs/settlement.md): worked examples recomputed from the predecessor's study
+// (docs/settlement.md, "Where we differ from the predecessor") under our exact rules, every rejection, and the tie-breaks.
 // Each pinned number was checked by hand; the comments say where and why ours differ from the predecessor's.
 
 import { describe, expect, it } from 'vitest'

@@ -1,4 +1,4 @@
-// The settlement engine: DESIGN §4 "Money rules", implemented exactly. Pure code (no I/O) shared by the main
+// The settlement engine: docs/settlement.md "Money rules", implemented exactly. Pure code (no I/O) shared by the main
 // process (booking), the renderer (live previews) and the `satmachine settle` CLI. Every result is checked for
 // conservation of msat and fiat before it is returned, so a bug here throws instead of leaking money.
 //
@@ -103,7 +103,7 @@ export class ConservationError extends Error {
   override readonly name = 'ConservationError'
 }
 
-/** The split used when the operator configured none (DESIGN §4 step 3). */
+/** The split used when the operator configured none (docs/settlement.md step 3). */
 export const DEFAULT_SPLIT_ID = 'operator'
 /** The largest msat amount accepted: 21 million BTC. */
 export const MAX_WIRE_MSAT = 21_000_000n * 100_000_000n * 1000n
@@ -200,7 +200,7 @@ function effectiveFeePpm2(input: SettlementInput): bigint {
   return BigInt(input.platformPpm + input.operatorPpm) * (PPM_ONE_N - BigInt(input.discountPpm))
 }
 
-/** Principal and commission before any partial-dispense scaling (DESIGN §4 step 1 / cash-in). */
+/** Principal and commission before any partial-dispense scaling (docs/settlement.md step 1 / cash-in). */
 export function principalAndCommission(input: SettlementInput): { principalMsat: bigint; commissionMsat: bigint } {
   const eff = effectiveFeePpm2(input)
   if (input.direction === 'cash_out') {
@@ -211,7 +211,7 @@ export function principalAndCommission(input: SettlementInput): { principalMsat:
   return { principalMsat, commissionMsat: principalMsat - input.wireMsat }
 }
 
-/** The fee-mismatch check (DESIGN §4 step 7): flagged when |claimed − C| > max(1,000 msat, P/1000), exactly. */
+/** The fee-mismatch check (docs/settlement.md step 7): flagged when |claimed − C| > max(1,000 msat, P/1000), exactly. */
 export function feeMismatch(claimedFeeMsat: bigint, commissionMsat: bigint, principalMsat: bigint): FeeMismatch {
   const msat = claimedFeeMsat - commissionMsat
   const abs = msat < 0n ? -msat : msat
@@ -295,7 +295,7 @@ export function computeSettlement(input: SettlementInput): SettlementResult {
 }
 
 /**
- * DESIGN §4 step 6, plus the bounds that make it meaningful: every share non-negative, no LP above its available
+ * docs/settlement.md step 6, plus the bounds that make it meaningful: every share non-negative, no LP above its available
  * balance, fiat and msat both summing exactly. Cash-in: PF + Σsplits + W = P and the float holds F.
  */
 export function assertConservation(input: SettlementInput, r: SettlementResult): void {
@@ -332,7 +332,7 @@ export function assertConservation(input: SettlementInput, r: SettlementResult):
 }
 
 /**
- * Dust settlement (DESIGN §4, last paragraph): the msat that buy `fiatMinor` at a rate quoted in msat per major
+ * Dust settlement (docs/settlement.md, last paragraph): the msat that buy `fiatMinor` at a rate quoted in msat per major
  * unit of `currency`, floored to the msat (a payout is made in whole sats anyway; the floor never overpays).
  */
 export function fiatToMsatAtRate(fiatMinor: bigint, rateMsatPerMajor: bigint, minorPerMajor: bigint): bigint {

@@ -9,7 +9,7 @@ import { D_MACHINE_PREFIX, KIND_APP_DATA, MAX_CONFIG_CONTENT_CHARS, machineConfi
 export interface DirectionFees {
   /** Platform fraction X. */
   platformPpm: number
-  /** Operator fraction Y; X + Y ≤ 150,000 (DESIGN §4). */
+  /** Operator fraction Y; X + Y ≤ 150,000 (docs/settlement.md). */
   operatorPpm: number
 }
 

@@ -188,7 +188,7 @@ export interface DelegationPolicy {
 export const DEFAULT_DELEGATION_POLICY: DelegationPolicy = { maxWindowDays: 90, requireKind: true }
 
 /**
- * Signer-side policy (reference/hw-signer §3.6): both bounds present exactly once, window within the cap, a kind
+ * Signer-side policy (docs/protocol.md §4): both bounds present exactly once, window within the cap, a kind
  * clause present, no clause repeated. Returns the reasons the conditions break the policy; empty means allowed.
  * Parsing errors are returned too, so a signer can show them instead of crashing.
  */

@@ -1,5 +1,5 @@
 // NIP-47 (Nostr Wallet Connect) protocol core, pure: no I/O. Follows the nips `47.md` text as summarised in
-// reference/nostr-facts.md §1.8: connection URIs, the kind 13194 info event and encryption negotiation
+// NIP-47: connection URIs, the kind 13194 info event and encryption negotiation
 // (NIP-44 v2 preferred, NIP-04 only when the wallet's info event lacks `nip44_v2`), kind 23194 requests with
 // `p`, `encryption` and `expiration` tags, kind 23195 responses matched by their `e` tag, kind 23196/23197
 // notifications, and the NIP-47 error codes mapped to typed errors that say whether a retry can help.
@@ -69,7 +69,7 @@ export type NwcErrorCode = Nip47WalletErrorCode | NwcLocalErrorCode
  * - `rejected`: the wallet answered with an error, so by its own word it did not do it;
  * - `not_sent`: the request never left (expired before sending, or every relay refused it);
  * - `unknown`: we cannot tell (no answer, or an answer we could not trust). A payment in this state must be
- *   reconciled with lookup_invoice before any new request is minted (reference/anchor-style-security.md B3).
+ *   reconciled with lookup_invoice before any new request is minted (src-main/payouts/README.md).
  */
 export type NwcOutcome = 'rejected' | 'not_sent' | 'unknown'
 
@@ -856,7 +856,7 @@ export type SettlementCheck =
     }
 
 /**
- * The booking rule for a looked-up invoice (DESIGN §3): settled, for exactly the expected amount, with a preimage
+ * The booking rule for a looked-up invoice (docs/protocol.md): settled, for exactly the expected amount, with a preimage
  * whose sha256 is the payment hash. A verifier: it returns a typed result and never throws.
  */
 export function checkSettledInvoice(

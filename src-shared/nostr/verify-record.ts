@@ -1,4 +1,4 @@
-// The acceptance pipeline for ATM transaction records (kind 30079): DESIGN §3 "a record is booked only if all
+// The acceptance pipeline for ATM transaction records (kind 30079): docs/protocol.md "a record is booked only if all
 // hold", in order, each failure with its own reason code (docs/protocol.md §9). Pure: the console key's
 // decryption, the roster and config history, the wallet's lookup_invoice and the ledger's booked set are injected,
 // so the main-process service backs them with the signer, the relay pool, the NWC client and the ledger.

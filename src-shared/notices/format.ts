@@ -1,4 +1,4 @@
-// Exact money formatting for notices and statements (DESIGN §4): amounts arrive as bigint msat or bigint fiat minor
+// Exact money formatting for notices and statements (docs/settlement.md): amounts arrive as bigint msat or bigint fiat minor
 // units and are printed digit by digit, never through a float. Fiat uses the ISO 4217 exponent of its currency
 // (src-shared/money/iso4217.ts). Grouping uses a thin comma every three digits so an LP reading on a phone sees the
 // same string the statement PDF shows.

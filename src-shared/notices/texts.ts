@@ -1,5 +1,5 @@
 // Message texts sent to people (issue 5 "Payouts" item 5): the NIP-17 DM an LP gets when a payout is paid, the
-// monthly LP statement (reference/anchor-consoles.md §7.5: opening balance → deposits → fiat equivalent of sats
+// monthly LP statement (what bookkeepers expect: opening balance → deposits → fiat equivalent of sats
 // distributed → dust → closing balance, plus sats received and the average acquisition rate), and the operator's
 // alerts (payouts paused, repeated failures, wallet low). Pure: inputs are bigint amounts and IANA zones, outputs
 // are strings; formatting is exact (./format.ts). Inputs are validated here because a DM, once sent, cannot be
@@ -51,7 +51,7 @@ function timeZoneOf(field: string, v: unknown): string {
 export interface PayoutPaidNotice {
   /** How the LP is addressed ("Ana"). */
   recipientName: string
-  /** What the payment delivered, msat (whole sats for a payout, DESIGN §4). */
+  /** What the payment delivered, msat (whole sats for a payout, docs/settlement.md). */
   paidMsat: bigint
   /** Fiat equivalent of the paid sats at the settlement rate(s) they were bought at, minor units. */
   fiatEquivalentMinor: bigint

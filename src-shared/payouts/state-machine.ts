@@ -1,4 +1,4 @@
-// Payout state machine (DESIGN §4 "Payouts", reference/anchor-style-security.md B3, NIP-47 pay_invoice).
+// Payout state machine (docs/settlement.md "Payouts", src-main/payouts/README.md, NIP-47 pay_invoice).
 //
 // A payout is one Lightning payment that pays a recipient's accrued legs. It moves through these states:
 //

@@ -1,4 +1,4 @@
-// Wallet reconciliation (issue 5 "Payouts" item 7; reference/anchor-consoles.md §7.7): the operator wallet's
+// Wallet reconciliation (issue 5 "Payouts" item 7): the operator wallet's
 // NIP-47 list_transactions for a period matched against the ledger's money movements. Every settled wallet
 // payment must belong to a settlement (cash-out: incoming; cash-in: outgoing, paid by the ATM's connection to the
 // same wallet) or a payout (outgoing), and every ledger payment must have a settled wallet payment of the same

@@ -1,4 +1,4 @@
-// Crash test for the ledger store (issue "Foundation" item 5, DESIGN §6, reference/anchor-style-security B5):
+// Crash test for the ledger store (issue "Foundation" item 5, docs/architecture.md §5, src-main/ledger/README.md):
 // a child process commits a stream of transactions through the worker-backed store and prints each
 // acknowledged one; we SIGKILL it at a random point (after a seeded random number of acknowledgements, so we
 // wait on its progress, never on a timer), restart it, and check, 20 times over: the ledger opens every time,

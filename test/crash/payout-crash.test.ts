@@ -1,4 +1,4 @@
-// Crash harness for payouts (issue 5, Done-when 2; reference/anchor-style-security.md B3): a child process — the
+// Crash harness for payouts (issue 5, Done-when 2; src-main/payouts/README.md): a child process — the
 // console, i.e. the worker-backed ledger and the payout runner — books 500 settlements and pays their legs over
 // NIP-47 through a real relay process to the real @getalby/sdk wallet service, which lives in THIS process with
 // the simulated Lightning ledger, so the wallet side survives every kill. 20 rounds: the child is SIGKILLed at a

@@ -1,4 +1,4 @@
-// The real desktop app under Playwright's Electron driver (reference/electron-feasibility A.6). Where the Electron
+// The real desktop app under Playwright's Electron driver (README.md "Toolchain pins and why"). Where the Electron
 // binary is not installed (this project's CI machine cannot download it) the suite is skipped with the reason
 // printed; it still type-checks here. It verifies what only real Electron can: the sandboxed preload exposes the
 // contract, the renderer has no Node, the IPC round trip works, and the window's effective webPreferences.

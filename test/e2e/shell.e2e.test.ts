@@ -1,4 +1,4 @@
-// End-to-end test of the app shell in real Chromium against the real headless mode (DESIGN §5, §8): the BUILT app
+// End-to-end test of the app shell in real Chromium against the real headless mode (docs/architecture.md §2, §8): the BUILT app
 // (`out/main/cli.js` behind `bin/satmachine.mjs`, `out/renderer`) is started as `satmachine serve` on 127.0.0.1
 // with a fresh data directory, and the page is driven through the same `window.api` contract the Electron preload
 // implements. Nothing is mocked: the ledger status, relay status and settings come from the real services.

@@ -72,7 +72,7 @@ describe('NIP-47 client against the real wallet service', () => {
   })
 
   it('make_invoice + lookup_invoice round trip: pending, then settled with the exact amount and preimage', async () => {
-    // The ATM's receive-only connection is a second connection to the operator's own wallet (DESIGN §3).
+    // The ATM's receive-only connection is a second connection to the operator's own wallet (docs/protocol.md).
     const operator = await svc.fundedConnection('operator-wallet', 1_000n)
     const atmWallet = operator.wallet
     const atm = await svc.addConnection({ wallet: atmWallet, methods: RECEIVE_ONLY_METHODS })

@@ -1,4 +1,4 @@
-// Smoke test of the BUILT Electron bundles under plain Node (reference/electron-feasibility §3.2, A.9): the main
+// Smoke test of the BUILT Electron bundles under plain Node (README.md "Toolchain pins and why"): the main
 // bundle and the sandboxed preload are loaded with `electron` mapped to test/electron-stub, and the contract is
 // exercised end to end through preload → ipcMain handler → dispatcher → services. This catches bundling mistakes
 // `electron-vite build` reports as success (a duplicate top-level `require`, a preload needing more than

@@ -1,4 +1,4 @@
-// Process boundaries (DESIGN §5, reference/anchor-style-security A5 rule 3): only the Electron shell files import
+// Process boundaries (docs/architecture.md §2, SECURITY.md): only the Electron shell files import
 // electron, and the shared and renderer code imports no Node built-ins, so src-shared runs anywhere (the sandboxed
 // preload bundles the IPC contract) and the renderer cannot reach Node. A cheap source scan, run on every test.
 import { readdirSync, readFileSync } from 'node:fs'

@@ -1,4 +1,4 @@
-// Test fixture: Debian's Chromium driven by playwright-core (reference/electron-feasibility §3.4). Each launch gets
+// Test fixture: Debian's Chromium driven by playwright-core (README.md "Toolchain pins and why"). Each launch gets
 // a fresh user-data directory so no state (cookies, storage, cache) leaks between suites, and every console error,
 // uncaught page error and failed request is collected so a test can assert the page ran clean — including CSP
 // violations, which Chromium reports as console errors.

@@ -13,7 +13,7 @@ import type {
 import { NwcClient } from '../../src-main/wallet/nwc-client'
 import type { Clock } from '../../src-shared/clock'
 
-/** The recipients the seeded fee config and LPs produce (DESIGN §4): platform fee, two splits, two LPs. */
+/** The recipients the seeded fee config and LPs produce (docs/settlement.md): platform fee, two splits, two LPs. */
 export const SEEDED_RECIPIENTS: ReadonlyArray<{ kind: 'platform' | 'split' | 'lp'; id: string }> = [
   { kind: 'platform', id: 'platform' },
   { kind: 'split', id: 'owner' },

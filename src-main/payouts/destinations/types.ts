@@ -41,7 +41,7 @@ export interface KeysendDestination {
 
 export type ResolvedDestination = InvoiceDestination | KeysendDestination
 
-/** Who is being paid: the accrual's recipient (DESIGN §4 payouts). */
+/** Who is being paid: the accrual's recipient (docs/settlement.md payouts). */
 export interface PayoutRecipient {
   recipientKind: string
   recipientId: string
