@@ -39,7 +39,7 @@ export class SignerOutputError extends Error {
 
 /**
  * Signs through `signer` and checks the result against the template and the pinned public key: same fields,
- * right author, valid id and signature. docs/signer-protocol.md: the app verifies every signature it gets back.
+ * right author, valid id and signature. docs/architecture.md §3: the app verifies every signature it gets back.
  */
 export async function signEventChecked(
   signer: Signer,

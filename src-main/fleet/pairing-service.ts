@@ -1,4 +1,4 @@
-// The pairing service (docs/protocol.md §10, §7; docs/signer-protocol.md): the `fleet.pair`, `fleet.renew`, `fleet.revoke` and
+// The pairing service (docs/protocol.md §10, §7; docs/architecture.md §3): the `fleet.pair`, `fleet.renew`, `fleet.revoke` and
 // `fleet.delegations` IPC handlers (shapes in src-shared/ipc/fleet-pairing.ts) over the pure pairing library
 // (src-shared/nostr/pairing.ts), the operator's signer (./operator-signer.ts) and the running fleet feature.
 //

@@ -1,5 +1,5 @@
 // App store: who we are (name, version, runtime) and whether this is a demo build. The demo flag drives the
-// permanent warning banner required whenever an emulated signer may be in use (docs/signer-protocol.md).
+// permanent warning banner required whenever an emulated signer may be in use (docs/architecture.md §3).
 import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
 import { type AppInfo, api, toApiError } from '../api'

@@ -136,7 +136,7 @@ export interface AppInfo {
   version: string
   /** `electron` in the desktop window, `node` in headless mode (`satmachine serve`). */
   runtime: Runtime
-  /** True when any demo flag is on; the renderer then shows a permanent banner (docs/signer-protocol.md). */
+  /** True when any demo flag is on; the renderer then shows a permanent banner (docs/architecture.md §3). */
   demo: boolean
   /** Which demo features are on, e.g. `['emulated-signer']`. Empty in production. */
   demoFlags: string[]

@@ -1,4 +1,4 @@
-// IPC shapes of ATM pairing (docs/protocol.md §10, docs/signer-protocol.md): `fleet.pair`, `fleet.renew`, `fleet.revoke` and
+// IPC shapes of ATM pairing (docs/protocol.md §10, docs/architecture.md §3): `fleet.pair`, `fleet.renew`, `fleet.revoke` and
 // `fleet.delegations`. The operator's signer signs the NIP-26 delegation, the machine config and the roster; the
 // console publishes them and shows the one-shot pairing URI + QR. A receive-only NWC URI travels IN only
 // (`fleet.pair`): it goes into the one-shot payload and is never stored, logged or answered back except inside
