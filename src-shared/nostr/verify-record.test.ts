@@ -137,6 +137,41 @@ describe('verifyRecord rejects, one reason each', () => {
   it('no_roster', async () => {
     expectReject(await verifyRecord(sc.event, sc.ctx({ rosters: [] })), 'no_roster')
   })
+  it('no_roster (point 2): a record dated within the clock skew before the roster that admits the ATM is booked', async () => {
+    // The delegation starts 300 s before pairing; the roster listing the ATM is signed at pairing (T0 - 10 days).
+    const joinedAt = T0 - 10 * DAY
+    const d = await delegate(sc.s.operator, keys.atmPk, joinedAt - 300, T0 + 5 * DAY)
+    const ev = await sc.makeEvent({ createdAt: joinedAt - 100, delegation: d })
+    sc.wallet.set(PAYMENT_HASH, {
+      found: true,
+      settled: true,
+      type: 'incoming',
+      amountMsat: 21_000_000n,
+      preimage: PREIMAGE,
+      settledAt: joinedAt - 150,
+    })
+    const r = await verifyRecord(ev, sc.ctx())
+    expect(r.ok || r.reason).toBe(true)
+  })
+  it('before_roster (point 2): a record dated beyond the skew before every roster is final, not retryable', async () => {
+    const joinedAt = T0 - 10 * DAY
+    const d = await delegate(sc.s.operator, keys.atmPk, joinedAt - 1000, T0 + 5 * DAY)
+    const ev = await sc.makeEvent({ createdAt: joinedAt - 301, delegation: d })
+    const r = await verifyRecord(ev, sc.ctx())
+    expectReject(r, 'before_roster')
+    expect(!r.ok && r.retryable).toBe(false)
+    // With no roster at all yet, the same record may still book once one arrives: retryable.
+    const none = await verifyRecord(ev, sc.ctx({ rosters: [] }))
+    expectReject(none, 'no_roster')
+    expect(!none.ok && none.retryable).toBe(true)
+  })
+  it('revocation gets no skew: a key dropped before created_at is revoked even if re-listed within 300 s', async () => {
+    const drop = await sc.s.operator.signEvent(buildRosterTemplate([keys.otherPk], T0 - 1000))
+    const back = await sc.s.operator.signEvent(buildRosterTemplate([keys.atmPk, keys.otherPk], T0 - 1))
+    sc.rosters.push(parseRosterEvent(drop, keys.operatorPk), parseRosterEvent(back, keys.operatorPk))
+    const ev = await sc.makeEvent({ createdAt: T0 - 100 })
+    expectReject(await verifyRecord(ev, sc.ctx()), 'revoked')
+  })
   it('not_in_roster', async () => {
     const d = await delegate(sc.s.operator, keys.otherPk, T0 - 5 * DAY, T0 + 5 * DAY)
     const ev = await sc.makeEvent({ signer: sc.s.other, delegation: d })

@@ -21,6 +21,25 @@ import {
 } from './nip26'
 import { membershipAt, type Roster } from './roster'
 
+/**
+ * Roster membership at `createdAt`, with the same clock skew the delegation window allows before pairing: an ATM's
+ * delegation starts `skewSec` before it is issued (a lagging ATM clock), but the roster that lists it is signed at
+ * pairing. A record dated in that gap — not listed (or no roster yet) at created_at, but listed at created_at +
+ * skew — counts as a member of the roster that admitted it. A key that was listed and then DROPPED before
+ * created_at gets no grace: revocation stays exact.
+ */
+export function rosterMembership(
+  rosters: readonly Roster[],
+  pubkey: string,
+  createdAt: number,
+  skewSec: number,
+): ReturnType<typeof membershipAt> {
+  const m = membershipAt(rosters, pubkey, createdAt)
+  if (m.status !== 'no_roster' && m.status !== 'not_listed') return m
+  const joining = membershipAt(rosters, pubkey, createdAt + skewSec)
+  return joining.status === 'member' ? joining : m
+}
+
 /** Every reason a record is not booked, in pipeline order, with whether trying again later can change it. */
 export const REJECT_REASONS = {
   malformed_event: { retryable: false, text: 'not a well-formed NIP-01 event' },
@@ -30,7 +49,11 @@ export const REJECT_REASONS = {
   wrong_kind: { retryable: false, text: 'kind is not 30079' },
   bad_tags: { retryable: false, text: 'd or p tag missing, repeated or malformed' },
   wrong_recipient: { retryable: false, text: 'p tag is not this console key' },
-  no_roster: { retryable: true, text: 'no fleet roster is known for that time' },
+  no_roster: { retryable: true, text: 'no fleet roster is known yet' },
+  before_roster: {
+    retryable: false,
+    text: 'created_at is more than the clock skew before the first roster version that lists the author',
+  },
   not_in_roster: { retryable: false, text: 'author was not in the roster in force at created_at' },
   revoked: { retryable: false, text: 'author had been removed from the roster before created_at' },
   delegation_missing: { retryable: false, text: 'delegation tag missing or malformed' },
@@ -191,8 +214,13 @@ async function runPipeline(input: unknown, ctx: VerifyRecordContext): Promise<Ve
   if (ps[0]![1] !== ctx.consolePubkey) return reject('wrong_recipient', `p tag names ${ps[0]![1]}`)
 
   // 8. Author in the roster in force at created_at.
-  const m = membershipAt(ctx.rosters, ev.pubkey, ev.created_at)
-  if (m.status === 'no_roster') return reject('no_roster', `no roster version at or before ${ev.created_at}`)
+  const m = rosterMembership(ctx.rosters, ev.pubkey, ev.created_at, ctx.maxFutureSkewSec ?? MAX_FUTURE_SKEW_SEC)
+  if (m.status === 'no_roster') {
+    // Relays keep only the newest roster version, so a version older than those known cannot arrive later: only
+    // "no roster at all yet" can change with time.
+    if (ctx.rosters.length === 0) return reject('no_roster', 'no fleet roster has been received yet')
+    return reject('before_roster', `no roster version at or before ${ev.created_at} + clock skew lists the author`)
+  }
   if (m.status === 'not_listed') return reject('not_in_roster', `roster ${m.roster.eventId} does not list the author`)
   if (m.status === 'revoked')
     return reject('revoked', `author removed from the roster at ${m.revokedAt} (roster ${m.roster.eventId})`)
@@ -257,7 +285,10 @@ async function runPipeline(input: unknown, ctx: VerifyRecordContext): Promise<Ve
   // 11. The machine has a config, and the record agrees with it.
   let config: MachineConfig | null
   try {
-    config = await ctx.machineConfig(ev.pubkey, ev.created_at)
+    // The first config is signed at pairing, like the roster: the same joining skew applies (docs/protocol.md §7).
+    config =
+      (await ctx.machineConfig(ev.pubkey, ev.created_at)) ??
+      (await ctx.machineConfig(ev.pubkey, ev.created_at + (ctx.maxFutureSkewSec ?? MAX_FUTURE_SKEW_SEC)))
   } catch (e) {
     return reject('no_machine_config', message(e))
   }
