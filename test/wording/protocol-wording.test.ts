@@ -64,3 +64,15 @@ describe('point 16: the console key is not a delegation target', () => {
     expect(text).toContain('pairing payload names it')
   })
 })
+
+describe('point 12 (revocation): the revoke step tells the operator about the wallet connection', () => {
+  it('the revoke confirmation says the receive-only connection still takes payments and must be revoked in the wallet', () => {
+    const text = readFileSync(join(ROOT, 'src-renderer/views/FleetView.vue'), 'utf8').replace(/\s+/g, ' ')
+    expect(text).toContain(
+      'Its receive-only wallet connection still takes payments: revoke that connection in your wallet too.',
+    )
+    const spec = readFileSync(join(ROOT, 'docs/protocol.md'), 'utf8').replace(/\s+/g, ' ')
+    expect(spec).toContain('{"kinds":[30000],"authors":[<op>],"#d":["satmachine:fleet"]}')
+    expect(spec).toContain('The operator MUST also revoke that connection in the wallet')
+  })
+})
