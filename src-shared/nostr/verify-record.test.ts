@@ -59,6 +59,29 @@ describe('verifyRecord accepts', () => {
     expect(r.record.preimage).toBe(PREIMAGE)
     expect(r.record.rosterEventId).toBe(sc.roster.eventId)
   })
+  it('point 10 (tag order): tags in another order plus alt and expiration tags (any order; unknown tags ignored)', async () => {
+    // docs/protocol.md §5.1: tags may come in any order and tags with other names are ignored. An `expiration` tag
+    // is forbidden to ATMs (§11, NIP-40: a relay would delete the record), but the console does not refuse it.
+    const ev = resign(sc.event, (t) => {
+      const byName = (n: string) => t.tags.find((x) => x[0] === n)!
+      return {
+        ...t,
+        tags: [
+          ['alt', 'Satmachine ATM transaction record'],
+          byName('delegation'),
+          ['expiration', String(T0 + 86_400)],
+          byName('p'),
+          byName('d'),
+        ],
+      }
+    })
+    expect(ev.tags.map((x) => x[0])).toEqual(['alt', 'delegation', 'expiration', 'p', 'd'])
+    const r = await verifyRecord(ev, sc.ctx())
+    if (!r.ok) throw new Error(`${r.reason}: ${r.detail}`)
+    expect(r.action).toBe('book')
+    expect(r.record.txId).toBe('tx-000042')
+    expect(r.record.record.wireMsat).toBe(21_000_000n)
+  })
   it('a further version of a booked transaction with the same payment as history', async () => {
     sc.booked.set(PAYMENT_HASH, {
       eventId: sc.event.id,
