@@ -2,6 +2,7 @@ import { hexToBytes } from '@noble/hashes/utils.js'
 import { afterAll, beforeEach, describe, expect, it } from 'vitest'
 import {
   ATM_SK,
+  baseConfig,
   DAY,
   delegate,
   keys,
@@ -21,6 +22,7 @@ import {
   schnorrVerifyHex,
   signTemplateWithKey,
 } from './event'
+import { buildMachineConfigTemplate, parseMachineConfigEvent } from './machine-config'
 import { DelegationTokenMemo } from './nip26'
 import { buildRosterTemplate, parseRosterEvent } from './roster'
 import { REJECT_REASON_CODES, type RejectReason, type VerifyRecordResult, verifyRecord } from './verify-record'
@@ -194,6 +196,28 @@ describe('verifyRecord rejects, one reason each', () => {
     sc.rosters.push(parseRosterEvent(drop, keys.operatorPk), parseRosterEvent(back, keys.operatorPk))
     const ev = await sc.makeEvent({ createdAt: T0 - 100 })
     expectReject(await verifyRecord(ev, sc.ctx()), 'revoked')
+  })
+  it('delegation_superseded (point 17): a config naming the renewed token cuts the old token off after its grace', async () => {
+    // A renewal at T0 - 5000: a new 1-day token, and the same config re-signed naming it.
+    const renewedAt = T0 - 5000
+    const renewed = await delegate(sc.s.operator, keys.atmPk, renewedAt - 300, renewedAt - 300 + DAY)
+    const cfg = await sc.s.operator.signEvent(buildMachineConfigTemplate(baseConfig(), renewedAt, renewed.token))
+    sc.configs.push(parseMachineConfigEvent(cfg, keys.operatorPk))
+    // Under the old 90-day token, after the grace: refused, final.
+    const old = await verifyRecord(sc.event, sc.ctx())
+    expectReject(old, 'delegation_superseded')
+    expect(!old.ok && old.retryable).toBe(false)
+    // Under the renewed token: booked.
+    const fresh = await verifyRecord(await sc.makeEvent({ delegation: renewed }), sc.ctx())
+    expect(fresh.ok || fresh.reason).toBe(true)
+  })
+  it('delegation_superseded (point 17): within the grace after a renewal the old token still counts', async () => {
+    const renewedAt = T0 - 200
+    const renewed = await delegate(sc.s.operator, keys.atmPk, renewedAt - 300, renewedAt - 300 + DAY)
+    const cfg = await sc.s.operator.signEvent(buildMachineConfigTemplate(baseConfig(), renewedAt, renewed.token))
+    sc.configs.push(parseMachineConfigEvent(cfg, keys.operatorPk))
+    const r = await verifyRecord(sc.event, sc.ctx())
+    expect(r.ok || r.reason).toBe(true)
   })
   it('not_in_roster', async () => {
     const d = await delegate(sc.s.operator, keys.otherPk, T0 - 5 * DAY, T0 + 5 * DAY)

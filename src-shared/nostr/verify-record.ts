@@ -8,7 +8,7 @@ import type { Logger } from '../log'
 import { AtmRecordError, type AtmRecordV1, ID_PATTERN, parseAtmRecordContent } from './atm-record'
 import { checkEvent, copyEvent, isHex64, type NostrEvent, type SchnorrVerify } from './event'
 import { KIND_ATM_RECORD, MAX_BACKDATE_SKEW_SEC, MAX_FUTURE_SKEW_SEC, MAX_RECORD_CONTENT_CHARS } from './kinds'
-import type { MachineConfig } from './machine-config'
+import { delegationTokenSha256, type MachineConfig } from './machine-config'
 import {
   conditionsAllow,
   type DelegationConditions,
@@ -20,6 +20,12 @@ import {
   verifyDelegationToken,
 } from './nip26'
 import { membershipAt, type Roster } from './roster'
+
+/**
+ * How long after a config names a new delegation the ATM's previous token still counts: the time to load the new
+ * pairing payload onto the ATM (docs/protocol.md §6).
+ */
+export const SUPERSEDED_TOKEN_GRACE_SEC = 600
 
 /**
  * Roster membership at `createdAt`, with the same clock skew the delegation window allows before pairing: an ATM's
@@ -68,6 +74,10 @@ export const REJECT_REASONS = {
   tx_id_mismatch: { retryable: false, text: 'content txId differs from the d tag' },
   no_machine_config: { retryable: true, text: 'no machine config is known for this ATM' },
   config_mismatch: { retryable: false, text: 'machineId or currency differs from the machine config' },
+  delegation_superseded: {
+    retryable: false,
+    text: 'the machine config in force names another delegation token (renewed or re-paired)',
+  },
   future_timestamp: { retryable: true, text: 'created_at is beyond the allowed clock skew' },
   wallet_unavailable: { retryable: true, text: 'the wallet could not be asked (lookup_invoice failed)' },
   payment_not_found: { retryable: true, text: 'the wallet does not know the payment hash' },
@@ -298,6 +308,17 @@ async function runPipeline(input: unknown, ctx: VerifyRecordContext): Promise<Ve
     return reject('config_mismatch', `machineId "${record.machineId}" but config says "${config.machineId}"`)
   if (config.currency !== record.currency)
     return reject('config_mismatch', `currency ${record.currency} but config says ${config.currency}`)
+  // A config that names the delegation in force supersedes every other token of this ATM once its grace has
+  // passed: a renewal or a re-pairing then cuts the old token off instead of leaving it valid until it expires.
+  if (
+    config.delegationSha256 !== null &&
+    delegationTokenSha256(delegation.token) !== config.delegationSha256 &&
+    ev.created_at > config.createdAt + SUPERSEDED_TOKEN_GRACE_SEC
+  )
+    return reject(
+      'delegation_superseded',
+      `config ${config.eventId} put another delegation in force at ${config.createdAt}; this token no longer counts`,
+    )
 
   // 12. Clock skew.
   const maxFuture = ctx.maxFutureSkewSec ?? MAX_FUTURE_SKEW_SEC
