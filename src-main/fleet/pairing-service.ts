@@ -334,8 +334,9 @@ export function pairingHandlers(ctx: ServiceContext, wiring: PairingWiring): Pic
           'args[0].atmPubkey',
         )
       const configs = await loadConfigs(parts.ledger, parts.operatorPubkey, atmPubkey)
-      const machineId = configs.at(-1)?.machineId
-      if (machineId === undefined)
+      const latest = configs.at(-1)
+      const machineId = latest?.machineId
+      if (latest === undefined || machineId === undefined)
         throw new ApiError('not_found', 'args[0].atmPubkey: no machine config for this ATM', 'args[0].atmPubkey')
       let r: Awaited<ReturnType<typeof renewDelegation>>
       try {
@@ -347,6 +348,19 @@ export function pairingHandlers(ctx: ServiceContext, wiring: PairingWiring): Pic
             machineId,
             relays: [...parts.relays],
             ...(windowDays !== undefined ? { windowDays } : {}),
+            // The same config, re-signed naming the new token: records under the old one stop counting (§6).
+            config: {
+              v: 1,
+              atmPubkey: latest.atmPubkey,
+              machineId: latest.machineId,
+              name: latest.name,
+              currency: latest.currency,
+              consolePubkey: latest.consolePubkey,
+              relays: [...latest.relays],
+              fees: latest.fees,
+              discountPpm: latest.discountPpm,
+              limits: latest.limits,
+            },
           },
           signer,
           ctx.clock,
@@ -355,6 +369,10 @@ export function pairingHandlers(ctx: ServiceContext, wiring: PairingWiring): Pic
         throw toApi(e, {})
       }
       await parts.ledger.call('fleet.recordDelegation', r.delegation)
+      if (r.configEvent) {
+        await parts.fleet.ingestOperatorEvent(r.configEvent)
+        await publish(parts, 'machine config', r.configEvent)
+      }
       await checkExpiry()
       log.info('delegation renewed', { atmPubkey, machineId, untilSec: r.delegation.createdBefore })
       return { atmPubkey, machineId, uri: r.uri, qrSvg: r.svg, delegation: windowView(r.delegation) }

@@ -78,6 +78,46 @@ describe('fleet store', () => {
     expect(third.ok ? third.action : third.reason).toBe('duplicate_payment')
   })
 
+  it('point 13 (addressable events): keeps every version it has seen, also an older one arriving after a newer', async () => {
+    // docs/protocol.md §3: a relay keeps only the newest (kind, author, d); the console keeps each version as history.
+    const newerRoster = await sc.s.operator.signEvent(buildRosterTemplate([keys.atmPk, keys.otherPk], T0 - 5))
+    const olderRoster = await sc.s.operator.signEvent(buildRosterTemplate([keys.atmPk], T0 - 9))
+    await store.call('fleet.storeSignedEvent', { event: newerRoster, receivedAtMs: 1 })
+    await store.call('fleet.storeSignedEvent', { event: olderRoster, receivedAtMs: 2 })
+    expect((await loadRosters(store, keys.operatorPk)).map((r) => r.eventId)).toEqual([
+      sc.rosterEvent.id,
+      olderRoster.id,
+      newerRoster.id,
+    ])
+    // Two versions of one record (same d): the booked first and a later one, each with its own outcome row.
+    const first = await verifyRecord(sc.event, await ctx())
+    if (!first.ok) throw new Error(first.detail)
+    await store.call('fleet.recordOutcome', {
+      outcome: 'booked',
+      event: sc.event,
+      record: first.record.record,
+      receivedAtMs: 3,
+    })
+    const v2 = await sc.makeEvent({ createdAt: T0 - 30, record: { status: 'partial', fiatDispensedMinor: 5_000n } })
+    const second = await verifyRecord(v2, await ctx())
+    if (!second.ok) throw new Error(second.detail)
+    expect(second.action).toBe('history')
+    await store.call('fleet.recordOutcome', {
+      outcome: 'history',
+      event: v2,
+      record: second.record.record,
+      receivedAtMs: 4,
+    })
+    const rows = await store.query<{ event_id: string; outcome: string }>(
+      `SELECT event_id, outcome FROM fleet_record_outcome WHERE atm_pubkey = ? AND tx_id = ? ORDER BY id`,
+      [keys.atmPk, 'tx-000042'],
+    )
+    expect(rows).toEqual([
+      { event_id: sc.event.id, outcome: 'booked' },
+      { event_id: v2.id, outcome: 'history' },
+    ])
+  })
+
   it('a retryable rejection is retried, a final one is remembered', async () => {
     await store.call('fleet.recordOutcome', {
       outcome: 'rejected',

@@ -116,6 +116,17 @@ describe('NwcClient', () => {
     await expect(c.send(built.event)).rejects.toBeInstanceOf(NwcError)
   })
 
+  it('point 9 (NIP-40): a request carries expiration = created_at + 60 s by default (docs/protocol.md §5.6)', async () => {
+    const r = await relayUp()
+    const svc = await serviceOn([r.url])
+    const conn = await svc.fundedConnection('expiring', 1n)
+    const { c } = client(conn.uri)
+    const built = await c.buildRequest('get_balance', {})
+    const exp = built.event.tags.find((t) => t[0] === 'expiration')
+    expect(exp).toEqual(['expiration', String(built.event.created_at + 60)])
+    expect(built.expiresAtSec).toBe(built.event.created_at + 60)
+  })
+
   it('refuses to send an event that is not one of our requests', async () => {
     const r = await relayUp()
     const svc = await serviceOn([r.url])

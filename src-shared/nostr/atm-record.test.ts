@@ -94,4 +94,14 @@ describe('createAtmRecord', () => {
     const plain = await sc.s.console.nip44Decrypt(keys.atmPk, ev.content)
     expect(parseAtmRecordContent(plain)).toEqual(baseRecord())
   })
+
+  it('point 9 (NIP-40): a record carries no expiration tag, so no relay deletes it before a console catches up', async () => {
+    // docs/protocol.md §11: records MUST NOT expire; replay is stopped by event id, payment hash, (ATM, txId)
+    // versions and the delegation window instead.
+    const sc = await scenario(false)
+    for (const ev of [sc.event, await sc.makeEvent({ createdAt: T0 - 30, record: { txId: 'tx-000043' } })]) {
+      expect(ev.tags.some((t) => t[0] === 'expiration')).toBe(false)
+      expect(ev.tags.map((t) => t[0]).sort()).toEqual(['d', 'delegation', 'p'])
+    }
+  })
 })

@@ -1,6 +1,8 @@
 // Machine config (kind 30078, NIP-78 app data, d = "satmachine:machine:<atm pubkey hex>"), operator-signed on the
 // device. Builds the unsigned template, parses fetched events strictly, keeps the history and diffs versions.
 // Spec: docs/protocol.md §6.
+import { sha256 } from '@noble/hashes/sha2.js'
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
 import { ID_PATTERN } from './atm-record'
 import type { EventTemplate, NostrEvent } from './event'
 import { checkEvent, isHex64 } from './event'
@@ -35,6 +37,11 @@ export interface MachineConfigV1 {
 
 /** A verified config event with who signed it and when. */
 export interface MachineConfig extends MachineConfigV1 {
+  /**
+   * sha256 (hex) of the NIP-26 token in force for this ATM from this config on (the `delegation_sha256` tag), or
+   * null for a config that names none. Records under another token are refused once it takes effect.
+   */
+  delegationSha256: string | null
   eventId: string
   createdAt: number
   signerPubkey: string
@@ -178,13 +185,27 @@ export function serializeMachineConfigContent(c: MachineConfigV1): string {
 }
 
 /** The unsigned event the operator's signer shows and signs. */
-export function buildMachineConfigTemplate(c: MachineConfigV1, createdAt: number): EventTemplate {
+/**
+ * The hash a machine config names its delegation by: sha256 over the token's 64 signature bytes, lowercase hex
+ * (docs/protocol.md §6).
+ */
+export function delegationTokenSha256(token: string): string {
+  if (!/^[0-9a-f]{128}$/.test(token)) throw new MachineConfigError('delegationToken', 'must be 128 lowercase hex')
+  return bytesToHex(sha256(hexToBytes(token)))
+}
+
+export function buildMachineConfigTemplate(
+  c: MachineConfigV1,
+  createdAt: number,
+  delegationToken?: string,
+): EventTemplate {
   return {
     kind: KIND_APP_DATA,
     created_at: createdAt,
     tags: [
       ['d', machineConfigD(c.atmPubkey)],
       ['p', c.atmPubkey],
+      ...(delegationToken !== undefined ? [['delegation_sha256', delegationTokenSha256(delegationToken)]] : []),
     ],
     content: serializeMachineConfigContent(c),
   }
@@ -208,7 +229,11 @@ export function parseMachineConfigEvent(ev: NostrEvent, operatorPubkey: string):
   if (d !== machineConfigD(c.atmPubkey)) fail('atmPubkey', 'does not match the d tag')
   const ps = ev.tags.filter((t) => t[0] === 'p')
   if (ps.length !== 1 || ps[0]![1] !== c.atmPubkey) fail('tags.p', 'exactly one p tag equal to atmPubkey is required')
-  return { ...c, eventId: ev.id, createdAt: ev.created_at, signerPubkey: ev.pubkey }
+  const hs = ev.tags.filter((t) => t[0] === 'delegation_sha256')
+  if (hs.length > 1 || (hs.length === 1 && !isHex64(hs[0]![1] ?? '')))
+    fail('tags.delegation_sha256', 'at most one, 64 lowercase hex')
+  const delegationSha256 = hs.length === 1 ? (hs[0]![1] as string) : null
+  return { ...c, delegationSha256, eventId: ev.id, createdAt: ev.created_at, signerPubkey: ev.pubkey }
 }
 
 /** NIP-01 order for addressable versions: newer created_at wins; on a tie the lower id wins. */

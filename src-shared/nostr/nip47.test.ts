@@ -134,6 +134,32 @@ describe('info event and encryption negotiation', () => {
     )
   })
 
+  it('point 8 (NWC for ATMs): the 13194 info event picks the scheme and the request names it and uses it', () => {
+    // docs/protocol.md §5.6: NIP-44 v2 whenever the info event lists it, NIP-04 only when the tag is absent.
+    const cases: Array<[string[][], 'nip44_v2' | 'nip04']> = [
+      [[['encryption', 'nip04 nip44_v2']], 'nip44_v2'],
+      [[], 'nip04'],
+    ]
+    for (const [tags, want] of cases) {
+      const encryption = chooseEncryption(parseInfoEvent(info(tags), walletPk))
+      expect(encryption).toBe(want)
+      const b = buildRequestEvent({
+        conn,
+        method: 'lookup_invoice',
+        params: { paymentHash: 'ab'.repeat(32) },
+        encryption,
+        createdAtSec: 1_800_000_000,
+        expiresAtSec: 1_800_000_060,
+      })
+      expect(b.event.tags.find((t) => t[0] === 'encryption')).toEqual(['encryption', want])
+      const plain =
+        want === 'nip44_v2'
+          ? nip44.decrypt(b.event.content, nip44.getConversationKey(walletSk, conn.clientPubkey))
+          : nip04.decrypt(walletSk, conn.clientPubkey, b.event.content)
+      expect(JSON.parse(plain).method).toBe('lookup_invoice')
+    }
+  })
+
   it('reads capabilities and notifications, and refuses a forged or foreign info event', () => {
     const i = parseInfoEvent(info([['notifications', 'payment_received payment_sent']]), walletPk)
     expect(i.capabilities).toEqual(['pay_invoice', 'get_balance'])

@@ -172,6 +172,62 @@ describe('parsePairingPayload', () => {
   })
 })
 
+describe('point 11 (pairing-time token check)', () => {
+  // docs/protocol.md §10.2: with no event at pairing, "now" stands in for created_at; A < now < B strictly, and the
+  // payload is accepted up to and including its `exp` second.
+  it('accepts a payload until and including its exp second, and refuses it one second later', async () => {
+    const p = await createPairing(input(), s.operator, manualClock(T0 * 1000))
+    expect(p.payload.expiresAt).toBe(T0 + 86_400)
+    expect(parsePairingPayload(p.uri, { nowSec: p.payload.expiresAt }).token).toBe(p.payload.token)
+    expectField(() => parsePairingPayload(p.uri, { nowSec: p.payload.expiresAt + 1 }), 'exp')
+  })
+
+  it('requires A < now < B: a 1-day renewal payload is refused from B on, though its exp is still ahead', async () => {
+    const r = await renewDelegation(
+      {
+        atmPubkey: keys.atmPk,
+        operatorPubkey: keys.operatorPk,
+        consolePubkey: keys.consolePk,
+        machineId: 'atm-berlin-01',
+        relays: cfg.relays,
+        windowDays: 1,
+      },
+      s.operator,
+      manualClock(T0 * 1000),
+    )
+    const A = T0 - 300
+    const B = A + DAY
+    expect(parseConditions(r.payload.conditions)).toMatchObject({ createdAfter: [A], createdBefore: [B] })
+    expect(r.payload.expiresAt).toBeGreaterThan(B)
+    expect(parsePairingPayload(r.uri, { nowSec: B - 1 }).conditions).toBe(r.payload.conditions)
+    expectField(() => parsePairingPayload(r.uri, { nowSec: B }), 'cond')
+    expect(parsePairingPayload(r.uri, { nowSec: A + 1 }).conditions).toBe(r.payload.conditions)
+    expectField(() => parsePairingPayload(r.uri, { nowSec: A }), 'cond')
+  })
+
+  it('requires exactly kind=30079 with both bounds, and a token by `op` for `atm`', async () => {
+    const p = await createPairing(input(), s.operator, manualClock(T0 * 1000))
+    const A = T0 - 300
+    const B = A + 90 * DAY
+    for (const conditions of [
+      `kind=30079&kind=1&created_at>${A}&created_at<${B}`,
+      `kind=30079&created_at>${A}`,
+      `created_at>${A}&created_at<${B}`,
+    ]) {
+      expectField(() => parsePairingPayload(encodePairingUri({ ...p.payload, conditions }), { nowSec: T0 }), 'cond')
+    }
+    // The token names the delegatee: the same token presented for another ATM key, or under another operator key.
+    expectField(
+      () => parsePairingPayload(encodePairingUri({ ...p.payload, atmPubkey: keys.otherPk }), { nowSec: T0 }),
+      'tok',
+    )
+    expectField(
+      () => parsePairingPayload(encodePairingUri({ ...p.payload, operatorPubkey: keys.otherPk }), { nowSec: T0 }),
+      'tok',
+    )
+  })
+})
+
 describe('renew, revoke, expiry warnings', () => {
   it('renewal issues a fresh window without the NWC secret', async () => {
     const clock = manualClock((T0 + 80 * DAY) * 1000)

@@ -196,7 +196,12 @@ export async function createPairing(input: CreatePairingInput, signer: Signer, c
     signer,
     clock,
   )
-  const configEvent = await signEventChecked(signer, buildMachineConfigTemplate(config, now), input.operatorPubkey)
+  // The config names the token it puts in force, so an older token of this ATM stops counting (§6).
+  const configEvent = await signEventChecked(
+    signer,
+    buildMachineConfigTemplate(config, now, delegation.token),
+    input.operatorPubkey,
+  )
   const rosterEvent = input.currentMembers.includes(atmPubkey)
     ? null
     : await signEventChecked(
@@ -233,11 +238,27 @@ export async function renewDelegation(
     machineId: string
     relays: string[]
     windowDays?: number
+    /** The ATM's current config: re-signed naming the new token, so the old one is superseded (§6). */
+    config?: MachineConfigV1
   },
   signer: Signer,
   clock: Clock,
-): Promise<{ delegation: IssuedDelegation; payload: PairingPayload; uri: string; svg: string }> {
+): Promise<{
+  delegation: IssuedDelegation
+  configEvent: NostrEvent | null
+  payload: PairingPayload
+  uri: string
+  svg: string
+}> {
   const delegation = await issueDelegation(args, signer, clock)
+  const configEvent =
+    args.config === undefined
+      ? null
+      : await signEventChecked(
+          signer,
+          buildMachineConfigTemplate(args.config, nowSec(clock), delegation.token),
+          args.operatorPubkey,
+        )
   const payload: PairingPayload = {
     v: 1,
     atmPubkey: args.atmPubkey,
@@ -247,12 +268,12 @@ export async function renewDelegation(
     conditions: delegation.conditions,
     token: delegation.token,
     relays: [...args.relays],
-    configEventId: null,
+    configEventId: configEvent?.id ?? null,
     nwcUri: null,
     expiresAt: nowSec(clock) + PAIRING_PAYLOAD_TTL_SEC,
   }
   const uri = encodePairingUri(payload)
-  return { delegation, payload, uri, svg: pairingQrSvg(uri) }
+  return { delegation, configEvent, payload, uri, svg: pairingQrSvg(uri) }
 }
 
 /**

@@ -2,6 +2,7 @@ import { hexToBytes } from '@noble/hashes/utils.js'
 import { afterAll, beforeEach, describe, expect, it } from 'vitest'
 import {
   ATM_SK,
+  baseConfig,
   DAY,
   delegate,
   keys,
@@ -21,6 +22,7 @@ import {
   schnorrVerifyHex,
   signTemplateWithKey,
 } from './event'
+import { buildMachineConfigTemplate, parseMachineConfigEvent } from './machine-config'
 import { DelegationTokenMemo } from './nip26'
 import { buildRosterTemplate, parseRosterEvent } from './roster'
 import { REJECT_REASON_CODES, type RejectReason, type VerifyRecordResult, verifyRecord } from './verify-record'
@@ -58,6 +60,29 @@ describe('verifyRecord accepts', () => {
     expect(r.record.txId).toBe('tx-000042')
     expect(r.record.preimage).toBe(PREIMAGE)
     expect(r.record.rosterEventId).toBe(sc.roster.eventId)
+  })
+  it('point 10 (tag order): tags in another order plus alt and expiration tags (any order; unknown tags ignored)', async () => {
+    // docs/protocol.md §5.1: tags may come in any order and tags with other names are ignored. An `expiration` tag
+    // is forbidden to ATMs (§11, NIP-40: a relay would delete the record), but the console does not refuse it.
+    const ev = resign(sc.event, (t) => {
+      const byName = (n: string) => t.tags.find((x) => x[0] === n)!
+      return {
+        ...t,
+        tags: [
+          ['alt', 'Satmachine ATM transaction record'],
+          byName('delegation'),
+          ['expiration', String(T0 + 86_400)],
+          byName('p'),
+          byName('d'),
+        ],
+      }
+    })
+    expect(ev.tags.map((x) => x[0])).toEqual(['alt', 'delegation', 'expiration', 'p', 'd'])
+    const r = await verifyRecord(ev, sc.ctx())
+    if (!r.ok) throw new Error(`${r.reason}: ${r.detail}`)
+    expect(r.action).toBe('book')
+    expect(r.record.txId).toBe('tx-000042')
+    expect(r.record.record.wireMsat).toBe(21_000_000n)
   })
   it('a further version of a booked transaction with the same payment as history', async () => {
     sc.booked.set(PAYMENT_HASH, {
@@ -136,6 +161,63 @@ describe('verifyRecord rejects, one reason each', () => {
   })
   it('no_roster', async () => {
     expectReject(await verifyRecord(sc.event, sc.ctx({ rosters: [] })), 'no_roster')
+  })
+  it('no_roster (point 2): a record dated within the clock skew before the roster that admits the ATM is booked', async () => {
+    // The delegation starts 300 s before pairing; the roster listing the ATM is signed at pairing (T0 - 10 days).
+    const joinedAt = T0 - 10 * DAY
+    const d = await delegate(sc.s.operator, keys.atmPk, joinedAt - 300, T0 + 5 * DAY)
+    const ev = await sc.makeEvent({ createdAt: joinedAt - 100, delegation: d })
+    sc.wallet.set(PAYMENT_HASH, {
+      found: true,
+      settled: true,
+      type: 'incoming',
+      amountMsat: 21_000_000n,
+      preimage: PREIMAGE,
+      settledAt: joinedAt - 150,
+    })
+    const r = await verifyRecord(ev, sc.ctx())
+    expect(r.ok || r.reason).toBe(true)
+  })
+  it('before_roster (point 2): a record dated beyond the skew before every roster is final, not retryable', async () => {
+    const joinedAt = T0 - 10 * DAY
+    const d = await delegate(sc.s.operator, keys.atmPk, joinedAt - 1000, T0 + 5 * DAY)
+    const ev = await sc.makeEvent({ createdAt: joinedAt - 301, delegation: d })
+    const r = await verifyRecord(ev, sc.ctx())
+    expectReject(r, 'before_roster')
+    expect(!r.ok && r.retryable).toBe(false)
+    // With no roster at all yet, the same record may still book once one arrives: retryable.
+    const none = await verifyRecord(ev, sc.ctx({ rosters: [] }))
+    expectReject(none, 'no_roster')
+    expect(!none.ok && none.retryable).toBe(true)
+  })
+  it('revocation gets no skew: a key dropped before created_at is revoked even if re-listed within 300 s', async () => {
+    const drop = await sc.s.operator.signEvent(buildRosterTemplate([keys.otherPk], T0 - 1000))
+    const back = await sc.s.operator.signEvent(buildRosterTemplate([keys.atmPk, keys.otherPk], T0 - 1))
+    sc.rosters.push(parseRosterEvent(drop, keys.operatorPk), parseRosterEvent(back, keys.operatorPk))
+    const ev = await sc.makeEvent({ createdAt: T0 - 100 })
+    expectReject(await verifyRecord(ev, sc.ctx()), 'revoked')
+  })
+  it('delegation_superseded (point 17): a config naming the renewed token cuts the old token off after its grace', async () => {
+    // A renewal at T0 - 5000: a new 1-day token, and the same config re-signed naming it.
+    const renewedAt = T0 - 5000
+    const renewed = await delegate(sc.s.operator, keys.atmPk, renewedAt - 300, renewedAt - 300 + DAY)
+    const cfg = await sc.s.operator.signEvent(buildMachineConfigTemplate(baseConfig(), renewedAt, renewed.token))
+    sc.configs.push(parseMachineConfigEvent(cfg, keys.operatorPk))
+    // Under the old 90-day token, after the grace: refused, final.
+    const old = await verifyRecord(sc.event, sc.ctx())
+    expectReject(old, 'delegation_superseded')
+    expect(!old.ok && old.retryable).toBe(false)
+    // Under the renewed token: booked.
+    const fresh = await verifyRecord(await sc.makeEvent({ delegation: renewed }), sc.ctx())
+    expect(fresh.ok || fresh.reason).toBe(true)
+  })
+  it('delegation_superseded (point 17): within the grace after a renewal the old token still counts', async () => {
+    const renewedAt = T0 - 200
+    const renewed = await delegate(sc.s.operator, keys.atmPk, renewedAt - 300, renewedAt - 300 + DAY)
+    const cfg = await sc.s.operator.signEvent(buildMachineConfigTemplate(baseConfig(), renewedAt, renewed.token))
+    sc.configs.push(parseMachineConfigEvent(cfg, keys.operatorPk))
+    const r = await verifyRecord(sc.event, sc.ctx())
+    expect(r.ok || r.reason).toBe(true)
   })
   it('not_in_roster', async () => {
     const d = await delegate(sc.s.operator, keys.otherPk, T0 - 5 * DAY, T0 + 5 * DAY)

@@ -8,7 +8,7 @@ import type { Logger } from '../log'
 import { AtmRecordError, type AtmRecordV1, ID_PATTERN, parseAtmRecordContent } from './atm-record'
 import { checkEvent, copyEvent, isHex64, type NostrEvent, type SchnorrVerify } from './event'
 import { KIND_ATM_RECORD, MAX_BACKDATE_SKEW_SEC, MAX_FUTURE_SKEW_SEC, MAX_RECORD_CONTENT_CHARS } from './kinds'
-import type { MachineConfig } from './machine-config'
+import { delegationTokenSha256, type MachineConfig } from './machine-config'
 import {
   conditionsAllow,
   type DelegationConditions,
@@ -21,6 +21,31 @@ import {
 } from './nip26'
 import { membershipAt, type Roster } from './roster'
 
+/**
+ * How long after a config names a new delegation the ATM's previous token still counts: the time to load the new
+ * pairing payload onto the ATM (docs/protocol.md §6).
+ */
+export const SUPERSEDED_TOKEN_GRACE_SEC = 600
+
+/**
+ * Roster membership at `createdAt`, with the same clock skew the delegation window allows before pairing: an ATM's
+ * delegation starts `skewSec` before it is issued (a lagging ATM clock), but the roster that lists it is signed at
+ * pairing. A record dated in that gap — not listed (or no roster yet) at created_at, but listed at created_at +
+ * skew — counts as a member of the roster that admitted it. A key that was listed and then DROPPED before
+ * created_at gets no grace: revocation stays exact.
+ */
+export function rosterMembership(
+  rosters: readonly Roster[],
+  pubkey: string,
+  createdAt: number,
+  skewSec: number,
+): ReturnType<typeof membershipAt> {
+  const m = membershipAt(rosters, pubkey, createdAt)
+  if (m.status !== 'no_roster' && m.status !== 'not_listed') return m
+  const joining = membershipAt(rosters, pubkey, createdAt + skewSec)
+  return joining.status === 'member' ? joining : m
+}
+
 /** Every reason a record is not booked, in pipeline order, with whether trying again later can change it. */
 export const REJECT_REASONS = {
   malformed_event: { retryable: false, text: 'not a well-formed NIP-01 event' },
@@ -30,7 +55,11 @@ export const REJECT_REASONS = {
   wrong_kind: { retryable: false, text: 'kind is not 30079' },
   bad_tags: { retryable: false, text: 'd or p tag missing, repeated or malformed' },
   wrong_recipient: { retryable: false, text: 'p tag is not this console key' },
-  no_roster: { retryable: true, text: 'no fleet roster is known for that time' },
+  no_roster: { retryable: true, text: 'no fleet roster is known yet' },
+  before_roster: {
+    retryable: false,
+    text: 'created_at is more than the clock skew before the first roster version that lists the author',
+  },
   not_in_roster: { retryable: false, text: 'author was not in the roster in force at created_at' },
   revoked: { retryable: false, text: 'author had been removed from the roster before created_at' },
   delegation_missing: { retryable: false, text: 'delegation tag missing or malformed' },
@@ -45,6 +74,10 @@ export const REJECT_REASONS = {
   tx_id_mismatch: { retryable: false, text: 'content txId differs from the d tag' },
   no_machine_config: { retryable: true, text: 'no machine config is known for this ATM' },
   config_mismatch: { retryable: false, text: 'machineId or currency differs from the machine config' },
+  delegation_superseded: {
+    retryable: false,
+    text: 'the machine config in force names another delegation token (renewed or re-paired)',
+  },
   future_timestamp: { retryable: true, text: 'created_at is beyond the allowed clock skew' },
   wallet_unavailable: { retryable: true, text: 'the wallet could not be asked (lookup_invoice failed)' },
   payment_not_found: { retryable: true, text: 'the wallet does not know the payment hash' },
@@ -191,8 +224,13 @@ async function runPipeline(input: unknown, ctx: VerifyRecordContext): Promise<Ve
   if (ps[0]![1] !== ctx.consolePubkey) return reject('wrong_recipient', `p tag names ${ps[0]![1]}`)
 
   // 8. Author in the roster in force at created_at.
-  const m = membershipAt(ctx.rosters, ev.pubkey, ev.created_at)
-  if (m.status === 'no_roster') return reject('no_roster', `no roster version at or before ${ev.created_at}`)
+  const m = rosterMembership(ctx.rosters, ev.pubkey, ev.created_at, ctx.maxFutureSkewSec ?? MAX_FUTURE_SKEW_SEC)
+  if (m.status === 'no_roster') {
+    // Relays keep only the newest roster version, so a version older than those known cannot arrive later: only
+    // "no roster at all yet" can change with time.
+    if (ctx.rosters.length === 0) return reject('no_roster', 'no fleet roster has been received yet')
+    return reject('before_roster', `no roster version at or before ${ev.created_at} + clock skew lists the author`)
+  }
   if (m.status === 'not_listed') return reject('not_in_roster', `roster ${m.roster.eventId} does not list the author`)
   if (m.status === 'revoked')
     return reject('revoked', `author removed from the roster at ${m.revokedAt} (roster ${m.roster.eventId})`)
@@ -257,7 +295,10 @@ async function runPipeline(input: unknown, ctx: VerifyRecordContext): Promise<Ve
   // 11. The machine has a config, and the record agrees with it.
   let config: MachineConfig | null
   try {
-    config = await ctx.machineConfig(ev.pubkey, ev.created_at)
+    // The first config is signed at pairing, like the roster: the same joining skew applies (docs/protocol.md §7).
+    config =
+      (await ctx.machineConfig(ev.pubkey, ev.created_at)) ??
+      (await ctx.machineConfig(ev.pubkey, ev.created_at + (ctx.maxFutureSkewSec ?? MAX_FUTURE_SKEW_SEC)))
   } catch (e) {
     return reject('no_machine_config', message(e))
   }
@@ -267,6 +308,17 @@ async function runPipeline(input: unknown, ctx: VerifyRecordContext): Promise<Ve
     return reject('config_mismatch', `machineId "${record.machineId}" but config says "${config.machineId}"`)
   if (config.currency !== record.currency)
     return reject('config_mismatch', `currency ${record.currency} but config says ${config.currency}`)
+  // A config that names the delegation in force supersedes every other token of this ATM once its grace has
+  // passed: a renewal or a re-pairing then cuts the old token off instead of leaving it valid until it expires.
+  if (
+    config.delegationSha256 !== null &&
+    delegationTokenSha256(delegation.token) !== config.delegationSha256 &&
+    ev.created_at > config.createdAt + SUPERSEDED_TOKEN_GRACE_SEC
+  )
+    return reject(
+      'delegation_superseded',
+      `config ${config.eventId} put another delegation in force at ${config.createdAt}; this token no longer counts`,
+    )
 
   // 12. Clock skew.
   const maxFuture = ctx.maxFutureSkewSec ?? MAX_FUTURE_SKEW_SEC

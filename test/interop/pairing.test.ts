@@ -241,7 +241,13 @@ describe('pairing over IPC', () => {
       answers.push(renew)
       expect(renew.delegation.untilSec - renew.delegation.fromSec).toBe(30 * DAY)
       expect(renew.uri).not.toBe(pair.uri)
-      expect(parsePairingPayload(renew.uri, { nowSec: Math.floor(Date.now() / 1000) }).nwcUri).toBeNull()
+      const renewedPayload = parsePairingPayload(renew.uri, { nowSec: Math.floor(Date.now() / 1000) })
+      expect(renewedPayload.nwcUri).toBeNull()
+      // Point 17: the renewal re-signs the machine config naming the new token, published to the relay, so the old
+      // token is superseded (the verifier's delegation_superseded rule).
+      expect(renewedPayload.configEventId).not.toBeNull()
+      const cfgId = renewedPayload.configEventId as string
+      expect(await idsOnRelay(relay.url, [cfgId])).toEqual([cfgId])
       const dels = ok<DelegationView[]>(await b.d('fleet.delegations', [], call))
       answers.push(dels)
       expect(dels.filter((x) => x.atmPubkey === atm1.pk)).toHaveLength(2)
@@ -290,8 +296,8 @@ describe('pairing over IPC', () => {
       answers.push(rejected)
       expect(rejected).toMatchObject({ reason: 'revoked', retryable: false })
       // What was signed was published: ATM 1's config, and the revoking roster (rosters are addressable: the relay
-      // keeps only the newest version, so the pairing roster was replaced by it).
-      const published = [pair.configEventId, rev.rosterEventId]
+      // keeps only the newest version, so the pairing roster was replaced by it). The renewal's config replaced the pairing one likewise.
+      const published = [cfgId, rev.rosterEventId]
       expect(await idsOnRelay(relay.url, published)).toEqual([...published].sort())
       const revokedView = ok<DelegationView[]>(await b.d('fleet.delegations', [], call))
       answers.push(revokedView)
