@@ -74,7 +74,7 @@ export interface WorklistView {
   /** ATMs whose newest delegation expires within 14 days or has expired (revoked ATMs left out), soonest first. */
   delegations: DelegationWarningView[]
   /** Recipients whose accrued sats wait (no destination, or paused): "… has no destination: N sats waiting". */
-  waitingRecipients: Array<{
+  waitingRecipients?: Array<{
     recipientKind: 'platform' | 'split' | 'lp'
     recipientId: string
     reason: 'no_destination' | 'paused'
