@@ -290,7 +290,13 @@ export const plan: Procedure<unknown, PayoutView[]> = (db, raw) => {
     min_interval_ms: bigint
     max_fee_base_msat: bigint
     max_fee_ppm: bigint
-  }>('SELECT * FROM payout_recipient WHERE active = 1 ORDER BY recipient_kind, recipient_id', [], BIG)
+  }>(
+    // A recipient whose destination was removed (`{}`) is not planned: its sats keep accruing and wait on the
+    // worklist (waiting.ts) instead of failing through the retries to failed_final.
+    "SELECT * FROM payout_recipient WHERE active = 1 AND destination_json <> '{}' ORDER BY recipient_kind, recipient_id",
+    [],
+    BIG,
+  )
   const out: PayoutView[] = []
   for (const r of recipients) {
     const kind = r.recipient_kind as RecipientKind

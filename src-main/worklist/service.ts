@@ -13,6 +13,7 @@ import type { SettlementWorkItem, WorklistView } from '../../src-shared/ipc/work
 import { delegationWarnings, loadDelegationViews } from '../fleet/pairing-service'
 import { toApiError } from '../lps/service'
 import type { PayoutWorklist } from '../payouts/procedures'
+import type { WaitingRecipient } from '../payouts/waiting'
 import { latestReconcileWorklist } from '../reconcile/service'
 import type { ServiceContext } from '../service-context'
 
@@ -46,7 +47,7 @@ export function worklistHandlers(ctx: ServiceContext): Pick<Handlers, WorklistMe
   return {
     'worklist.list': async ({ stuckMinutes }) => {
       const ledger = ctx.ledger()
-      const [settlements, payouts, reconcile, delegations] = await Promise.all([
+      const [settlements, payouts, reconcile, delegations, waitingRecipients] = await Promise.all([
         ledger.call<SettlementWorkItem[]>('accounting.worklist', {
           nowMs: now(),
           stuckMinutes: stuckMinutes ?? DEFAULT_STUCK_MINUTES,
@@ -55,6 +56,7 @@ export function worklistHandlers(ctx: ServiceContext): Pick<Handlers, WorklistMe
         latestReconcileWorklist(ledger),
         // Delegations expiring within 14 days (or expired) of ATMs still in the roster (docs/protocol.md §10.3).
         loadDelegationViews(ledger, ctx.settings.get().operatorPubkey, nowSec(ctx.clock)).then(delegationWarnings),
+        ledger.call<WaitingRecipient[]>('payouts.waitingRecipients', {}),
       ])
       const view: WorklistView = {
         settlements,
@@ -91,6 +93,7 @@ export function worklistHandlers(ctx: ServiceContext): Pick<Handlers, WorklistMe
                 })),
               },
         delegations,
+        waitingRecipients,
       }
       return view
     },

@@ -73,6 +73,15 @@ export interface WorklistView {
   reconcile: { runId: number; fromSec: number; untilSec: number; items: ReconcileWorkItem[] } | null
   /** ATMs whose newest delegation expires within 14 days or has expired (revoked ATMs left out), soonest first. */
   delegations: DelegationWarningView[]
+  /** Recipients whose accrued sats wait (no destination, or paused): "… has no destination: N sats waiting". */
+  waitingRecipients?: Array<{
+    recipientKind: 'platform' | 'split' | 'lp'
+    recipientId: string
+    reason: 'no_destination' | 'paused'
+    accruedMsat: string
+    waitingSat: string
+    text: string
+  }>
 }
 
 export interface SettlementStatusView {
