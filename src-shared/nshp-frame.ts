@@ -91,7 +91,7 @@ export class Assembler {
 
   constructor(
     private readonly channel: number,
-    private readonly reportBytes: number,
+    readonly reportBytes: number,
   ) {
     checkReportSize(reportBytes)
   }
