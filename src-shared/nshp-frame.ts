@@ -100,10 +100,12 @@ export class Assembler {
     if (report.length < HEADER_BYTES) {
       throw new FrameError('short-report', `report: ${report.length} bytes is shorter than the header`)
     }
-    const channel = (report[0] << 8) | report[1]
+    // Length checked above, so these reads are in range; `?? 0` only satisfies the index-access check.
+    const b = (i: number): number => report[i] ?? 0
+    const channel = (b(0) << 8) | b(1)
     if (channel !== this.channel) return { kind: 'ignored' }
-    const tag = report[2]
-    const seq = (report[3] << 8) | report[4]
+    const tag = b(2)
+    const seq = (b(3) << 8) | b(4)
     if (tag === TAG_STATUS) return { kind: 'status', status: report[HEADER_BYTES] ?? 0 }
     if (tag === TAG_CANCEL) return { kind: 'cancel' }
     if (tag !== TAG_MSG) throw new FrameError('bad-tag', `tag: 0x${tag.toString(16)} is not MSG, STATUS or CANCEL`)
@@ -112,7 +114,7 @@ export class Assembler {
       if (report.length < HEADER_BYTES + LENGTH_BYTES) {
         throw new FrameError('short-report', 'report: frame 0 has no length field')
       }
-      this.buffer = new Uint8Array((report[5] << 8) | report[6])
+      this.buffer = new Uint8Array((b(5) << 8) | b(6))
       this.filled = 0
       this.nextSeq = 0
       at += LENGTH_BYTES
