@@ -87,7 +87,8 @@ export class MerkleFrontier {
 
 /** RFC 6962 §2.1.1 audit path for leaf `index` in the tree of the first `size` hashes. */
 export function inclusionProof(hashes: readonly Hash[], index: number, size = hashes.length): Hash[] {
-  if (!(index >= 0 && index < size && size <= hashes.length)) throw new RangeError(`leaf ${index} not in tree of ${size}`)
+  if (!(index >= 0 && index < size && size <= hashes.length))
+    throw new RangeError(`leaf ${index} not in tree of ${size}`)
   const path = (m: number, lo: number, hi: number): Hash[] => {
     const n = hi - lo
     if (n === 1) return []
