@@ -79,6 +79,8 @@ export class AtmSimError extends FieldError {
 /** The operator wallet's receive-only side: make_invoice. */
 export interface InvoiceWallet {
   makeInvoice(params: { amountMsat: bigint; description?: string; expirySec?: number }): Promise<Nip47Transaction>
+  /** Optional: lets a fresh run find its earlier paid sales (the replayed-record scenario). */
+  lookupInvoice?(params: { paymentHash: string }): Promise<Nip47Transaction>
 }
 
 /** The customer: pays a cash-out invoice, or issues the invoice a cash-in pays. */
@@ -201,6 +203,11 @@ export async function createAtmSimulator(opts: AtmSimulatorOptions): Promise<Atm
       nwc ??= new NwcClient({ connection: payload.nwcUri, clock, logger: log.child('nwc'), replyTimeoutMs: 30_000 })
       return nwc.makeInvoice(p)
     },
+    lookupInvoice: (p) => {
+      if (payload.nwcUri === null) throw new AtmSimError('pairing', 'the payload carries no receive-only NWC URI')
+      nwc ??= new NwcClient({ connection: payload.nwcUri, clock, logger: log.child('nwc'), replyTimeoutMs: 30_000 })
+      return nwc.lookupInvoice(p)
+    },
   }
   const delegation: DelegationTag = {
     delegatorPubkey: payload.operatorPubkey,
@@ -259,11 +266,27 @@ export async function createAtmSimulator(opts: AtmSimulatorOptions): Promise<Atm
     })
     events.sort((a, b) => b.created_at - a.created_at)
     for (const event of events) {
+      let record: AtmRecordV1
       try {
-        const record = parseAtmRecordContent(await atm.nip44Decrypt(payload.consolePubkey, event.content))
-        return { event, record }
+        record = parseAtmRecordContent(await atm.nip44Decrypt(payload.consolePubkey, event.content))
       } catch {
-        // Not one of ours that decrypts and parses (a malformed-content scenario): look further back.
+        continue // not one of ours that decrypts and parses (a malformed-content scenario): look further back
+      }
+      // A real earlier sale: a cash-out under this pairing's delegation, not dated ahead of the clock, whose invoice
+      // the operator's wallet shows as paid to it (asked through the ATM's own receive-only connection). The
+      // records the negative scenarios made (another delegation, a future created_at, forged directions) are
+      // passed over: they were refused, so their payments are not booked and would not be a replay.
+      if (record.direction !== 'cash_out') continue
+      if (event.created_at > nowSec(clock)) continue
+      const tag = event.tags.find((t) => t[0] === 'delegation')
+      if (tag?.[3] !== payload.token) continue
+      try {
+        if (!invoiceWallet.lookupInvoice) return { event, record }
+        const tx = await invoiceWallet.lookupInvoice({ paymentHash: record.paymentHash })
+        if (tx.type === 'incoming' && tx.state === 'settled' && tx.amountMsat === record.wireMsat)
+          return { event, record }
+      } catch {
+        // Not known to the wallet: not a sale that was paid.
       }
     }
     return undefined

@@ -4,9 +4,10 @@
 // + fleet service + ledger) verifies each one — including lookup_invoice on the operator's wallet — and books it.
 // Every negative scenario of the simulator is rejected with its own reason code and books nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { AtmSimulator, Sale } from '../../src-main/atm-sim/simulator'
+import { type AtmSimulator, createAtmSimulator, type Sale } from '../../src-main/atm-sim/simulator'
 import type { RecordOutcome } from '../../src-main/fleet/service'
 import { nowSec, systemClock } from '../../src-shared/clock'
+import { createLogger } from '../../src-shared/log'
 import { KIND_ATM_RECORD } from '../../src-shared/nostr/kinds'
 import { buildConditions, type DelegationTag } from '../../src-shared/nostr/nip26'
 import { revokeAtm } from '../../src-shared/nostr/pairing'
@@ -16,11 +17,12 @@ let h: FleetHarness
 let c: Console
 let sim: AtmSimulator
 let atmPubkey: string
+let paired: Awaited<ReturnType<FleetHarness['pairAtm']>>
 
 beforeAll(async () => {
   h = await startFleetHarness({ recordRelays: 2 })
   c = await h.startConsole()
-  const paired = await h.pairAtm({ machineId: 'atm-sim-01', members: [] })
+  paired = await h.pairAtm({ machineId: 'atm-sim-01', members: [] })
   sim = paired.sim
   atmPubkey = sim.atmPubkey
   // The console has the roster and the config before the first sale.
@@ -243,6 +245,48 @@ describe('fleet protocol over real relays and a real NIP-47 wallet service', () 
       { bigint: true },
     )
     expect(row).toEqual({ direction: 'cash_in', wire: s.record!.wireMsat })
+  })
+
+  it('direction forgery (protocol 1.1 point 1): a cash-out record naming an outgoing payment is direction_mismatch, nothing booked', async () => {
+    const s = await sim.sell({ scenario: 'direction-forged-cash-out' })
+    await expectRejected(s, 'direction_mismatch')
+    await expect(
+      count(`SELECT COUNT(*) AS n FROM acct_settlement WHERE payment_hash = ?`, [s.paymentHash!]),
+    ).resolves.toBe(0)
+  })
+
+  it('direction forgery (protocol 1.1 point 1): a cash-in record naming an incoming invoice is direction_mismatch, nothing booked', async () => {
+    const s = await sim.sell({ scenario: 'direction-forged-cash-in' })
+    await expectRejected(s, 'direction_mismatch')
+    await expect(
+      count(`SELECT COUNT(*) AS n FROM acct_settlement WHERE payment_hash = ?`, [s.paymentHash!]),
+    ).resolves.toBe(0)
+  })
+
+  it('replayed-record from a fresh simulator run (point 4): reads the earlier sale back from the relay', async () => {
+    const earlier = await sim.sell()
+    expect(await c.outcomeOf(earlier.event.id)).toMatchObject({ outcome: 'booked' })
+    // A second `atm-sim` run for the same ATM key: it remembers no sale of its own.
+    const noPayments = {
+      payInvoice: async () => {
+        throw new Error('a replay pays nothing')
+      },
+      makeInvoice: async () => {
+        throw new Error('a replay pays nothing')
+      },
+    }
+    const fresh = await createAtmSimulator({
+      pairingUri: paired.pairing.uri,
+      atmSecretKey: paired.secret,
+      customer: noPayments as never,
+      log: createLogger(() => {}, 'fresh-sim'),
+    })
+    try {
+      const s = await fresh.sell({ scenario: 'replayed-record' })
+      await expectRejected(s, 'duplicate_payment')
+    } finally {
+      await fresh.close()
+    }
   })
 
   it('revoked machine: after the operator drops it from the roster, its records are rejected as revoked', async () => {
