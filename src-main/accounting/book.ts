@@ -17,7 +17,7 @@ import {
 import { settlementResultToJson } from '../../src-shared/money/settlement-json'
 import type { Row, TxDb } from '../ledger/types'
 import { amountArg, hashArg, intArg, msArg, objectArg, optionalAmountArg, optionalStringArg, stringArg } from './args'
-import { big, lpBalance, lpUsedOnDay, type SettlementStatus, writeResult } from './entries'
+import { addNote, big, lpBalance, lpUsedOnDay, type SettlementStatus, writeResult } from './entries'
 import { inputError } from './errors'
 
 const BIG = { bigint: true } as const
@@ -34,6 +34,8 @@ export interface BookSettlementArgs {
   currency: string
   /** The fee the ATM claims (compared, never trusted). */
   claimedFeeMsat?: bigint | string
+  /** The claimed fee fractions differ from the ATM's signed machine config (a sentence); flags the settlement. */
+  ratesMismatch?: string | null
   /** Id of the kind 30079 event the record came in. */
   atmEventId: string
   /** The record's created_at, in seconds: selects the fee config in force and the LP's local day. */
@@ -144,6 +146,7 @@ function parseArgs(a: unknown) {
     fiatRequestedMinor: optionalAmountArg('fiatRequestedMinor', o.fiatRequestedMinor) ?? fiatMinor,
     currency: stringArg('currency', o.currency, 8),
     claimedFeeMsat: optionalAmountArg('claimedFeeMsat', o.claimedFeeMsat, -(2n ** 63n - 1n)) ?? null,
+    ratesMismatch: optionalStringArg('ratesMismatch', o.ratesMismatch ?? undefined, 2000) ?? null,
     atmEventId: stringArg('atmEventId', o.atmEventId),
     createdAt: intArg('createdAt', o.createdAt, 0, 2 ** 40),
     bookedAtMs: msArg('bookedAtMs', o.bookedAtMs),
@@ -277,7 +280,8 @@ export function bookSettlement(db: TxDb, rawArgs: unknown): BookSettlementResult
     timeZone: config.time_zone,
     day,
     mismatchMsat: result.feeMismatch?.msat ?? null,
-    mismatchFlagged: result.feeMismatch?.flagged ?? false,
+    // Claimed fee fractions that differ from the signed config flag the settlement like a claimed fee in msat does.
+    mismatchFlagged: (result.feeMismatch?.flagged ?? false) || a.ratesMismatch !== null,
   }
   const id = insertSettlement('pending', null, snap)
   db.run(
@@ -292,6 +296,8 @@ export function bookSettlement(db: TxDb, rawArgs: unknown): BookSettlementResult
     a.fiatMinor,
     a.bookedAtMs,
   )
+  if (a.ratesMismatch !== null)
+    addNote(db, { settlementId: id, author: a.author, text: a.ratesMismatch, system: true, atMs: a.bookedAtMs })
   return { settlementId: id, status: 'pending', duplicate: false, result: settlementResultToJson(result) }
 }
 

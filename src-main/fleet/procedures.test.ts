@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { manualClock } from '../../src-shared/clock'
 import { memoryLogger } from '../../src-shared/log'
+import { claimedRatesMismatch } from '../../src-shared/nostr/verify-record'
 import { keys, PAYMENT_HASH, type Scenario, scenario, T0 } from '../../test/support/fleet-fixture'
 import '../ledger/registry'
 import { type InProcessLedger, openLedgerInProcess } from '../ledger/store'
@@ -71,6 +72,26 @@ describe('fleet procedures', () => {
     })
     expect(again.inserted).toBe(false)
     expect(await store.query('SELECT seq FROM acct_config')).toHaveLength(1)
+  })
+
+  it('point 5: claimed fee fractions that differ from the signed config book the settlement flagged, with a note', async () => {
+    const text = claimedRatesMismatch({ direction: 'cash_out', feePpm: 90_000, discountPpm: 0 }, sc.config)
+    expect(text).toMatch(/feePpm 90000 but the signed config says \d+ for cash_out/)
+    const r = await accept(sc.event, { ratesMismatch: text })
+    expect(r).toMatchObject({ status: 'booked', feeMismatchFlagged: true })
+    const notes = await store.query<{ text: string; system: number }>('SELECT text, system FROM acct_note')
+    expect(notes).toEqual([{ text, system: 1 }])
+    // The same fractions as the config: nothing to flag.
+    const f = sc.config.fees.cash_out
+    expect(
+      claimedRatesMismatch(
+        { direction: 'cash_out', feePpm: f.platformPpm + f.operatorPpm, discountPpm: sc.config.discountPpm },
+        sc.config,
+      ),
+    ).toBeNull()
+    expect(claimedRatesMismatch({ direction: 'cash_in', feePpm: 0, discountPpm: 7 }, sc.config)).toMatch(
+      /discountPpm 7 but the signed config says/,
+    )
   })
 
   it('refuses a config not signed by the operator, naming the field', async () => {

@@ -139,6 +139,8 @@ export interface AcceptRecordArgs {
   fiatRequestedMinor: string
   currency: string
   claimedFeeMsat: string
+  /** The record's feePpm / discountPpm against its signed machine config, when they differ (flags the settlement). */
+  ratesMismatch?: string | null
   /** 'book' for a new settlement, 'history' for a further version of a booked transaction. */
   action: 'book' | 'history'
   atMs: number
@@ -199,6 +201,7 @@ export function acceptRecord(db: TxDb, raw: unknown): AcceptRecordResult {
     fiatRequestedMinor: a.fiatRequestedMinor,
     currency: a.currency,
     claimedFeeMsat: a.claimedFeeMsat,
+    ratesMismatch: typeof a.ratesMismatch === 'string' ? a.ratesMismatch : null,
     atmEventId: ev.id,
     createdAt: ev.created_at,
     bookedAtMs: atMs,

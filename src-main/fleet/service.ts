@@ -35,6 +35,7 @@ import { DelegationTokenMemo } from '../../src-shared/nostr/nip26'
 import type { Nip47Transaction } from '../../src-shared/nostr/nip47'
 import { membershipAt, parseRosterEvent, type Roster, rosterAt } from '../../src-shared/nostr/roster'
 import {
+  claimedRatesMismatch,
   type RejectReason,
   type VerifiedRecord,
   type VerifyRecordContext,
@@ -241,6 +242,7 @@ export function ledgerOnAccepted(ledger: LedgerStore): OnAccepted {
       fiatRequestedMinor: r.fiatMinor.toString(),
       currency: r.currency,
       claimedFeeMsat: r.feeMsat.toString(),
+      ratesMismatch: claimedRatesMismatch(r, v.config),
       action: a.action,
       atMs: a.atMs,
     })

@@ -22,6 +22,26 @@ import {
 import { membershipAt, type Roster } from './roster'
 
 /**
+ * The fee fractions an ATM claims in its record, compared with the operator-signed machine config it runs under
+ * (docs/protocol.md §5.3): like the claimed fee in msat they are never trusted, only compared. Returns a sentence
+ * naming each difference, or null when both agree. A difference does not refuse the record — the payment is real —
+ * but flags the settlement for the operator.
+ */
+export function claimedRatesMismatch(
+  record: { direction: 'cash_out' | 'cash_in'; feePpm: number; discountPpm: number },
+  config: Pick<MachineConfig, 'fees' | 'discountPpm'>,
+): string | null {
+  const f = config.fees[record.direction]
+  const configFeePpm = f.platformPpm + f.operatorPpm
+  const parts: string[] = []
+  if (record.feePpm !== configFeePpm)
+    parts.push(`feePpm ${record.feePpm} but the signed config says ${configFeePpm} for ${record.direction}`)
+  if (record.discountPpm !== config.discountPpm)
+    parts.push(`discountPpm ${record.discountPpm} but the signed config says ${config.discountPpm}`)
+  return parts.length === 0 ? null : `the ATM claims ${parts.join('; ')}`
+}
+
+/**
  * How long after a config names a new delegation the ATM's previous token still counts: the time to load the new
  * pairing payload onto the ATM (docs/protocol.md §6).
  */

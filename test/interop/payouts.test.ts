@@ -487,6 +487,8 @@ describe('payouts over NIP-47', () => {
       recipientId: 'lp-x',
       thresholdMsat: 1000n,
       minIntervalMs: 3_600_000,
+      // Keep a destination: a recipient without one is not planned (its sats wait on the worklist).
+      destination: { kind: 'nwc', test: 'lp:lp-x' },
       maxFeeBaseMsat: 0n,
       maxFeePpm: 0,
       atMs: clock.nowMs(),
