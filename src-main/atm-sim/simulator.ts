@@ -209,6 +209,24 @@ export async function createAtmSimulator(opts: AtmSimulatorOptions): Promise<Atm
       return nwc.lookupInvoice(p)
     },
   }
+  // Cash-in pays through the pay-capable, budget-limited connection the pairing payload handed over (§10.2),
+  // unless the caller brings its own.
+  let cashInNwc: NwcClient | undefined
+  const cashInWallet: CashInWallet | undefined =
+    opts.cashInWallet ??
+    (payload.nwcCashInUri === null
+      ? undefined
+      : {
+          payInvoice: (invoice) => {
+            cashInNwc ??= new NwcClient({
+              connection: payload.nwcCashInUri as string,
+              clock,
+              logger: log.child('nwc-cash-in'),
+              replyTimeoutMs: 30_000,
+            })
+            return cashInNwc.payInvoice(invoice)
+          },
+        })
   const delegation: DelegationTag = {
     delegatorPubkey: payload.operatorPubkey,
     conditions: payload.conditions,
@@ -363,10 +381,10 @@ export async function createAtmSimulator(opts: AtmSimulatorOptions): Promise<Atm
       wireMsat = last.record.wireMsat
     } else if (scenario === 'direction-forged-cash-out') {
       // The money went OUT of the operator's wallet (the ATM's pay connection), yet the record claims a cash-out.
-      if (!opts.cashInWallet) throw new AtmSimError('cashInWallet', 'this scenario needs the ATM pay connection')
+      if (!cashInWallet) throw new AtmSimError('cashInWallet', 'this scenario needs the ATM pay connection')
       bolt11 = await opts.customer.makeInvoice(q.wireMsat)
       paymentHash = invoicePaymentHash(bolt11)
-      await opts.cashInWallet.payInvoice(bolt11)
+      await cashInWallet.payInvoice(bolt11)
     } else if (scenario === 'direction-forged-cash-in') {
       // The money came INTO the operator's wallet (a paid invoice), yet the record claims a cash-in.
       const inv = await invoiceWallet.makeInvoice({
@@ -387,10 +405,10 @@ export async function createAtmSimulator(opts: AtmSimulatorOptions): Promise<Atm
       paymentHash = inv.paymentHash
       bolt11 = inv.invoice
     } else {
-      if (!opts.cashInWallet) throw new AtmSimError('cashInWallet', 'cash-in needs the ATM pay connection')
+      if (!cashInWallet) throw new AtmSimError('cashInWallet', 'cash-in needs the ATM pay connection')
       bolt11 = await opts.customer.makeInvoice(q.wireMsat)
       paymentHash = invoicePaymentHash(bolt11)
-      await opts.cashInWallet.payInvoice(bolt11)
+      await cashInWallet.payInvoice(bolt11)
     }
 
     const partial = scenario === 'partial-dispense'
@@ -502,6 +520,7 @@ export async function createAtmSimulator(opts: AtmSimulatorOptions): Promise<Atm
     publish,
     async close() {
       nwc?.close()
+      cashInNwc?.close()
       if (ownsPool) await pool.close()
     },
   }

@@ -292,6 +292,7 @@ export function pairingHandlers(ctx: ServiceContext, wiring: PairingWiring): Pic
               currentRosterCreatedAt: current.createdAt,
               ...(a.windowDays !== undefined ? { windowDays: a.windowDays } : {}),
               ...(a.nwcReceiveOnlyUri !== undefined ? { nwcReceiveOnlyUri: a.nwcReceiveOnlyUri } : {}),
+              ...(a.nwcCashInUri !== undefined ? { nwcCashInUri: a.nwcCashInUri } : {}),
             },
             signer,
             ctx.clock,
@@ -309,6 +310,7 @@ export function pairingHandlers(ctx: ServiceContext, wiring: PairingWiring): Pic
           machineId: a.machineId,
           untilSec: pairing.delegation.createdBefore,
           withWallet: a.nwcReceiveOnlyUri !== undefined,
+          withCashInWallet: a.nwcCashInUri !== undefined,
         })
         ctx.emit('notice', { level: 'info', text: `ATM ${a.machineId} paired`, atMs: ctx.clock.nowMs() })
         await checkExpiry()
@@ -347,6 +349,7 @@ export function pairingHandlers(ctx: ServiceContext, wiring: PairingWiring): Pic
             consolePubkey,
             machineId,
             relays: [...parts.relays],
+            currency: latest.currency,
             ...(windowDays !== undefined ? { windowDays } : {}),
             // The same config, re-signed naming the new token: records under the old one stop counting (§6).
             config: {

@@ -33,6 +33,7 @@ export interface PairForm {
   'limits.cash_in.maxFiatMinor': string
   windowDays: string
   nwcReceiveOnlyUri: string
+  nwcCashInUri: string
 }
 export type PairField = keyof PairForm
 
@@ -53,6 +54,7 @@ export function emptyPairForm(): PairForm {
     'limits.cash_in.maxFiatMinor': '1000',
     windowDays: '90',
     nwcReceiveOnlyUri: '',
+    nwcCashInUri: '',
   }
 }
 
@@ -73,6 +75,7 @@ export const PAIR_LABELS: Record<PairField, string> = {
   'limits.cash_in.maxFiatMinor': 'Cash-in maximum',
   windowDays: 'Delegation window',
   nwcReceiveOnlyUri: 'Receive-only wallet',
+  nwcCashInUri: 'Cash-in wallet',
 }
 
 const PERCENT_FIELDS: PairField[] = [
@@ -131,6 +134,7 @@ export function pairInput(f: PairForm) {
   if (windowText !== '' && !/^\d{1,3}$/.test(windowText))
     throw new FormFieldError('windowDays', 'Must be a whole number of days.')
   const nwc = f.nwcReceiveOnlyUri.trim()
+  const nwcPay = f.nwcCashInUri.trim()
   return {
     atm: f.atm.trim(),
     machineId: f.machineId.trim(),
@@ -156,6 +160,7 @@ export function pairInput(f: PairForm) {
     },
     ...(windowText === '' ? {} : { windowDays: Number(windowText) }),
     ...(nwc === '' ? {} : { nwcReceiveOnlyUri: nwc }),
+    ...(nwcPay === '' ? {} : { nwcCashInUri: nwcPay }),
   }
 }
 

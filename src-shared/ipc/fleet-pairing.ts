@@ -31,6 +31,13 @@ export const fleetPairInput = object({
   nwcReceiveOnlyUri: optional(
     string({ min: 20, max: 4000, pattern: /^nostr\+walletconnect:\/\//, patternName: 'a nostr+walletconnect:// URI' }),
   ),
+  /**
+   * Pay-capable, budget-limited NWC for cash-in (the operator creates it in the wallet with a budget); put into
+   * the one-shot payload only, never stored.
+   */
+  nwcCashInUri: optional(
+    string({ min: 20, max: 4000, pattern: /^nostr\+walletconnect:\/\//, patternName: 'a nostr+walletconnect:// URI' }),
+  ),
 })
 
 export const fleetRenewInput = object({ atmPubkey: hex(32), windowDays: optional(int(1, 90)) })

@@ -68,7 +68,7 @@ describe('createPairing', () => {
     expect(verifyDelegationToken(keys.operatorPk, keys.atmPk, p.delegation.conditions, p.delegation.token)).toBe(true)
     expect(parseMachineConfigEvent(p.configEvent, keys.operatorPk).machineId).toBe('atm-berlin-01')
     expect(parseRosterEvent(p.rosterEvent!, keys.operatorPk).members).toEqual([keys.otherPk, keys.atmPk])
-    expect(p.uri.startsWith('satmachine-pair:?v=1&atm=')).toBe(true)
+    expect(p.uri.startsWith('satmachine-pair:?v=2&atm=')).toBe(true)
     expect(parsePairingPayload(p.uri, { nowSec: T0 + 60, expectAtmPubkey: keys.atmPk })).toEqual(p.payload)
     expect(p.payload.nwcUri).toBe(NWC)
     const qr = qrEncode(p.uri, { ecc: 'M', border: 4 })
@@ -161,7 +161,7 @@ describe('parsePairingPayload', () => {
     expectField(() => parsePairingPayload(uri, { nowSec: T0, expectAtmPubkey: keys.otherPk }), 'atm')
     expectField(() => parsePairingPayload(`${uri}&x=1`, { nowSec: T0 }), 'x')
     expectField(() => parsePairingPayload(`${uri}&cfg=${'a'.repeat(64)}`, { nowSec: T0 }), 'cfg')
-    expectField(() => parsePairingPayload(uri.replace('v=1', 'v=2'), { nowSec: T0 }), 'v')
+    expectField(() => parsePairingPayload(uri.replace('v=2', 'v=3'), { nowSec: T0 }), 'v')
     const flipped = p.payload.token.startsWith('0') ? `1${p.payload.token.slice(1)}` : `0${p.payload.token.slice(1)}`
     expectField(() => parsePairingPayload(encodePairingUri({ ...p.payload, token: flipped }), { nowSec: T0 }), 'tok')
     expectField(
@@ -190,6 +190,7 @@ describe('point 11 (pairing-time token check)', () => {
         consolePubkey: keys.consolePk,
         machineId: 'atm-berlin-01',
         relays: cfg.relays,
+        currency: cfg.currency,
         windowDays: 1,
       },
       s.operator,
@@ -228,6 +229,31 @@ describe('point 11 (pairing-time token check)', () => {
   })
 })
 
+describe('pairing URI version 2 (protocol 1.1 points 7 and 14)', () => {
+  it('point 7 and 14: the payload carries the cash-in pay connection and the currency; version 1 still parses', async () => {
+    const pay = `nostr+walletconnect://${keys.consolePk}?relay=wss%3A%2F%2Frelay.example.org&secret=${'8'.repeat(64)}`
+    const p = await createPairing({ ...input(), nwcCashInUri: pay }, s.operator, manualClock(T0 * 1000))
+    const parsed = parsePairingPayload(p.uri, { nowSec: T0 + 60 })
+    expect(parsed).toMatchObject({ currency: cfg.currency, nwcCashInUri: pay, nwcUri: NWC })
+    // Version 2 without a currency is refused naming `cur`; a version 1 URI (no cur, no nwcpay) still parses.
+    expectField(() => parsePairingPayload(p.uri.replace(/&cur=[A-Z]{3}/, ''), { nowSec: T0 + 60 }), 'cur')
+    const v1 = p.uri
+      .replace('v=2', 'v=1')
+      .replace(/&nwcpay=[^&]*/, '')
+      .replace(/&cur=[A-Z]{3}/, '')
+    expect(parsePairingPayload(v1, { nowSec: T0 + 60 })).toMatchObject({ currency: null, nwcCashInUri: null })
+    expectField(() => parsePairingPayload(v1.replace('&exp=', '&cur=EUR&exp='), { nowSec: T0 + 60 }), 'cur')
+  })
+  it('point 7: a cash-in connection that is not a usable NWC URI, or the receive-only one again, is refused', async () => {
+    await expect(
+      createPairing({ ...input(), nwcCashInUri: 'nostr+walletconnect://nope' }, s.operator, manualClock(T0 * 1000)),
+    ).rejects.toMatchObject({ field: 'nwcCashInUri' })
+    await expect(
+      createPairing({ ...input(), nwcCashInUri: NWC }, s.operator, manualClock(T0 * 1000)),
+    ).rejects.toMatchObject({ field: 'nwcCashInUri' })
+  })
+})
+
 describe('renew, revoke, expiry warnings', () => {
   it('renewal issues a fresh window without the NWC secret', async () => {
     const clock = manualClock((T0 + 80 * DAY) * 1000)
@@ -238,6 +264,7 @@ describe('renew, revoke, expiry warnings', () => {
         consolePubkey: keys.consolePk,
         machineId: 'atm-berlin-01',
         relays: cfg.relays,
+        currency: cfg.currency,
       },
       s.operator,
       clock,

@@ -33,10 +33,12 @@ import {
   parseConditions,
   verifyDelegationToken,
 } from './nip26'
+import { parseConnectionUri } from './nip47'
 import { buildRosterTemplate, nextRosterCreatedAt } from './roster'
 
 export const PAIRING_URI_PREFIX = 'satmachine-pair:?'
-export const PAIRING_VERSION = '1'
+/** The pairing URI version written (docs/protocol.md §10.2); version 1 URIs (no `cur`, no `nwcpay`) still parse. */
+export const PAIRING_VERSION = '2'
 /** The ATM must scan the payload within this time. */
 export const PAIRING_PAYLOAD_TTL_SEC = 24 * 3600
 const DAY_SEC = 86_400
@@ -73,6 +75,13 @@ export interface PairingPayload {
   configEventId: string | null
   /** The receive-only NWC URI for cash-out invoices; a secret, which is why the payload is shown once. */
   nwcUri: string | null
+  /**
+   * The pay-capable, budget-limited NWC URI the ATM pays cash-in customers with (the operator creates it in the
+   * wallet with a budget); a secret like `nwcUri`. Null when the ATM does no cash-in or has it already.
+   */
+  nwcCashInUri: string | null
+  /** ISO 4217 currency of the machine (from its config); null only in a version 1 payload. */
+  currency: string | null
   /** Unix seconds after which the ATM must refuse the payload. */
   expiresAt: number
 }
@@ -151,6 +160,8 @@ export interface CreatePairingInput {
   currentRosterCreatedAt?: number | null
   windowDays?: number
   nwcReceiveOnlyUri?: string
+  /** Pay-capable, budget-limited NWC URI for cash-in (handed over in the payload only, never stored). */
+  nwcCashInUri?: string
 }
 
 export interface Pairing {
@@ -174,8 +185,18 @@ export async function createPairing(input: CreatePairingInput, signer: Signer, c
   if (!isHex64(input.consolePubkey)) throw new PairingError('consolePubkey', 'must be 64 lowercase hex')
   if (atmPubkey === input.operatorPubkey || atmPubkey === input.consolePubkey)
     throw new PairingError('atmNpubOrHex', 'the ATM key must differ from the operator and console keys')
-  if (input.nwcReceiveOnlyUri !== undefined && !input.nwcReceiveOnlyUri.startsWith('nostr+walletconnect://'))
-    throw new PairingError('nwcReceiveOnlyUri', 'must be a nostr+walletconnect:// URI')
+  for (const field of ['nwcReceiveOnlyUri', 'nwcCashInUri'] as const) {
+    const uri = input[field]
+    if (uri === undefined) continue
+    // A connection the ATM cannot use would only show up at its first sale: check the whole URI now.
+    try {
+      parseConnectionUri(uri)
+    } catch (e) {
+      throw new PairingError(field, e instanceof Error ? e.message : String(e))
+    }
+  }
+  if (input.nwcReceiveOnlyUri !== undefined && input.nwcReceiveOnlyUri === input.nwcCashInUri)
+    throw new PairingError('nwcCashInUri', 'must be a different connection from the receive-only one')
   const config: MachineConfigV1 = {
     v: 1,
     atmPubkey,
@@ -223,6 +244,8 @@ export async function createPairing(input: CreatePairingInput, signer: Signer, c
     relays: [...input.relays],
     configEventId: configEvent.id,
     nwcUri: input.nwcReceiveOnlyUri ?? null,
+    nwcCashInUri: input.nwcCashInUri ?? null,
+    currency: input.currency,
     expiresAt: now + PAIRING_PAYLOAD_TTL_SEC,
   }
   const uri = encodePairingUri(payload)
@@ -238,6 +261,8 @@ export async function renewDelegation(
     machineId: string
     relays: string[]
     windowDays?: number
+    /** The machine's currency (put into the payload, §10.2). */
+    currency: string
     /** The ATM's current config: re-signed naming the new token, so the old one is superseded (§6). */
     config?: MachineConfigV1
   },
@@ -270,6 +295,8 @@ export async function renewDelegation(
     relays: [...args.relays],
     configEventId: configEvent?.id ?? null,
     nwcUri: null,
+    nwcCashInUri: null,
+    currency: args.currency,
     expiresAt: nowSec(clock) + PAIRING_PAYLOAD_TTL_SEC,
   }
   const uri = encodePairingUri(payload)
@@ -340,6 +367,8 @@ export function encodePairingUri(p: PairingPayload): string {
   for (const r of p.relays) q.append('relay', r)
   if (p.configEventId !== null) q.append('cfg', p.configEventId)
   if (p.nwcUri !== null) q.append('nwc', p.nwcUri)
+  if (p.nwcCashInUri !== null) q.append('nwcpay', p.nwcCashInUri)
+  if (p.currency !== null) q.append('cur', p.currency)
   q.append('exp', String(p.expiresAt))
   return PAIRING_URI_PREFIX + q.toString()
 }
@@ -349,7 +378,8 @@ export function pairingQrSvg(uri: string): string {
   return renderSVG(uri, { ecc: 'M', border: 4 })
 }
 
-const KNOWN = new Set(['v', 'atm', 'op', 'con', 'mid', 'cond', 'tok', 'relay', 'cfg', 'nwc', 'exp'])
+const KNOWN_V1 = new Set(['v', 'atm', 'op', 'con', 'mid', 'cond', 'tok', 'relay', 'cfg', 'nwc', 'exp'])
+const KNOWN_V2 = new Set([...KNOWN_V1, 'nwcpay', 'cur'])
 
 /**
  * ATM side: parses and checks a pairing URI. Throws PairingError naming the parameter. Checks the delegation token
@@ -361,7 +391,9 @@ export function parsePairingPayload(uri: string, opts: { nowSec: number; expectA
     throw new PairingError('uri', `must start with ${PAIRING_URI_PREFIX}`)
   if (uri.length > 4096) throw new PairingError('uri', 'longer than 4096 characters')
   const q = new URLSearchParams(uri.slice(PAIRING_URI_PREFIX.length))
-  for (const k of q.keys()) if (!KNOWN.has(k)) throw new PairingError(k, 'unknown parameter')
+  const version = q.get('v')
+  const known = version === '1' ? KNOWN_V1 : KNOWN_V2
+  for (const k of q.keys()) if (!known.has(k)) throw new PairingError(k, 'unknown parameter')
   const single = (k: string, required = true): string | null => {
     const all = q.getAll(k)
     if (all.length > 1) throw new PairingError(k, 'appears more than once')
@@ -371,7 +403,9 @@ export function parsePairingPayload(uri: string, opts: { nowSec: number; expectA
     }
     return all[0]!
   }
-  if (single('v') !== PAIRING_VERSION) throw new PairingError('v', `unsupported version (expected ${PAIRING_VERSION})`)
+  const v = single('v')
+  if (v !== '1' && v !== PAIRING_VERSION)
+    throw new PairingError('v', `unsupported version (expected 1 or ${PAIRING_VERSION})`)
   const hex = (k: string): string => {
     const v = single(k)!
     if (!isHex64(v)) throw new PairingError(k, 'must be 64 lowercase hex characters')
@@ -395,6 +429,11 @@ export function parsePairingPayload(uri: string, opts: { nowSec: number; expectA
   const nwc = single('nwc', false)
   if (nwc !== null && !nwc.startsWith('nostr+walletconnect://'))
     throw new PairingError('nwc', 'must be a nostr+walletconnect:// URI')
+  const nwcpay = single('nwcpay', false)
+  if (nwcpay !== null && !nwcpay.startsWith('nostr+walletconnect://'))
+    throw new PairingError('nwcpay', 'must be a nostr+walletconnect:// URI')
+  const cur = single('cur', v === PAIRING_VERSION)
+  if (cur !== null && !/^[A-Z]{3}$/.test(cur)) throw new PairingError('cur', 'must be an ISO 4217 code (3 capitals)')
   const expRaw = single('exp')!
   if (!/^(0|[1-9][0-9]{0,15})$/.test(expRaw)) throw new PairingError('exp', 'must be unix seconds')
   const expiresAt = Number(expRaw)
@@ -425,6 +464,8 @@ export function parsePairingPayload(uri: string, opts: { nowSec: number; expectA
     relays,
     configEventId: cfg,
     nwcUri: nwc,
+    nwcCashInUri: nwcpay,
+    currency: cur,
     expiresAt,
   }
 }

@@ -100,6 +100,8 @@ export async function generateVectors(): Promise<Vectors> {
     relays: baseConfig().relays,
     configEventId: config.id,
     nwcUri: `nostr+walletconnect://${NWC_WALLET_PUBKEY}?relay=wss%3A%2F%2Frelay.example.org&secret=${'9'.repeat(64)}`,
+    nwcCashInUri: `nostr+walletconnect://${NWC_WALLET_PUBKEY}?relay=wss%3A%2F%2Frelay.example.org&secret=${'8'.repeat(64)}`,
+    currency: baseConfig().currency,
     expiresAt: T0 - 10 * DAY + 24 * 3600,
   })
   return {
