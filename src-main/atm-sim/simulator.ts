@@ -379,23 +379,8 @@ export async function createAtmSimulator(opts: AtmSimulatorOptions): Promise<Atm
       paymentHash = last.record.paymentHash
       bolt11 = last.record.bolt11
       wireMsat = last.record.wireMsat
-    } else if (scenario === 'direction-forged-cash-out') {
-      // The money went OUT of the operator's wallet (the ATM's pay connection), yet the record claims a cash-out.
-      if (!cashInWallet) throw new AtmSimError('cashInWallet', 'this scenario needs the ATM pay connection')
-      bolt11 = await opts.customer.makeInvoice(q.wireMsat)
-      paymentHash = invoicePaymentHash(bolt11)
-      await cashInWallet.payInvoice(bolt11)
-    } else if (scenario === 'direction-forged-cash-in') {
-      // The money came INTO the operator's wallet (a paid invoice), yet the record claims a cash-in.
-      const inv = await invoiceWallet.makeInvoice({
-        amountMsat: q.wireMsat,
-        description: `ATM ${cfg.machineId} ${txId}`,
-      })
-      if (inv.invoice === null) throw new AtmSimError('make_invoice', 'the wallet returned no invoice')
-      await opts.customer.payInvoice(inv.invoice)
-      paymentHash = inv.paymentHash
-      bolt11 = inv.invoice
-    } else if (direction === 'cash_out') {
+    } else if ((direction === 'cash_out') !== scenario.startsWith('direction-forged-')) {
+      // Money INTO the operator's wallet: a cash-out, or the forged cash-in that names such a payment.
       const inv = await invoiceWallet.makeInvoice({
         amountMsat: q.wireMsat,
         description: `ATM ${cfg.machineId} ${txId}`,
@@ -405,6 +390,7 @@ export async function createAtmSimulator(opts: AtmSimulatorOptions): Promise<Atm
       paymentHash = inv.paymentHash
       bolt11 = inv.invoice
     } else {
+      // Money OUT of the operator's wallet (the ATM's pay connection): a cash-in, or the forged cash-out.
       if (!cashInWallet) throw new AtmSimError('cashInWallet', 'cash-in needs the ATM pay connection')
       bolt11 = await opts.customer.makeInvoice(q.wireMsat)
       paymentHash = invoicePaymentHash(bolt11)

@@ -47,6 +47,7 @@ import type { Filter, PoolSubscription, SubscriptionSpec } from '../nostr/relay-
 import type { LedgerCursorStore } from './cursor-store'
 import {
   type ConfirmationWallet,
+  confirmationOf,
   createPaymentConfirmations,
   type PaymentConfirmation,
   type PaymentConfirmations,
@@ -206,20 +207,11 @@ export async function lookupThroughNwc(
   nwc: Pick<FleetWallet, 'lookupInvoice'>,
   paymentHash: string,
 ): Promise<PaymentConfirmation> {
-  let tx: Nip47Transaction
   try {
-    tx = await nwc.lookupInvoice({ paymentHash })
+    return confirmationOf(await nwc.lookupInvoice({ paymentHash }))
   } catch (e) {
     if ((e as { code?: unknown }).code === 'NOT_FOUND') return { found: false }
     throw e
-  }
-  return {
-    found: true,
-    settled: tx.state === 'settled',
-    amountMsat: tx.amountMsat,
-    preimage: tx.preimage,
-    settledAt: tx.settledAtSec,
-    type: tx.type,
   }
 }
 
