@@ -109,7 +109,7 @@ describe('fleet service signature checks', () => {
     expect(await fleet.ingest(sc.event)).toMatchObject({ outcome: 'rejected', reason: 'bad_signature' })
     await fleet.close()
   })
-  it('every input that reaches the pipeline leaves a stored outcome row (uppercase id, null, an array)', async () => {
+  it('point 3: every input that reaches the pipeline leaves a stored outcome row (uppercase id, null, an array)', async () => {
     const pool: FleetPool = {
       subscribe: (spec) => {
         spec.onCaughtUp?.('ws://127.0.0.1:1')

@@ -2,6 +2,7 @@
 // test/vectors/protocol-vectors.ts generates, and each block is re-verified from the doc's own text with the keys
 // it publishes. Set UPDATE_VECTORS=1 to rewrite the blocks after a deliberate protocol change.
 import { readFileSync, writeFileSync } from 'node:fs'
+import { schnorr } from '@noble/curves/secp256k1.js'
 import { hexToBytes } from '@noble/hashes/utils.js'
 import * as nip44 from 'nostr-tools/nip44'
 import { describe, expect, it } from 'vitest'
@@ -50,6 +51,28 @@ describe('docs/protocol.md test vectors', async () => {
   it('every generated vector is in the doc, unchanged', () => {
     expect([...v.keys()].sort()).toEqual(Object.keys(generated).sort())
     for (const [name, value] of Object.entries(generated)) expect(v.get(name), name).toEqual(value)
+  })
+
+  it('point 15: the vectors agree with themselves — amounts with the rate and §5.7, distinct payments, a valid NWC key', () => {
+    const rec = JSON.parse(get('atm-record').plaintext)
+    const W = BigInt(rec.wireMsat)
+    const F = BigInt(rec.feePpm)
+    const D = BigInt(rec.discountPpm)
+    const P = (W * 10n ** 12n) / (10n ** 12n + F * (10n ** 6n - D))
+    expect([rec.principalMsat, rec.feeMsat]).toEqual([P.toString(), (W - P).toString()])
+    // The principal is the fiat at the quoted rate (msat per BTC = 10^11), to the msat.
+    expect((BigInt(rec.fiatMinor) * 10n ** 11n) / BigInt(rec.rateMinorPerBtc)).toBe(P)
+    const k = get('keys')
+    const late = get('atm-record-after-revocation').event as NostrEvent
+    const lateRec = JSON.parse(
+      nip44.decrypt(late.content, nip44.getConversationKey(hexToBytes(k.console.secretKey), late.pubkey)),
+    )
+    expect(lateRec.paymentHash).not.toBe(rec.paymentHash)
+    const p = parsePairingPayload(get('pairing-uri').uri, { nowSec: get('pairing-uri').parseAtSec })
+    for (const uri of [p.nwcUri, p.nwcCashInUri]) {
+      const walletKey = new URL((uri as string).replace('nostr+walletconnect://', 'https://')).hostname
+      expect(() => schnorr.utils.lift_x(BigInt(`0x${walletKey}`))).not.toThrow()
+    }
   })
 
   it('§9 lists every reason code of verifyRecord, in pipeline order, with its retryable flag', () => {
