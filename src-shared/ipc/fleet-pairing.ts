@@ -41,7 +41,7 @@ export const fleetPairInput = object({
 })
 
 export const fleetRenewInput = object({ atmPubkey: hex(32), windowDays: optional(int(1, 90)) })
-export const fleetRevokeInput = object({ atmPubkey: hex(32), reason: string({ min: 1, max: 500 }) })
+export const fleetRevokeInput = object({ atmPubkey: hex(32), reason: string({ min: 1, max: 500, multiline: true }) })
 
 /** A delegation's window: the NIP-26 conditions and its strict bounds (unix seconds). */
 export interface DelegationWindowView {

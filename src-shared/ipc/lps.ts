@@ -11,7 +11,7 @@ export const PAYOUT_SCHEDULES = ['threshold', 'daily', 'weekly'] as const
 
 const lpId = string({ min: 1, max: 100, pattern: /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, patternName: 'an LP id' })
 const depositId = string({ min: 1, max: 200 })
-const note = string({ max: 2000 })
+const note = string({ max: 2000, multiline: true })
 const ms = int(0, 8_640_000_000_000_000)
 const npub = string({ min: 63, max: 63, pattern: /^npub1[02-9ac-hj-np-z]{58}$/, patternName: 'a bech32 npub' })
 
@@ -80,7 +80,7 @@ export const lpDepositRecordInput = object({ lpId, amountMinor: decimal(19), not
 export const lpDepositConfirmInput = object({ depositId })
 export const lpDepositReverseInput = object({
   depositId,
-  reason: string({ min: 1, max: 2000 }),
+  reason: string({ min: 1, max: 2000, multiline: true }),
   /** Part of a confirmed deposit; default all that is left. A pending deposit is cancelled whole. */
   amountMinor: optional(decimal(19)),
 })
@@ -95,7 +95,7 @@ export const lpDustSettleInput = object({
 })
 export const lpDeactivateInput = object({
   lpId,
-  reason: string({ min: 1, max: 2000 }),
+  reason: string({ min: 1, max: 2000, multiline: true }),
   /** Close the remaining fiat balance at this rate in the same step; otherwise it stays on the books. */
   settleRateMsatPerMajor: optional(decimal(19)),
 })

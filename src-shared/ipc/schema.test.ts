@@ -50,6 +50,20 @@ function rejection(fn: () => unknown): SchemaError {
 }
 
 describe('schema', () => {
+  it('string: refuses control and text-direction characters in every operator-typed field, naming it', () => {
+    const name = string({ min: 1, max: 100 })
+    for (const bad of ['Kreuzberg\u202E#1', 'a\u0000b', 'line\nbreak', 'esc\u001b[31m', 'iso\u2066late', 'c1\u0085'])
+      expect(rejection(() => name.parse(bad, 'args[0].name')).message).toBe(
+        'args[0].name: expected text without control or text-direction characters',
+      )
+    expect(name.parse('Café Zürich — Ñandú #1', 'args[0].name')).toBe('Café Zürich — Ñandú #1')
+    // Free text keeps its line breaks and tabs, never the rest.
+    const note = string({ max: 2000, multiline: true })
+    expect(note.parse('first line\n\tsecond line', 'args[0].note')).toBe('first line\n\tsecond line')
+    expect(() => note.parse('sneaky\u202Etext', 'args[0].note')).toThrow(/text-direction/)
+    expect(() => note.parse('nul\u0000', 'args[0].note')).toThrow(/control/)
+  })
+
   it('string: bounds and pattern, message names the path', () => {
     const s = string({ max: 100 })
     expect(s.parse('ok', 'args[0].name')).toBe('ok')

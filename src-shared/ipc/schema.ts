@@ -56,7 +56,20 @@ export interface StringOpts {
   pattern?: RegExp
   /** Words for the pattern in error messages, e.g. `a wss:// URL`. */
   patternName?: string
+  /** Free text (notes, reasons): line breaks and tabs are allowed; other control characters still are not. */
+  multiline?: boolean
 }
+
+/**
+ * Characters no operator-typed text may carry: C0 and C1 controls (NUL, ESC, …) and the Unicode bidi embeddings,
+ * overrides and isolates (U+202A–U+202E, U+2066–U+2069). A name with U+202E prints reversed on a receipt or a
+ * statement; a NUL truncates it in C-based tools. Every string crossing IPC is checked, so no screen can forget.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is this pattern's purpose
+const FORBIDDEN_CHARS = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is this pattern's purpose
+const FORBIDDEN_CHARS_MULTILINE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/
+const FORBIDDEN_TEXT = 'text without control or text-direction characters'
 
 /** A string of at most `max` UTF-16 units (a bound is mandatory: every input over IPC is size-capped). */
 export function string(opts: StringOpts): Schema<string> {
@@ -67,6 +80,7 @@ export function string(opts: StringOpts): Schema<string> {
     expected,
     parse(v, path) {
       if (typeof v !== 'string' || v.length < min || v.length > opts.max) fail(path, expected)
+      if ((opts.multiline ? FORBIDDEN_CHARS_MULTILINE : FORBIDDEN_CHARS).test(v)) fail(path, FORBIDDEN_TEXT)
       if (opts.pattern && !opts.pattern.test(v)) fail(path, expected)
       return v
     },

@@ -8,7 +8,7 @@ import type { DelegationWarningView } from './fleet-pairing'
 import { boolean, int, object, oneOf, optional, string } from './schema'
 
 const settlementId = int(1, Number.MAX_SAFE_INTEGER)
-const note = string({ max: 2000 })
+const note = string({ max: 2000, multiline: true })
 
 export const worklistListInput = object({ stuckMinutes: optional(int(1, 525_600)) })
 export const settlementRetryInput = object({ settlementId })
