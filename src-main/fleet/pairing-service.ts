@@ -350,6 +350,7 @@ export function pairingHandlers(ctx: ServiceContext, wiring: PairingWiring): Pic
             machineId,
             relays: [...parts.relays],
             currency: latest.currency,
+            configCreatedAt: Math.max(...configs.map((c) => c.createdAt)),
             ...(windowDays !== undefined ? { windowDays } : {}),
             // The same config, re-signed naming the new token: records under the old one stop counting (§6).
             config: {

@@ -13,7 +13,8 @@ import {
 } from '../../test/support/fleet-fixture'
 import { manualClock } from '../clock'
 import { createAtmRecord } from './atm-record'
-import { parseMachineConfigEvent } from './machine-config'
+import type { NostrEvent } from './event'
+import { delegationTokenSha256, parseMachineConfigEvent } from './machine-config'
 import { parseConditions, verifyDelegationToken } from './nip26'
 import {
   type CreatePairingInput,
@@ -251,6 +252,30 @@ describe('pairing URI version 2 (protocol 1.1 points 7 and 14)', () => {
     await expect(
       createPairing({ ...input(), nwcCashInUri: NWC }, s.operator, manualClock(T0 * 1000)),
     ).rejects.toMatchObject({ field: 'nwcCashInUri' })
+  })
+})
+
+describe('renewal config (protocol 1.1 point 17)', () => {
+  it('the re-signed config names the new token and is dated after the version it replaces, even in the same second', async () => {
+    const now = T0 + 80 * DAY
+    const r = await renewDelegation(
+      {
+        atmPubkey: keys.atmPk,
+        operatorPubkey: keys.operatorPk,
+        consolePubkey: keys.consolePk,
+        machineId: cfg.machineId,
+        relays: cfg.relays,
+        currency: cfg.currency,
+        config: cfg,
+        configCreatedAt: now,
+      },
+      s.operator,
+      manualClock(now * 1000),
+    )
+    expect(r.configEvent?.created_at).toBe(now + 1)
+    const parsed = parseMachineConfigEvent(r.configEvent as NostrEvent, keys.operatorPk)
+    expect(parsed.delegationSha256).toBe(delegationTokenSha256(r.delegation.token))
+    expect(parsePairingPayload(r.uri, { nowSec: now }).configEventId).toBe(r.configEvent?.id)
   })
 })
 

@@ -265,6 +265,11 @@ export async function renewDelegation(
     currency: string
     /** The ATM's current config: re-signed naming the new token, so the old one is superseded (§6). */
     config?: MachineConfigV1
+    /**
+     * created_at of that config's newest version: the re-signed one is dated at least a second later, because
+     * relays keep one version per (kind, author, d) and break a same-second tie by the lower id (§3).
+     */
+    configCreatedAt?: number
   },
   signer: Signer,
   clock: Clock,
@@ -281,7 +286,11 @@ export async function renewDelegation(
       ? null
       : await signEventChecked(
           signer,
-          buildMachineConfigTemplate(args.config, nowSec(clock), delegation.token),
+          buildMachineConfigTemplate(
+            args.config,
+            nextRosterCreatedAt(nowSec(clock), args.configCreatedAt),
+            delegation.token,
+          ),
           args.operatorPubkey,
         )
   const payload: PairingPayload = {
