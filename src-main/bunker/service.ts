@@ -80,7 +80,17 @@ function asApiError(e: unknown): never {
   throw e
 }
 
+export interface BunkerFeature {
+  handlers: Pick<Handlers, BunkerMethods>
+  /** The operator signer the console uses: the device (w.operatorSigner) when it has a signer, else the remote bunker. */
+  operator: OperatorSignerProvider
+}
+
 export function bunkerHandlers(ctx: ServiceContext, w: BunkerWiring = {}): Pick<Handlers, BunkerMethods> {
+  return createBunkerFeature(ctx, w).handlers
+}
+
+export function createBunkerFeature(ctx: ServiceContext, w: BunkerWiring = {}): BunkerFeature {
   const log = ctx.log.child('bunker')
   const makeTransport = w.transport ?? simplePoolTransport
   let secretsP: Promise<SecretStore> | undefined
@@ -225,7 +235,7 @@ export function bunkerHandlers(ctx: ServiceContext, w: BunkerWiring = {}): Pick<
     }
   })()
 
-  return {
+  const handlers: Pick<Handlers, BunkerMethods> = {
     'bunker.status': async () => {
       try {
         await ensureBunker()
@@ -303,4 +313,5 @@ export function bunkerHandlers(ctx: ServiceContext, w: BunkerWiring = {}): Pick<
       return remoteView()
     },
   }
+  return { handlers, operator }
 }
