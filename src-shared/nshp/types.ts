@@ -199,7 +199,10 @@ export const DEFAULT_TIMEOUTS: SignerTimeouts = { inactivityMs: 3000, commandMs:
 export interface RequestOptions {
   /** Live keepalive status (for the confirm dialog). */
   onStatus?: (status: DeviceStatus) => void
-  /** Aborting sends CANCEL; the request then ends with SignerError('cancelled') (or the device's real answer). */
+  /**
+   * Aborting sends CANCEL; the request then ends with SignerError('cancelled'), even if the operator approved on the
+   * device at the same moment (the signature is then discarded: cancel in the app means nothing is published).
+   */
   signal?: AbortSignal
   account?: number
 }
@@ -278,6 +281,8 @@ export type Fault =
 export interface EmulatorConfig {
   /** Approve every review as soon as it is shown (demo convenience; off by default). */
   autoApprove: boolean
+  /** With autoApprove: how long the simulated operator takes to approve (slow-operator tests; default 0). */
+  autoApproveAfterMs: number
   /** Device-side review timeout (default 60 s); the device answers DEVICE_TIMEOUT. */
   reviewTimeoutMs: number
   /** Keepalive period while a request is pending (default 500 ms). */
