@@ -399,11 +399,16 @@ export class DeviceManager {
 
   view(): SignerDeviceView {
     const pin = this.o.store.pin()
+    const op = this.o.operatorPubkey()
+    // The operator key can change in Settings at any time: a pinned device holding another key is not usable.
+    const mismatch = this.state === 'ready' && pin !== null && op !== null && pin.pubkey !== op
     return {
-      state: this.state,
+      state: mismatch ? 'error' : this.state,
       transport: this.o.opener.kind,
       emulated: this.o.opener.kind !== 'hid',
-      detail: this.detail,
+      detail: mismatch
+        ? 'The pinned signer holds a different key than the operator key in Settings: pin the right signer or forget this one.'
+        : this.detail,
       info: this.infoView(),
       pinned: pin ? { ...pin } : null,
       operatorPubkey: this.o.operatorPubkey(),
