@@ -1,0 +1,295 @@
+// The hardware signer on the console's side (docs/signer-host.md), over BOTH emulators — the in-process one and
+// the TCP one (`startSignerEmulator`: real sockets, HTTP control port) — through the real services, dispatcher,
+// a REAL relay process and the REAL NWC wallet service:
+//   - a new operator pins the device (its npub shown and confirmed on the device): the operator key comes from it;
+//   - a refusal on the device ends the pairing with the clear message and nothing is published;
+//   - a corrupt signature, a wrong event id, a different pubkey from the device are caught by the host: the pairing
+//     fails, nothing is stored or published (asserted on the relay);
+//   - unplugging mid-request ends it as "nothing signed", and after replug nothing is re-sent;
+//   - then a pairing approved prompt by prompt on the device publishes config and roster (the relay check can pass).
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { getPublicKey } from 'nostr-tools/pure'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
+import { createAppLog } from '../../src-main/app-log'
+import { createDispatcher, type Dispatch } from '../../src-main/ipc'
+import '../../src-main/ledger/registry'
+import { openLedgerInProcess } from '../../src-main/ledger/store'
+import { lazySecretStore } from '../../src-main/secrets/secret-store'
+import { createServices, type Services } from '../../src-main/services'
+import {
+  type EmulatorRemote,
+  httpEmulatorControl,
+  localEmulatorControl,
+} from '../../src-main/signer/device/control-client'
+import { startSignerEmulator } from '../../src-main/signer/device/emu-server'
+import type { SignerDeviceWiring } from '../../src-main/signer/device-service'
+import { inProcessEmulatorWiring, tcpEmulatorWiring } from '../../src-main/signer/device-wiring'
+import type { Result, SetupStatusView } from '../../src-shared/ipc/contract'
+import type { DelegationView } from '../../src-shared/ipc/fleet-pairing'
+import type { SignerDeviceView, SignerRequestLogView } from '../../src-shared/ipc/signer-device'
+import type { DeviceCore } from '../../src-shared/nshp/device-core'
+import type { Fault } from '../../src-shared/nshp/types'
+import type { SignerActivity } from '../../src-shared/signer-activity'
+import { waitFor } from '../support/fleet-harness'
+import { LightningNetwork } from '../support/lightning'
+import { type RelayHandle, startRelay } from '../support/relay'
+import { startWalletService, type WalletServiceFixture } from '../support/wallet-service'
+
+const call = { transport: 'ws', caller: 'test' } as const
+// One operator key per emulator: both suites publish to the same relay, and rosters/configs are replaceable.
+const KEYS = { inproc: new Uint8Array(32).fill(0x61), tcp: new Uint8Array(32).fill(0x62) }
+
+let root: string
+let relay: RelayHandle
+let walletRelay: RelayHandle
+let svc: WalletServiceFixture
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'signer-device-'))
+  relay = await startRelay()
+  walletRelay = await startRelay()
+  svc = await startWalletService({ relayUrls: [walletRelay.url], network: new LightningNetwork() })
+})
+afterAll(async () => {
+  await svc?.close()
+  await relay?.stop()
+  await walletRelay?.stop()
+  rmSync(root, { recursive: true, force: true })
+})
+
+function ok<T>(r: Result<unknown>): T {
+  if (!r.ok) throw new Error(`expected ok, got ${JSON.stringify(r.error)}`)
+  return r.value as T
+}
+
+/** Every event by `author` the relay holds (one REQ up to EOSE). */
+function eventsBy(author: string): Promise<Array<{ id: string; kind: number }>> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(relay.url)
+    const found: Array<{ id: string; kind: number }> = []
+    const timer = setTimeout(() => {
+      ws.close()
+      reject(new Error('no EOSE'))
+    }, 10_000)
+    ws.on('open', () => ws.send(JSON.stringify(['REQ', 'q', { authors: [author] }])))
+    ws.on('message', (data) => {
+      const msg = JSON.parse(String(data)) as unknown[]
+      if (msg[0] === 'EVENT') found.push(msg[2] as { id: string; kind: number })
+      if (msg[0] === 'EOSE') {
+        clearTimeout(timer)
+        ws.close()
+        resolve(found)
+      }
+    })
+    ws.on('error', reject)
+  })
+}
+
+interface Emu {
+  wiring: SignerDeviceWiring
+  control: EmulatorRemote
+  close(): Promise<void>
+}
+
+async function inProcess(): Promise<Emu> {
+  const { wiring, control } = inProcessEmulatorWiring(
+    { mode: 'test', secretKey: Uint8Array.from(KEYS.inproc), serial: 'EMU-INPROC' },
+    { initialMs: 20, maxMs: 100 },
+  )
+  return { wiring, control: localEmulatorControl(control as DeviceCore), close: async () => undefined }
+}
+
+async function overTcp(): Promise<Emu> {
+  const server = await startSignerEmulator({
+    mode: 'test',
+    secretKey: Uint8Array.from(KEYS.tcp),
+    serial: 'EMU-TCP',
+    dataPort: 0,
+    controlPort: 0,
+  })
+  const wiring = {
+    ...tcpEmulatorWiring({ host: '127.0.0.1', port: server.dataPort }),
+    backoff: { initialMs: 20, maxMs: 100 },
+  }
+  return { wiring, control: httpEmulatorControl(server.controlPort), close: () => server.close() }
+}
+
+const FEES = {
+  cash_out: { platformPpm: 10_000, operatorPpm: 50_000 },
+  cash_in: { platformPpm: 10_000, operatorPpm: 40_000 },
+}
+const LIMITS = {
+  cash_out: { minFiatMinor: '100', maxFiatMinor: '500000' },
+  cash_in: { minFiatMinor: '100', maxFiatMinor: '500000' },
+}
+const pairArgs = (fill: number, machineId: string) => ({
+  atm: getPublicKey(new Uint8Array(32).fill(fill)),
+  machineId,
+  name: `ATM ${machineId}`,
+  currency: 'EUR',
+  fees: FEES,
+  discountPpm: 0,
+  limits: LIMITS,
+})
+
+describe.each([
+  ['in-process emulator', inProcess, KEYS.inproc],
+  ['TCP emulator (signer-emu server, HTTP control)', overTcp, KEYS.tcp],
+] as const)('the hardware signer through the services, %s', (_name, makeEmu, sk) => {
+  const OPERATOR_PK = getPublicKey(sk)
+  let emu: Emu
+  let services: Services
+  let d: Dispatch
+  const activity: SignerActivity[] = []
+  const devices: SignerDeviceView[] = []
+
+  beforeAll(async () => {
+    emu = await makeEmu()
+    const dataDir = mkdtempSync(join(root, 'data-'))
+    const appLog = createAppLog()
+    const secrets = lazySecretStore({ dataDir, keyFile: join(dataDir, '..', `${Date.now()}.key`), log: appLog.log })
+    services = await createServices({
+      runtime: 'node',
+      dataDir,
+      appLog,
+      emit: (e, p) => {
+        if (e === 'signer.activity') activity.push(p as SignerActivity)
+        if (e === 'signer.device') devices.push(p as SignerDeviceView)
+      },
+      openLedger: ({ dir, log }) => openLedgerInProcess({ dir, logger: log, autoSnapshot: false }),
+      lps: { secrets },
+      payouts: { secrets },
+      signerDevice: emu.wiring,
+    })
+    await services.ledgerReady
+    d = createDispatcher(services.handlers, appLog.log.child('ipc'))
+  }, 30_000)
+  afterAll(async () => {
+    await services?.close()
+    await emu?.close()
+  })
+
+  /** Approves every prompt the device shows until `p` settles (pairing signs delegation, config, roster). */
+  async function approveAll<T>(p: Promise<T>): Promise<T> {
+    let settled = false
+    const out = p.finally(() => {
+      settled = true
+    })
+    while (!settled) {
+      const s = await emu.control.screen()
+      if (s.state === 'reviewing') await emu.control.press('approve')
+      else
+        await Promise.race([out.catch(() => undefined), emu.control.waitFor('reviewing', 2_000).catch(() => undefined)])
+    }
+    return out
+  }
+
+  it('a new operator pins the device: it shows the npub, the operator confirms on the device, the key is set', async () => {
+    await waitFor(
+      'the device found',
+      async () => ok<SignerDeviceView>(await d('signer.status', [], call)).state === 'ready',
+    )
+    ok(await d('settings.set', [{ relays: [relay.url] }], call))
+    const wallet = await svc.fundedConnection(`op-${_name}`, 10_000_000n)
+    ok(await d('setup.setOperatorWallet', [{ nwcUri: wallet.uri }], call))
+    const pinning = d('signer.pin', [], call)
+    const shown = await emu.control.waitFor('reviewing', 10_000)
+    expect(shown.review?.command).toBe('GET_PUBLIC_KEY')
+    const npubLine = shown.review?.pages[0]?.lines.find((l) => l.label === 'npub')
+    // The dialog got the same npub the device shows.
+    const dialog = activity.find((a) => a.what === 'get_public_key' && a.state === 'waiting')
+    expect(dialog?.pages?.[0]?.lines.find((l) => l.label === 'npub')?.value).toBe(npubLine?.value)
+    await emu.control.press('approve')
+    const v = ok<SignerDeviceView>(await pinning)
+    expect(v).toMatchObject({ usable: true, pinned: { pubkey: OPERATOR_PK }, operatorPubkey: OPERATOR_PK })
+    expect(v.emulated).toBe(true)
+    const setup = await waitFor('pipeline running', async () => {
+      const s = ok<SetupStatusView>(await d('setup.status', [], call))
+      return s.pipeline.state === 'running' ? s : undefined
+    })
+    expect(setup.operator?.pubkey).toBe(OPERATOR_PK)
+  }, 60_000)
+
+  it('a refusal on the device: clear message, nothing stored or published', async () => {
+    const before = await eventsBy(OPERATOR_PK)
+    const pairing = d('fleet.pair', [pairArgs(0x71, 'atm-refused')], call)
+    const s = await emu.control.waitFor('reviewing', 10_000)
+    expect(s.review?.command).toBe('SIGN_DELEGATION')
+    const waiting = activity.findLast((a) => a.what === 'sign_delegation' && a.state === 'waiting')
+    expect(waiting?.compareCode).toBe(s.review?.compareCode)
+    await emu.control.press('reject')
+    expect(await pairing).toEqual({
+      ok: false,
+      error: { code: 'forbidden', message: 'You rejected this on the signer. Nothing was signed or published.' },
+    })
+    expect(activity.at(-1)).toMatchObject({ what: 'sign_delegation', state: 'refused' })
+    expect(ok<DelegationView[]>(await d('fleet.delegations', [], call))).toEqual([])
+    expect(await eventsBy(OPERATOR_PK)).toEqual(before)
+    const log = ok<SignerRequestLogView>(await d('signer.requests', [{}], call))
+    expect(log.entries[0]).toMatchObject({ what: 'sign_delegation', outcome: 'refused', requester: 'This console' })
+  }, 60_000)
+
+  it.each([
+    ['corrupt-signature', /did not verify|different key/],
+    ['wrong-event-id', /did not verify|different key/],
+    ['different-pubkey', /did not verify|different key/],
+  ] as const)(
+    'a %s from the device is caught by the host: nothing stored or published',
+    async (fault, msg) => {
+      const before = await eventsBy(OPERATOR_PK)
+      const pairing = d('fleet.pair', [pairArgs(0x72, `atm-${fault}`)], call)
+      // The delegation is approved as it should be; the fault hits the machine config's signature.
+      expect((await emu.control.waitFor('reviewing', 10_000)).review?.command).toBe('SIGN_DELEGATION')
+      await emu.control.press('approve')
+      await waitFor('the config review', async () => (await emu.control.screen()).review?.command === 'SIGN_EVENT')
+      await emu.control.fault(fault as Fault)
+      const r = await approveAll(pairing)
+      expect(r).toMatchObject({ ok: false, error: { code: 'unavailable', message: expect.stringMatching(msg) } })
+      expect(ok<DelegationView[]>(await d('fleet.delegations', [], call))).toEqual([])
+      expect(await eventsBy(OPERATOR_PK)).toEqual(before)
+      expect(ok<SignerRequestLogView>(await d('signer.requests', [{}], call)).entries[0]?.outcome).toBe('failed')
+      await waitFor('ready again', async () => ok<SignerDeviceView>(await d('signer.status', [], call)).usable)
+    },
+    60_000,
+  )
+
+  it('unplugged mid-request: "nothing signed", state absent, and after replug nothing is re-sent', async () => {
+    const pairing = d('fleet.pair', [pairArgs(0x73, 'atm-unplug')], call)
+    await emu.control.waitFor('reviewing', 10_000)
+    const answered = (await emu.control.screen()).answered
+    await emu.control.unplug()
+    expect(await pairing).toMatchObject({
+      ok: false,
+      error: { code: 'unavailable', message: expect.stringMatching(/^Signer disconnected — nothing was signed/) },
+    })
+    await waitFor('absent', async () => ok<SignerDeviceView>(await d('signer.status', [], call)).state === 'absent')
+    expect(ok<SignerRequestLogView>(await d('signer.requests', [{}], call)).entries[0]?.outcome).toBe('unplugged')
+    await emu.control.replug()
+    await waitFor('usable again', async () => ok<SignerDeviceView>(await d('signer.status', [], call)).usable, 20_000)
+    const after = await emu.control.screen()
+    expect(after.state).toBe('idle')
+    expect(after.review).toBeNull()
+    expect(after.answered).toBeLessThanOrEqual(answered + 2) // GET_INFO and the silent key check, nothing signed
+    expect(ok<DelegationView[]>(await d('fleet.delegations', [], call))).toEqual([])
+  }, 60_000)
+
+  it('approved prompt by prompt on the device: delegation, config and roster signed and published', async () => {
+    const r = await approveAll(d('fleet.pair', [pairArgs(0x74, 'atm-ok')], call))
+    const pair = ok<{ configEventId: string; rosterEventId: string }>(r)
+    // Config and roster are replaceable events: the relay holds the newest, which are this pairing's.
+    const ids = await waitFor('published', async () => {
+      const evs = (await eventsBy(OPERATOR_PK)).map((e) => e.id)
+      return evs.includes(pair.configEventId) && evs.includes(pair.rosterEventId) ? evs : undefined
+    })
+    expect(ids).toEqual(expect.arrayContaining([pair.configEventId, pair.rosterEventId]))
+    const log = ok<SignerRequestLogView>(await d('signer.requests', [{ limit: 3 }], call)).entries
+    expect(log.map((e) => [e.what, e.outcome])).toEqual([
+      ['sign_event', 'approved'],
+      ['sign_event', 'approved'],
+      ['sign_delegation', 'approved'],
+    ])
+  }, 60_000)
+})
