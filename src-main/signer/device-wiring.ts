@@ -18,6 +18,7 @@ import {
   reviewSignEvent,
 } from '../../src-shared/nshp/review'
 import type { DeviceCoreOptions, EmulatorControlApi } from '../../src-shared/nshp/types'
+import { listHidSigners, openHidSigner } from './device/hid'
 import { createInProcessEmulator } from './device/inproc'
 import { connectTcpEmulator } from './device/tcp'
 import type { ReviewFns } from './device-manager'
@@ -83,12 +84,19 @@ export function noDeviceWiring(): SignerDeviceWiring {
   }
 }
 
-/**
- * The USB device. Until the node-hid transport is part of this build no device is ever found (the Signer screen
- * then says so); the remote bunker or the emulator are the alternatives.
- */
+/** The USB device: the first NSHP/1 signer node-hid lists (none listed: absent, discovery tries again). */
 export function hidWiring(): SignerDeviceWiring {
-  return { ...noDeviceWiring(), createClient: createSignerClient, review: NSHP_REVIEW }
+  return {
+    opener: {
+      kind: 'hid',
+      open: async () => {
+        const first = (await listHidSigners())[0]
+        return first ? openHidSigner(first.path) : null
+      },
+    },
+    createClient: createSignerClient,
+    review: NSHP_REVIEW,
+  }
 }
 
 /** `--signer-emu HOST:PORT`: only 127.0.0.1 / localhost (the emulator never listens elsewhere). */
