@@ -488,8 +488,8 @@ export class DeviceManager {
       lastStatus = s
       this.o.onActivity?.({ ...base, status: STATUS_TEXT[s] })
     }
+    // Logged before the outcome is pushed: the UI reloads the log when it sees the outcome.
     const end = async (outcome: SignerRequestOutcome, state: SignerActivityState, detail: string) => {
-      this.o.onActivity?.({ ...base, state, detail, status: detail })
       try {
         await this.o.store.appendRequest({
           atMs: this.clock.nowMs(),
@@ -503,6 +503,7 @@ export class DeviceManager {
       } catch (e) {
         this.log.error('signer request log append failed', { reason: (e as Error).message })
       }
+      this.o.onActivity?.({ ...base, state, detail, status: detail })
     }
     try {
       const out = await call(client, { onStatus, signal: abort.signal })
