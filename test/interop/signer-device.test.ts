@@ -5,7 +5,9 @@
 //   - a refusal on the device ends the pairing with the clear message and nothing is published;
 //   - a corrupt signature, a wrong event id, a different pubkey from the device are caught by the host: the pairing
 //     fails, nothing is stored or published (asserted on the relay);
-//   - unplugging mid-request ends it as "nothing signed", and after replug nothing is re-sent;
+//   - unplugging mid-request ends it as "nothing signed", and after replug (locked until the PIN is entered on
+//     the device) nothing is re-sent;
+//   - a locked device: the request says to unlock it on the device, nothing is published;
 //   - then a pairing approved prompt by prompt on the device publishes config and roster (the relay check can pass).
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -40,6 +42,7 @@ import { startWalletService, type WalletServiceFixture } from '../support/wallet
 
 const call = { transport: 'ws', caller: 'test' } as const
 // One operator key per emulator: both suites publish to the same relay, and rosters/configs are replaceable.
+const PIN = '2468'
 const KEYS = { inproc: new Uint8Array(32).fill(0x61), tcp: new Uint8Array(32).fill(0x62) }
 
 let root: string
@@ -96,7 +99,7 @@ interface Emu {
 
 async function inProcess(): Promise<Emu> {
   const { wiring, control } = inProcessEmulatorWiring(
-    { mode: 'test', secretKey: Uint8Array.from(KEYS.inproc), serial: 'EMU-INPROC' },
+    { mode: 'test', secretKey: Uint8Array.from(KEYS.inproc), serial: 'EMU-INPROC', pin: PIN },
     { initialMs: 20, maxMs: 100 },
   )
   return { wiring, control: localEmulatorControl(control as DeviceCore), close: async () => undefined }
@@ -107,6 +110,7 @@ async function overTcp(): Promise<Emu> {
     mode: 'test',
     secretKey: Uint8Array.from(KEYS.tcp),
     serial: 'EMU-TCP',
+    pin: PIN,
     dataPort: 0,
     controlPort: 0,
   })
@@ -259,20 +263,30 @@ describe.each([
   it('unplugged mid-request: "nothing signed", state absent, and after replug nothing is re-sent', async () => {
     const pairing = d('fleet.pair', [pairArgs(0x73, 'atm-unplug')], call)
     await emu.control.waitFor('reviewing', 10_000)
-    const answered = (await emu.control.screen()).answered
     await emu.control.unplug()
     expect(await pairing).toMatchObject({
       ok: false,
       error: { code: 'unavailable', message: expect.stringMatching(/^Signer disconnected — nothing was signed/) },
     })
     await waitFor('absent', async () => ok<SignerDeviceView>(await d('signer.status', [], call)).state === 'absent')
-    expect(ok<SignerRequestLogView>(await d('signer.requests', [{}], call)).entries[0]?.outcome).toBe('unplugged')
+    const unplugged = ok<SignerRequestLogView>(await d('signer.requests', [{}], call))
+    expect(unplugged.entries[0]?.outcome).toBe('unplugged')
+    const totalAfterUnplug = unplugged.total
     await emu.control.replug()
+    // A device locks when it loses USB: the console shows it locked until the PIN is entered on the device.
+    await waitFor(
+      'locked after replug',
+      async () => ok<SignerDeviceView>(await d('signer.status', [], call)).state === 'locked',
+    )
+    expect(await emu.control.enterPin(PIN)).toBe(true)
     await waitFor('usable again', async () => ok<SignerDeviceView>(await d('signer.status', [], call)).usable, 20_000)
     const after = await emu.control.screen()
     expect(after.state).toBe('idle')
     expect(after.review).toBeNull()
-    expect(after.answered).toBeLessThanOrEqual(answered + 2) // GET_INFO and the silent key check, nothing signed
+    // Nothing went to the device for signing after the replug: the request log has no entry after the unplugged one.
+    const log = ok<SignerRequestLogView>(await d('signer.requests', [{}], call))
+    expect(log.total).toBe(totalAfterUnplug)
+    expect(log.entries[0]?.outcome).toBe('unplugged')
     expect(ok<DelegationView[]>(await d('fleet.delegations', [], call))).toEqual([])
   }, 60_000)
 
@@ -291,5 +305,21 @@ describe.each([
       ['sign_event', 'approved'],
       ['sign_delegation', 'approved'],
     ])
+  }, 60_000)
+
+  it('locked: the request answers "unlock it with its PIN", the state stays locked until the PIN is entered', async () => {
+    await emu.control.lock()
+    const before = await eventsBy(OPERATOR_PK)
+    const r = await d('fleet.renew', [{ atmPubkey: pairArgs(0x74, 'atm-ok').atm }], call)
+    expect(r).toMatchObject({
+      ok: false,
+      error: { code: 'unavailable', message: expect.stringMatching(/locked: unlock it with its PIN on the device/) },
+    })
+    expect(ok<SignerDeviceView>(await d('signer.status', [], call))).toMatchObject({ state: 'locked', usable: false })
+    expect(await eventsBy(OPERATOR_PK)).toEqual(before)
+    expect(await emu.control.enterPin(PIN)).toBe(true)
+    await waitFor('usable again', async () => ok<SignerDeviceView>(await d('signer.status', [], call)).usable, 20_000)
+    const renewed = approveAll(d('fleet.renew', [{ atmPubkey: pairArgs(0x74, 'atm-ok').atm }], call))
+    expect(await renewed).toMatchObject({ ok: true })
   }, 60_000)
 })
