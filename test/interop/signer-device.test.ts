@@ -16,6 +16,7 @@ import { getPublicKey } from 'nostr-tools/pure'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { createAppLog } from '../../src-main/app-log'
+import { type Nip46Transport, simplePoolTransport } from '../../src-main/bunker/transport'
 import { createDispatcher, type Dispatch } from '../../src-main/ipc'
 import '../../src-main/ledger/registry'
 import { openLedgerInProcess } from '../../src-main/ledger/store'
@@ -29,6 +30,7 @@ import {
 import { startSignerEmulator } from '../../src-main/signer/device/emu-server'
 import type { SignerDeviceWiring } from '../../src-main/signer/device-service'
 import { inProcessEmulatorWiring, tcpEmulatorWiring } from '../../src-main/signer/device-wiring'
+import { createSoftwareSigner } from '../../src-main/signer/software-signer'
 import type { Result, SetupStatusView } from '../../src-shared/ipc/contract'
 import type { DelegationView } from '../../src-shared/ipc/fleet-pairing'
 import type { SignerDeviceView, SignerRequestLogView } from '../../src-shared/ipc/signer-device'
@@ -37,6 +39,7 @@ import type { Fault } from '../../src-shared/nshp/types'
 import type { SignerActivity } from '../../src-shared/signer-activity'
 import { waitFor } from '../support/fleet-harness'
 import { LightningNetwork } from '../support/lightning'
+import { type RawBunker, startRawBunker } from '../support/raw-bunker'
 import { type RelayHandle, startRelay } from '../support/relay'
 import { startWalletService, type WalletServiceFixture } from '../support/wallet-service'
 
@@ -321,5 +324,107 @@ describe.each([
     await waitFor('usable again', async () => ok<SignerDeviceView>(await d('signer.status', [], call)).usable, 20_000)
     const renewed = approveAll(d('fleet.renew', [{ atmPubkey: pairArgs(0x74, 'atm-ok').atm }], call))
     expect(await renewed).toMatchObject({ ok: true })
+  }, 60_000)
+})
+
+// The remote bunker (a phone signer, here a NIP-46 bunker run by the test over the real relay) is the alternative:
+// while the pinned device is usable it signs; unplugged, the console falls back to the phone for events, the
+// confirm dialog says "approve on your phone", and a delegation is refused in plain words (NIP-46 cannot sign one).
+describe('the remote bunker as the alternative to the device', () => {
+  const sk = new Uint8Array(32).fill(0x63)
+  const OPERATOR_PK = getPublicKey(sk)
+  let services: Services
+  let d: Dispatch
+  let control: DeviceCore
+  let transport: Nip46Transport
+  let phone: RawBunker
+  const activity: SignerActivity[] = []
+
+  beforeAll(async () => {
+    const emu = inProcessEmulatorWiring(
+      { mode: 'test', secretKey: Uint8Array.from(sk), serial: 'EMU-FALLBACK', config: { autoApprove: true } },
+      { initialMs: 20, maxMs: 100 },
+    )
+    control = emu.control as DeviceCore
+    transport = simplePoolTransport()
+    phone = startRawBunker({
+      relay: relay.url,
+      transport,
+      sk: new Uint8Array(32).fill(0x64),
+      signer: createSoftwareSigner(sk),
+    })
+    await phone.ready
+    const dataDir = mkdtempSync(join(root, 'data-'))
+    const appLog = createAppLog()
+    const secrets = lazySecretStore({
+      dataDir,
+      keyFile: join(dataDir, '..', `fallback-${Date.now()}.key`),
+      log: appLog.log,
+    })
+    services = await createServices({
+      runtime: 'node',
+      dataDir,
+      appLog,
+      emit: (e, p) => {
+        if (e === 'signer.activity') activity.push(p as SignerActivity)
+      },
+      openLedger: ({ dir, log }) => openLedgerInProcess({ dir, logger: log, autoSnapshot: false }),
+      lps: { secrets },
+      payouts: { secrets },
+      signerDevice: emu.wiring,
+    })
+    await services.ledgerReady
+    d = createDispatcher(services.handlers, appLog.log.child('ipc'))
+  }, 30_000)
+  afterAll(async () => {
+    phone?.stop()
+    await services?.close()
+    transport?.close()
+  })
+
+  it('device first; unplugged, the phone signs events and a delegation is refused in plain words', async () => {
+    ok(await d('settings.set', [{ relays: [relay.url] }], call))
+    ok(
+      await d(
+        'setup.setOperatorWallet',
+        [{ nwcUri: (await svc.fundedConnection('op-fallback', 10_000_000n)).uri }],
+        call,
+      ),
+    )
+    await waitFor('device', async () => ok<SignerDeviceView>(await d('signer.status', [], call)).state === 'ready')
+    ok(await d('signer.pin', [], call))
+    await waitFor(
+      'pipeline',
+      async () => ok<SetupStatusView>(await d('setup.status', [], call)).pipeline.state === 'running',
+    )
+    const atm = pairArgs(0x75, 'atm-fallback')
+    ok(await d('fleet.pair', [atm], call))
+    const remote = ok<{ state: string }>(await d('remoteSigner.connect', [{ bunkerUri: phone.uri() }], call))
+    expect(remote.state).toBe('connected')
+
+    // Both connected: the device signs (every activity so far came from it).
+    ok(await d('fleet.renew', [{ atmPubkey: atm.atm }], call))
+    const signing = activity.filter((a) => a.what.startsWith('sign_'))
+    expect(signing.length).toBeGreaterThan(0)
+    expect(new Set(signing.map((a) => a.via))).toEqual(new Set(['device']))
+
+    control.unplug()
+    await waitFor('absent', async () => ok<SignerDeviceView>(await d('signer.status', [], call)).state === 'absent')
+    expect(await d('fleet.renew', [{ atmPubkey: atm.atm }], call)).toMatchObject({
+      ok: false,
+      error: {
+        code: 'unavailable',
+        message: expect.stringMatching(/cannot sign NIP-26 delegations: use the hardware signer/),
+      },
+    })
+    const revoked = ok<{ rosterEventId: string }>(
+      await d('fleet.revoke', [{ atmPubkey: atm.atm, reason: 'test' }], call),
+    )
+    expect(activity.some((a) => a.via === 'remote-bunker' && a.state === 'waiting')).toBe(true)
+    const ids = await waitFor('roster on the relay', async () => {
+      const evs = (await eventsBy(OPERATOR_PK)).map((e) => e.id)
+      return evs.includes(revoked.rosterEventId) ? evs : undefined
+    })
+    expect(ids).toContain(revoked.rosterEventId)
   }, 60_000)
 })
