@@ -113,6 +113,7 @@ export class DeviceCore implements EmulatorControlApi {
   policy: DevicePolicy = { ...DEFAULT_POLICY }
   private sk: Uint8Array | null
   private readonly pinCode: string | undefined
+  private readonly aux: () => Uint8Array
   private locked: boolean
   private attemptsLeft = MAX_PIN_ATTEMPTS
   private plugged = true
@@ -149,6 +150,7 @@ export class DeviceCore implements EmulatorControlApi {
       throw new DeviceModeError('reportBytes: 16..1024')
     this.maxMessageBytes = opts.maxMessageBytes ?? 16_384
     this.config = { ...DEFAULT_EMULATOR_CONFIG, ...opts.config }
+    this.aux = opts.auxRand ?? (() => randomBytes(32))
   }
 
   // ---- wiring (used by the transports) ----
@@ -505,7 +507,7 @@ export class DeviceCore implements EmulatorControlApi {
             signedId = eventId(pubkey, r)
           }
           if (p.faults.has('wrong-event-id')) signedId = eventId(pubkey, { ...r, content: `${r.content} ` })
-          const sig = schnorr.sign(hexToBytes(signedId), signKey, randomBytes(32))
+          const sig = schnorr.sign(hexToBytes(signedId), signKey, this.aux())
           if (p.faults.has('corrupt-signature')) sig[10] = (sig[10] ?? 0) ^ 0x01
           return { status: Status.OK, body: { command: 'SIGN_EVENT', id: signedId, sig: bytesToHex(sig), pubkey } }
         })
@@ -522,7 +524,7 @@ export class DeviceCore implements EmulatorControlApi {
         const hash = delegationHash(r.delegatee, r.conditions)
         return this.review(p, reviewDelegation(r, verdict.parsed), () => {
           const key = p.faults.has('different-pubkey') ? otherKey(sk) : sk
-          const sig = schnorr.sign(hexToBytes(hash), key, randomBytes(32))
+          const sig = schnorr.sign(hexToBytes(hash), key, this.aux())
           if (p.faults.has('corrupt-signature')) sig[10] = (sig[10] ?? 0) ^ 0x01
           return { status: Status.OK, body: { command: 'SIGN_DELEGATION', sig: bytesToHex(sig) } }
         })

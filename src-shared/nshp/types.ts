@@ -323,6 +323,11 @@ export interface DeviceCoreOptions {
   reportBytes?: number
   maxMessageBytes?: number
   config?: Partial<EmulatorConfig>
+  /**
+   * BIP-340 auxiliary randomness. Default: 32 fresh random bytes per signature, as a real device must. The
+   * conformance vectors pass 32 zero bytes to get byte-exact signatures.
+   */
+  auxRand?: () => Uint8Array
 }
 
 /*
