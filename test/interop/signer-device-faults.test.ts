@@ -203,6 +203,17 @@ describe.each([
     expect(err.detail.phase).toBe('absolute')
   })
 
+  it('a slow device (processing and per-report delays) stays alive on PROCESSING keepalives', async () => {
+    rig = await makeRig()
+    await rig.remote.configure({ processingDelayMs: 1200, reportDelayMs: 20 })
+    const seen: string[] = []
+    const info = await rig.client.getInfo({ onStatus: (s) => seen.push(s) })
+    expect(info.protocolVersion).toBe(1)
+    expect(seen).toContain('processing')
+    const [ev] = await Promise.all([rig.client.signEvent(template()), approveWhenShown()])
+    expect(ev.pubkey).toBe(rig.pubkey)
+  })
+
   it('slow operator: approving just inside the device timeout signs, just outside is DEVICE_TIMEOUT', async () => {
     rig = await makeRig()
     await rig.remote.configure({ reviewTimeoutMs: 1500, autoApprove: true, autoApproveAfterMs: 1200 })

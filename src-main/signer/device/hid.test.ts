@@ -1,6 +1,8 @@
 // node-hid transport: discovery by the NSHP/1 descriptor, the report-id byte on writes, an `error` event as an
 // unplug that ends a pending request, and the real node-hid on this machine (no USB): an empty list, no throw.
 import { EventEmitter } from 'node:events'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import type { Device, HIDAsync } from 'node-hid'
 import { describe, expect, it } from 'vitest'
 import { createSignerClient } from '../../../src-shared/nshp/client'
@@ -75,6 +77,22 @@ describe('node-hid transport', () => {
     expect(err).toBeInstanceOf(SignerError)
     expect((err as SignerError).code).toBe('unplugged')
     expect(transport.closed).toBe(true)
+  })
+
+  it('node-hid is imported by this module only: never by shared or renderer code', () => {
+    const root = join(import.meta.dirname, '../../..')
+    const files = (dir: string): string[] =>
+      readdirSync(join(root, dir), { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory()
+          ? files(join(dir, e.name))
+          : /\.(ts|vue)$/.test(e.name) && !e.name.endsWith('.test.ts')
+            ? [join(dir, e.name)]
+            : [],
+      )
+    const users = ['src-main', 'src-shared', 'src-renderer']
+      .flatMap(files)
+      .filter((f) => /['"]node-hid['"]/.test(readFileSync(join(root, f), 'utf8')))
+    expect(users).toEqual(['src-main/signer/device/hid.ts'])
   })
 
   it('the real node-hid loads lazily and lists no signer on a machine without USB', async () => {
