@@ -397,7 +397,10 @@ export class SignerClient implements SignerClientApi {
           armInactivity()
           if (ev.kind === 'status') {
             const s = KEEPALIVE[ev.status]
-            if (s) opts.onStatus?.(s)
+            // Bytes 6 and 7: the review page on screen (1-based) and the page count, 0 when no review is shown.
+            const page = report[6] ?? 0
+            const pages = report[7] ?? 0
+            if (s) opts.onStatus?.(s, page > 0 && pages >= page ? { page, pages } : undefined)
             return
           }
           if (ev.kind !== 'message') return

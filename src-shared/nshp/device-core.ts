@@ -420,7 +420,7 @@ export class DeviceCore implements EmulatorControlApi {
     const tick = () => {
       if (this.pending !== p) return
       const code = !p.review ? Keepalive.PROCESSING : p.paging ? Keepalive.REVIEWING : Keepalive.WAITING_FOR_USER
-      this.emit(this.statusFrame(p.channel, code))
+      this.emit(this.statusFrame(p.channel, code, p.review ? p.page + 1 : 0, p.review ? p.review.pages.length : 0))
       p.keepalive = this.scheduler.setTimeout(tick, this.config.keepaliveMs)
     }
     p.keepalive = this.scheduler.setTimeout(tick, Math.min(this.config.keepaliveMs, 50))
@@ -638,12 +638,15 @@ export class DeviceCore implements EmulatorControlApi {
     if (this.plugged) this.sink?.(report)
   }
 
-  private statusFrame(channel: number, code: number): Uint8Array {
+  /** STATUS frame: byte 5 the keepalive code; during a review byte 6 the page shown (1-based), byte 7 the pages. */
+  private statusFrame(channel: number, code: number, page: number, pages: number): Uint8Array {
     const r = new Uint8Array(this.reportBytes)
     r[0] = channel >> 8
     r[1] = channel & 0xff
     r[2] = TAG_STATUS
     r[5] = code
+    r[6] = Math.min(page, 255)
+    r[7] = Math.min(pages, 255)
     return r
   }
 

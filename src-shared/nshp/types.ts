@@ -48,7 +48,10 @@ export const Keepalive = {
   REVIEWING: 4,
 } as const
 
-/** What the host knows about a pending request, from STATUS frames (pushed to the confirm dialog). */
+/**
+ * What the host knows about a pending request, from STATUS frames (pushed to the confirm dialog). During a review
+ * `onStatus` also gets the page on screen (1-based) and the page count.
+ */
 export type DeviceStatus = 'processing' | 'waiting-for-user' | 'locked' | 'reviewing'
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -198,7 +201,7 @@ export const DEFAULT_TIMEOUTS: SignerTimeouts = { inactivityMs: 3000, commandMs:
 
 export interface RequestOptions {
   /** Live keepalive status (for the confirm dialog). */
-  onStatus?: (status: DeviceStatus) => void
+  onStatus?: (status: DeviceStatus, review?: { page: number; pages: number }) => void
   /**
    * Aborting sends CANCEL; the request then ends with SignerError('cancelled'), even if the operator approved on the
    * device at the same moment (the signature is then discarded: cancel in the app means nothing is published).

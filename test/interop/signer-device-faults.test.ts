@@ -203,6 +203,27 @@ describe.each([
     expect(err.detail.phase).toBe('absolute')
   })
 
+  it('keepalives report the state and the review page the operator is on', async () => {
+    rig = await makeRig()
+    const seen: string[] = []
+    let onPage2!: (r: { page: number; pages: number }) => void
+    const page2 = new Promise<{ page: number; pages: number }>((r) => {
+      onPage2 = r
+    })
+    const p = rig.client.signEvent(template(), {
+      onStatus: (s, r) => {
+        seen.push(s)
+        if (r?.page === 2) onPage2(r)
+      },
+    })
+    await rig.remote.waitFor('reviewing')
+    await rig.remote.press('next')
+    expect(await page2).toEqual({ page: 2, pages: 5 })
+    expect(seen).toContain('reviewing')
+    await rig.remote.press('approve')
+    expect((await p).pubkey).toBe(rig.pubkey)
+  })
+
   it('a slow device (processing and per-report delays) stays alive on PROCESSING keepalives', async () => {
     rig = await makeRig()
     await rig.remote.configure({ processingDelayMs: 1200, reportDelayMs: 20 })
