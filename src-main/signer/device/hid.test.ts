@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest'
 import { createSignerClient } from '../../../src-shared/nshp/client'
 import { DeviceCore } from '../../../src-shared/nshp/device-core'
 import { SignerError } from '../../../src-shared/nshp/types'
-import { isNshpInterface, listHidSigners, type NodeHidLike, openHidSigner } from './hid'
+import { isNshpInterface, listHidSigners, type NodeHidLike, NSHP_PRODUCT_MARKER, openHidSigner } from './hid'
 
 /** A fake HIDAsync wired to a DeviceCore, behaving as node-hid does (report id on write, none on read). */
 class FakeHid extends EventEmitter {
@@ -93,6 +93,21 @@ describe('node-hid transport', () => {
       .flatMap(files)
       .filter((f) => /['"]node-hid['"]/.test(readFileSync(join(root, f), 'utf8')))
     expect(users).toEqual(['src-main/signer/device/hid.ts'])
+  })
+
+  it('the shipped udev rule is the one the protocol document names, and sorts before the uaccess step', () => {
+    const root = join(import.meta.dirname, '../../..')
+    const rules = readdirSync(join(root, 'resources/udev'))
+    expect(rules).toEqual(['70-satmachine-signer.rules'])
+    expect(Number((rules[0] ?? '').slice(0, 2))).toBeLessThan(73)
+    const rule = readFileSync(join(root, 'resources/udev', rules[0] ?? ''), 'utf8')
+    const doc = readFileSync(join(root, 'docs/signer-protocol.md'), 'utf8')
+    const line = 'SUBSYSTEM=="hidraw", ATTRS{product}=="*NSHP/1*", TAG+="uaccess"'
+    expect(rule.split('\n')).toContain(line)
+    expect(doc).toContain(`    ${line}`)
+    expect(line).toContain(NSHP_PRODUCT_MARKER)
+    for (const script of ['build/linux-after-install.sh', 'build/linux-after-remove.sh'])
+      expect(readFileSync(join(root, script), 'utf8')).toContain('70-satmachine-signer.rules')
   })
 
   it('the real node-hid loads lazily and lists no signer on a machine without USB', async () => {
