@@ -325,6 +325,7 @@ export class SignerClient implements SignerClientApi {
     return new Promise<ResponseBody>((resolve, reject) => {
       let settled = false
       let cancelled = false
+      let answerStarted = false
       let inactivity: ReturnType<typeof setTimeout> | undefined
       const cleanups: (() => void)[] = []
       const done = (err: SignerError | null, body?: ResponseBody) => {
@@ -386,6 +387,14 @@ export class SignerClient implements SignerClientApi {
       cleanups.push(
         this.transport.onReport((report) => {
           if (settled) return
+          // Continuation frames before this answer's first frame are leftovers of an answer given up on (a protocol
+          // error or timeout mid-answer): skip them rather than fail the new request.
+          const onOurChannel = report.length >= 5 && (((report[0] ?? 0) << 8) | (report[1] ?? 0)) === this.channel
+          if (onOurChannel && report[2] === 0x05) {
+            const seq = ((report[3] ?? 0) << 8) | (report[4] ?? 0)
+            if (seq === 0) answerStarted = true
+            else if (!answerStarted) return
+          }
           let ev: ReturnType<Assembler['push']>
           try {
             ev = assembler.push(report)

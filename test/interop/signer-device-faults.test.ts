@@ -154,6 +154,15 @@ describe.each([
     if (code === 'timeout') expect(err.detail.phase).toBe('inactivity')
   })
 
+  it('leftovers of an answer given up on (slow reports) do not spoil the next request', async () => {
+    rig = await makeRig()
+    await rig.remote.configure({ reportDelayMs: 30 })
+    const res = await signWithFault('sequence-gap')
+    expect(res.status === 'rejected' && (res.reason as SignerError).code).toBe('protocol-error')
+    // The rest of the broken answer is still arriving while the next request runs.
+    expect(await rig.client.ping(new Uint8Array([9]))).toEqual(new Uint8Array([9]))
+  })
+
   it('foreign-channel frames interleaved with the answer are ignored: the event still verifies', async () => {
     rig = await makeRig()
     const res = await signWithFault('foreign-channel-interleave')
