@@ -676,6 +676,10 @@ export class DeviceCore implements EmulatorControlApi {
   }
 }
 
+/** A device core; throws DeviceModeError unless `opts.mode` is 'demo' or 'test'. */
+export const createDeviceCore = (opts: DeviceCoreOptions, scheduler?: Scheduler): DeviceCore =>
+  new DeviceCore(opts, scheduler)
+
 function eventId(pubkey: string, r: { createdAt: number; kind: number; tags: string[][]; content: string }): string {
   return bytesToHex(sha256(utf8ToBytes(serializeEvent(pubkey, r.createdAt, r.kind, r.tags, r.content))))
 }

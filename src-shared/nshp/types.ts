@@ -336,13 +336,14 @@ export interface DeviceCoreOptions {
 /*
  * Where things live (stable names for the host integration):
  *   src-shared/nshp/client.ts         createSignerClient(opts: SignerClientOptions): SignerClientApi
- *   src-shared/nshp/review.ts         reviewSignEvent / reviewDelegation / reviewPublicKey / reviewNip44 → ReviewScreen,
+ *   src-shared/nshp/review.ts         reviewSignEvent / reviewDelegation / reviewPublicKey / reviewNip44Encrypt / reviewNip44Decrypt → ReviewScreen,
  *                                     compareCode(hex) — the same functions the device core uses, so the host's
  *                                     confirm dialog shows exactly what the device shows
  *   src-shared/nshp/device-core.ts    DeviceCore (pure), createDeviceCore(opts: DeviceCoreOptions)
- *   src-main/signer/device/inproc.ts  createInProcessEmulator(opts) → { transport(): ReportTransport, control }
- *   src-main/signer/device/tcp.ts     connectTcpEmulator({ host, port, reportBytes? }): Promise<ReportTransport>
- *   src-main/signer/device/emu-server.ts  startSignerEmulator(opts) → { dataPort, controlPort, control, close() }
+ *   src-main/signer/device/inproc.ts  createInProcessEmulator(opts) → { transport(): ReportTransport, control, core, pubkey }
+ *   src-main/signer/device/tcp.ts     connectTcpEmulator({ host, port, reportBytes?, connectTimeoutMs? }): Promise<ReportTransport>
+ *   src-main/signer/device/emu-server.ts  startSignerEmulator(opts) → { dataPort, controlPort, core (the control API), close() }
+ *   src-main/signer/device/control-client.ts  httpEmulatorControl(controlPort) / localEmulatorControl(core) → EmulatorRemote (async)
  *   src-main/signer/device/hid.ts     listHidSigners(): Promise<HidSignerInfo[]>, openHidSigner(path): Promise<ReportTransport>
  *                                     (node-hid loaded lazily, main process only)
  *   satmachine signer-emu             the emulator process (--help lists options)
@@ -350,7 +351,7 @@ export interface DeviceCoreOptions {
  * The control port of `satmachine signer-emu` (HTTP + JSON on 127.0.0.1):
  *   GET  /screen[?wait=STATE&timeout=MS]   ScreenSnapshot (long-polls until the state when `wait` is given)
  *   POST /button   {"button":"approve"|"reject"|"next"|"prev"}
- *   POST /pin      {"digits":"1234"}                → {"ok":bool}
+ *   POST /pin      {"digits":"1234"}                → {"ok":bool, "screen":ScreenSnapshot}
  *   POST /lock
  *   POST /unplug, POST /replug
  *   POST /config   Partial<EmulatorConfig>          → EmulatorConfig
