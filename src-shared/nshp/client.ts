@@ -268,13 +268,14 @@ export class SignerClient implements SignerClientApi {
     return b.data
   }
 
-  asSigner(opts: RequestOptions = {}): Signer {
+  asSigner(opts: SignEventOptions = {}): Signer {
+    const { clientLabel: _label, ...plain } = opts
     return {
-      getPublicKey: async () => this.pinned ?? this.getPublicKey(opts),
+      getPublicKey: async () => this.pinned ?? this.getPublicKey(plain),
       signEvent: (t) => this.signEvent(t, opts),
-      signDelegation: (r) => this.signDelegation(r, opts),
-      nip44Encrypt: (p, x) => this.nip44Encrypt(p, x, opts),
-      nip44Decrypt: (p, x) => this.nip44Decrypt(p, x, opts),
+      signDelegation: (r) => this.signDelegation(r, plain),
+      nip44Encrypt: (p, x) => this.nip44Encrypt(p, x, plain),
+      nip44Decrypt: (p, x) => this.nip44Decrypt(p, x, plain),
     }
   }
 

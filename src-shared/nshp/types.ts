@@ -243,8 +243,8 @@ export interface SignerClientApi {
   cancel(): Promise<void>
   /** True while a request is outstanding (one per channel). */
   readonly busy: boolean
-  /** The `Signer` the services use; each call goes to the device. */
-  asSigner(opts?: RequestOptions): Signer
+  /** The `Signer` the services use; each call goes to the device (clientLabel is shown for SIGN_EVENT). */
+  asSigner(opts?: SignEventOptions): Signer
   /** Fires once when the transport closes (unplug). */
   onClose(listener: (reason: string) => void): () => void
   close(): Promise<void>
