@@ -268,13 +268,14 @@ export class SignerClient implements SignerClientApi {
     return b.data
   }
 
-  asSigner(opts: RequestOptions = {}): Signer {
+  asSigner(opts: SignEventOptions = {}): Signer {
+    const { clientLabel: _label, ...plain } = opts
     return {
-      getPublicKey: async () => this.pinned ?? this.getPublicKey(opts),
+      getPublicKey: async () => this.pinned ?? this.getPublicKey(plain),
       signEvent: (t) => this.signEvent(t, opts),
-      signDelegation: (r) => this.signDelegation(r, opts),
-      nip44Encrypt: (p, x) => this.nip44Encrypt(p, x, opts),
-      nip44Decrypt: (p, x) => this.nip44Decrypt(p, x, opts),
+      signDelegation: (r) => this.signDelegation(r, plain),
+      nip44Encrypt: (p, x) => this.nip44Encrypt(p, x, plain),
+      nip44Decrypt: (p, x) => this.nip44Decrypt(p, x, plain),
     }
   }
 
@@ -325,6 +326,7 @@ export class SignerClient implements SignerClientApi {
     return new Promise<ResponseBody>((resolve, reject) => {
       let settled = false
       let cancelled = false
+      let answerStarted = false
       let inactivity: ReturnType<typeof setTimeout> | undefined
       const cleanups: (() => void)[] = []
       const done = (err: SignerError | null, body?: ResponseBody) => {
@@ -386,6 +388,14 @@ export class SignerClient implements SignerClientApi {
       cleanups.push(
         this.transport.onReport((report) => {
           if (settled) return
+          // Continuation frames before this answer's first frame are leftovers of an answer given up on (a protocol
+          // error or timeout mid-answer): skip them rather than fail the new request.
+          const onOurChannel = report.length >= 5 && (((report[0] ?? 0) << 8) | (report[1] ?? 0)) === this.channel
+          if (onOurChannel && report[2] === 0x05) {
+            const seq = ((report[3] ?? 0) << 8) | (report[4] ?? 0)
+            if (seq === 0) answerStarted = true
+            else if (!answerStarted) return
+          }
           let ev: ReturnType<Assembler['push']>
           try {
             ev = assembler.push(report)
@@ -397,7 +407,10 @@ export class SignerClient implements SignerClientApi {
           armInactivity()
           if (ev.kind === 'status') {
             const s = KEEPALIVE[ev.status]
-            if (s) opts.onStatus?.(s)
+            // Bytes 6 and 7: the review page on screen (1-based) and the page count, 0 when no review is shown.
+            const page = report[6] ?? 0
+            const pages = report[7] ?? 0
+            if (s) opts.onStatus?.(s, page > 0 && pages >= page ? { page, pages } : undefined)
             return
           }
           if (ev.kind !== 'message') return

@@ -107,20 +107,11 @@ describe('device core', () => {
     expect(flat).toContain('Created at: 2026-01-01 00:00:00 UTC (1767225600)')
     expect(flat).toContain('Tag 2: "t", "line⏎break"')
     expect(flat).toContain('Length: 2 bytes')
-    const id = computeEventId({
-      pubkey: PUB,
-      created_at: 1_767_225_600,
-      kind: 30078,
-      tags: signReq().command === 'SIGN_EVENT' ? (signReq() as { tags: string[][] }).tags : [],
-      content: 'hi',
-    })
+    const r = signReq() as Extract<Request, { command: 'SIGN_EVENT' }>
+    const id = computeEventId({ pubkey: PUB, created_at: r.createdAt, kind: r.kind, tags: r.tags, content: r.content })
     expect(review.compareCode).toBe(compareCode(id))
     expect(flat).toContain(`Event id: ${id}`)
     // The host's confirm dialog renders the same screen from the same fields.
-    const r = signReq() as Extract<Request, { command: 'SIGN_EVENT' }>
-    expect(reviewSignEvent({ ...r, pubkey: PUB }, id)).toEqual(
-      { ...review, page: undefined, ...{} } && reviewSignEvent({ ...r, pubkey: PUB }, id),
-    )
     const { page: _page, ...withoutPage } = review
     expect(withoutPage).toEqual(reviewSignEvent({ ...r, pubkey: PUB }, id))
     // Keepalive: waiting for the user, then "reviewing" once the operator pages.

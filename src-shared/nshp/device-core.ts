@@ -113,6 +113,7 @@ export class DeviceCore implements EmulatorControlApi {
   policy: DevicePolicy = { ...DEFAULT_POLICY }
   private sk: Uint8Array | null
   private readonly pinCode: string | undefined
+  private readonly aux: () => Uint8Array
   private locked: boolean
   private attemptsLeft = MAX_PIN_ATTEMPTS
   private plugged = true
@@ -149,6 +150,7 @@ export class DeviceCore implements EmulatorControlApi {
       throw new DeviceModeError('reportBytes: 16..1024')
     this.maxMessageBytes = opts.maxMessageBytes ?? 16_384
     this.config = { ...DEFAULT_EMULATOR_CONFIG, ...opts.config }
+    this.aux = opts.auxRand ?? (() => randomBytes(32))
   }
 
   // ---- wiring (used by the transports) ----
@@ -418,7 +420,7 @@ export class DeviceCore implements EmulatorControlApi {
     const tick = () => {
       if (this.pending !== p) return
       const code = !p.review ? Keepalive.PROCESSING : p.paging ? Keepalive.REVIEWING : Keepalive.WAITING_FOR_USER
-      this.emit(this.statusFrame(p.channel, code))
+      this.emit(this.statusFrame(p.channel, code, p.review ? p.page + 1 : 0, p.review ? p.review.pages.length : 0))
       p.keepalive = this.scheduler.setTimeout(tick, this.config.keepaliveMs)
     }
     p.keepalive = this.scheduler.setTimeout(tick, Math.min(this.config.keepaliveMs, 50))
@@ -505,7 +507,7 @@ export class DeviceCore implements EmulatorControlApi {
             signedId = eventId(pubkey, r)
           }
           if (p.faults.has('wrong-event-id')) signedId = eventId(pubkey, { ...r, content: `${r.content} ` })
-          const sig = schnorr.sign(hexToBytes(signedId), signKey, randomBytes(32))
+          const sig = schnorr.sign(hexToBytes(signedId), signKey, this.aux())
           if (p.faults.has('corrupt-signature')) sig[10] = (sig[10] ?? 0) ^ 0x01
           return { status: Status.OK, body: { command: 'SIGN_EVENT', id: signedId, sig: bytesToHex(sig), pubkey } }
         })
@@ -522,7 +524,7 @@ export class DeviceCore implements EmulatorControlApi {
         const hash = delegationHash(r.delegatee, r.conditions)
         return this.review(p, reviewDelegation(r, verdict.parsed), () => {
           const key = p.faults.has('different-pubkey') ? otherKey(sk) : sk
-          const sig = schnorr.sign(hexToBytes(hash), key, randomBytes(32))
+          const sig = schnorr.sign(hexToBytes(hash), key, this.aux())
           if (p.faults.has('corrupt-signature')) sig[10] = (sig[10] ?? 0) ^ 0x01
           return { status: Status.OK, body: { command: 'SIGN_DELEGATION', sig: bytesToHex(sig) } }
         })
@@ -636,12 +638,15 @@ export class DeviceCore implements EmulatorControlApi {
     if (this.plugged) this.sink?.(report)
   }
 
-  private statusFrame(channel: number, code: number): Uint8Array {
+  /** STATUS frame: byte 5 the keepalive code; during a review byte 6 the page shown (1-based), byte 7 the pages. */
+  private statusFrame(channel: number, code: number, page: number, pages: number): Uint8Array {
     const r = new Uint8Array(this.reportBytes)
     r[0] = channel >> 8
     r[1] = channel & 0xff
     r[2] = TAG_STATUS
     r[5] = code
+    r[6] = Math.min(page, 255)
+    r[7] = Math.min(pages, 255)
     return r
   }
 
@@ -670,6 +675,10 @@ export class DeviceCore implements EmulatorControlApi {
     return out
   }
 }
+
+/** A device core; throws DeviceModeError unless `opts.mode` is 'demo' or 'test'. */
+export const createDeviceCore = (opts: DeviceCoreOptions, scheduler?: Scheduler): DeviceCore =>
+  new DeviceCore(opts, scheduler)
 
 function eventId(pubkey: string, r: { createdAt: number; kind: number; tags: string[][]; content: string }): string {
   return bytesToHex(sha256(utf8ToBytes(serializeEvent(pubkey, r.createdAt, r.kind, r.tags, r.content))))

@@ -48,7 +48,10 @@ export const Keepalive = {
   REVIEWING: 4,
 } as const
 
-/** What the host knows about a pending request, from STATUS frames (pushed to the confirm dialog). */
+/**
+ * What the host knows about a pending request, from STATUS frames (pushed to the confirm dialog). During a review
+ * `onStatus` also gets the page on screen (1-based) and the page count.
+ */
 export type DeviceStatus = 'processing' | 'waiting-for-user' | 'locked' | 'reviewing'
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -198,7 +201,7 @@ export const DEFAULT_TIMEOUTS: SignerTimeouts = { inactivityMs: 3000, commandMs:
 
 export interface RequestOptions {
   /** Live keepalive status (for the confirm dialog). */
-  onStatus?: (status: DeviceStatus) => void
+  onStatus?: (status: DeviceStatus, review?: { page: number; pages: number }) => void
   /**
    * Aborting sends CANCEL; the request then ends with SignerError('cancelled'), even if the operator approved on the
    * device at the same moment (the signature is then discarded: cancel in the app means nothing is published).
@@ -240,8 +243,8 @@ export interface SignerClientApi {
   cancel(): Promise<void>
   /** True while a request is outstanding (one per channel). */
   readonly busy: boolean
-  /** The `Signer` the services use; each call goes to the device. */
-  asSigner(opts?: RequestOptions): Signer
+  /** The `Signer` the services use; each call goes to the device (clientLabel is shown for SIGN_EVENT). */
+  asSigner(opts?: SignEventOptions): Signer
   /** Fires once when the transport closes (unplug). */
   onClose(listener: (reason: string) => void): () => void
   close(): Promise<void>
@@ -323,18 +326,24 @@ export interface DeviceCoreOptions {
   reportBytes?: number
   maxMessageBytes?: number
   config?: Partial<EmulatorConfig>
+  /**
+   * BIP-340 auxiliary randomness. Default: 32 fresh random bytes per signature, as a real device must. The
+   * conformance vectors pass 32 zero bytes to get byte-exact signatures.
+   */
+  auxRand?: () => Uint8Array
 }
 
 /*
  * Where things live (stable names for the host integration):
  *   src-shared/nshp/client.ts         createSignerClient(opts: SignerClientOptions): SignerClientApi
- *   src-shared/nshp/review.ts         reviewSignEvent / reviewDelegation / reviewPublicKey / reviewNip44 → ReviewScreen,
+ *   src-shared/nshp/review.ts         reviewSignEvent / reviewDelegation / reviewPublicKey / reviewNip44Encrypt / reviewNip44Decrypt → ReviewScreen,
  *                                     compareCode(hex) — the same functions the device core uses, so the host's
  *                                     confirm dialog shows exactly what the device shows
  *   src-shared/nshp/device-core.ts    DeviceCore (pure), createDeviceCore(opts: DeviceCoreOptions)
- *   src-main/signer/device/inproc.ts  createInProcessEmulator(opts) → { transport(): ReportTransport, control }
- *   src-main/signer/device/tcp.ts     connectTcpEmulator({ host, port, reportBytes? }): Promise<ReportTransport>
- *   src-main/signer/device/emu-server.ts  startSignerEmulator(opts) → { dataPort, controlPort, control, close() }
+ *   src-main/signer/device/inproc.ts  createInProcessEmulator(opts) → { transport(): ReportTransport, control, core, pubkey }
+ *   src-main/signer/device/tcp.ts     connectTcpEmulator({ host, port, reportBytes?, connectTimeoutMs? }): Promise<ReportTransport>
+ *   src-main/signer/device/emu-server.ts  startSignerEmulator(opts) → { dataPort, controlPort, core (the control API), close() }
+ *   src-main/signer/device/control-client.ts  httpEmulatorControl(controlPort) / localEmulatorControl(core) → EmulatorRemote (async)
  *   src-main/signer/device/hid.ts     listHidSigners(): Promise<HidSignerInfo[]>, openHidSigner(path): Promise<ReportTransport>
  *                                     (node-hid loaded lazily, main process only)
  *   satmachine signer-emu             the emulator process (--help lists options)
@@ -342,7 +351,7 @@ export interface DeviceCoreOptions {
  * The control port of `satmachine signer-emu` (HTTP + JSON on 127.0.0.1):
  *   GET  /screen[?wait=STATE&timeout=MS]   ScreenSnapshot (long-polls until the state when `wait` is given)
  *   POST /button   {"button":"approve"|"reject"|"next"|"prev"}
- *   POST /pin      {"digits":"1234"}                → {"ok":bool}
+ *   POST /pin      {"digits":"1234"}                → {"ok":bool, "screen":ScreenSnapshot}
  *   POST /lock
  *   POST /unplug, POST /replug
  *   POST /config   Partial<EmulatorConfig>          → EmulatorConfig

@@ -154,6 +154,15 @@ describe.each([
     if (code === 'timeout') expect(err.detail.phase).toBe('inactivity')
   })
 
+  it('leftovers of an answer given up on (slow reports) do not spoil the next request', async () => {
+    rig = await makeRig()
+    await rig.remote.configure({ reportDelayMs: 30 })
+    const res = await signWithFault('sequence-gap')
+    expect(res.status === 'rejected' && (res.reason as SignerError).code).toBe('protocol-error')
+    // The rest of the broken answer is still arriving while the next request runs.
+    expect(await rig.client.ping(new Uint8Array([9]))).toEqual(new Uint8Array([9]))
+  })
+
   it('foreign-channel frames interleaved with the answer are ignored: the event still verifies', async () => {
     rig = await makeRig()
     const res = await signWithFault('foreign-channel-interleave')
@@ -201,6 +210,38 @@ describe.each([
     })
     const err = await expectCode(short.signEvent(template()), 'timeout')
     expect(err.detail.phase).toBe('absolute')
+  })
+
+  it('keepalives report the state and the review page the operator is on', async () => {
+    rig = await makeRig()
+    const seen: string[] = []
+    let onPage2!: (r: { page: number; pages: number }) => void
+    const page2 = new Promise<{ page: number; pages: number }>((r) => {
+      onPage2 = r
+    })
+    const p = rig.client.signEvent(template(), {
+      onStatus: (s, r) => {
+        seen.push(s)
+        if (r?.page === 2) onPage2(r)
+      },
+    })
+    await rig.remote.waitFor('reviewing')
+    await rig.remote.press('next')
+    expect(await page2).toEqual({ page: 2, pages: 5 })
+    expect(seen).toContain('reviewing')
+    await rig.remote.press('approve')
+    expect((await p).pubkey).toBe(rig.pubkey)
+  })
+
+  it('a slow device (processing and per-report delays) stays alive on PROCESSING keepalives', async () => {
+    rig = await makeRig()
+    await rig.remote.configure({ processingDelayMs: 1200, reportDelayMs: 20 })
+    const seen: string[] = []
+    const info = await rig.client.getInfo({ onStatus: (s) => seen.push(s) })
+    expect(info.protocolVersion).toBe(1)
+    expect(seen).toContain('processing')
+    const [ev] = await Promise.all([rig.client.signEvent(template()), approveWhenShown()])
+    expect(ev.pubkey).toBe(rig.pubkey)
   })
 
   it('slow operator: approving just inside the device timeout signs, just outside is DEVICE_TIMEOUT', async () => {

@@ -1,12 +1,14 @@
 // node-hid transport: discovery by the NSHP/1 descriptor, the report-id byte on writes, an `error` event as an
 // unplug that ends a pending request, and the real node-hid on this machine (no USB): an empty list, no throw.
 import { EventEmitter } from 'node:events'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import type { Device, HIDAsync } from 'node-hid'
 import { describe, expect, it } from 'vitest'
 import { createSignerClient } from '../../../src-shared/nshp/client'
 import { DeviceCore } from '../../../src-shared/nshp/device-core'
 import { SignerError } from '../../../src-shared/nshp/types'
-import { isNshpInterface, listHidSigners, type NodeHidLike, openHidSigner } from './hid'
+import { isNshpInterface, listHidSigners, type NodeHidLike, NSHP_PRODUCT_MARKER, openHidSigner } from './hid'
 
 /** A fake HIDAsync wired to a DeviceCore, behaving as node-hid does (report id on write, none on read). */
 class FakeHid extends EventEmitter {
@@ -75,6 +77,37 @@ describe('node-hid transport', () => {
     expect(err).toBeInstanceOf(SignerError)
     expect((err as SignerError).code).toBe('unplugged')
     expect(transport.closed).toBe(true)
+  })
+
+  it('node-hid is imported by this module only: never by shared or renderer code', () => {
+    const root = join(import.meta.dirname, '../../..')
+    const files = (dir: string): string[] =>
+      readdirSync(join(root, dir), { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory()
+          ? files(join(dir, e.name))
+          : /\.(ts|vue)$/.test(e.name) && !e.name.endsWith('.test.ts')
+            ? [join(dir, e.name)]
+            : [],
+      )
+    const users = ['src-main', 'src-shared', 'src-renderer']
+      .flatMap(files)
+      .filter((f) => /['"]node-hid['"]/.test(readFileSync(join(root, f), 'utf8')))
+    expect(users).toEqual(['src-main/signer/device/hid.ts'])
+  })
+
+  it('the shipped udev rule is the one the protocol document names, and sorts before the uaccess step', () => {
+    const root = join(import.meta.dirname, '../../..')
+    const rules = readdirSync(join(root, 'resources/udev'))
+    expect(rules).toEqual(['70-satmachine-signer.rules'])
+    expect(Number((rules[0] ?? '').slice(0, 2))).toBeLessThan(73)
+    const rule = readFileSync(join(root, 'resources/udev', rules[0] ?? ''), 'utf8')
+    const doc = readFileSync(join(root, 'docs/signer-protocol.md'), 'utf8')
+    const line = 'SUBSYSTEM=="hidraw", ATTRS{product}=="*NSHP/1*", TAG+="uaccess"'
+    expect(rule.split('\n')).toContain(line)
+    expect(doc).toContain(`    ${line}`)
+    expect(line).toContain(NSHP_PRODUCT_MARKER)
+    for (const script of ['build/linux-after-install.sh', 'build/linux-after-remove.sh'])
+      expect(readFileSync(join(root, script), 'utf8')).toContain('70-satmachine-signer.rules')
   })
 
   it('the real node-hid loads lazily and lists no signer on a machine without USB', async () => {

@@ -39,6 +39,12 @@ export function createInProcessEmulator(opts: DeviceCoreOptions & { latencyMs?: 
   }
 }
 
+/** A macrotask (setImmediate: no 1 ms clamp as with setTimeout 0), or after `ms` when latency is simulated. */
+function later(fn: () => void, ms: number): void {
+  if (ms > 0) setTimeout(fn, ms)
+  else setImmediate(fn)
+}
+
 class InProcTransport implements ReportTransport {
   readonly kind = 'emulator-inproc' as const
   readonly reportBytes: number
@@ -53,7 +59,7 @@ class InProcTransport implements ReportTransport {
     this.reportBytes = core.reportBytes
     core.connect((report) => {
       const copy = Uint8Array.from(report)
-      setTimeout(() => {
+      later(() => {
         if (this.isClosed) return
         for (const l of [...this.reportListeners]) l(copy)
       }, this.latencyMs)
@@ -69,7 +75,7 @@ class InProcTransport implements ReportTransport {
     if (report.length !== this.reportBytes)
       throw new RangeError(`report: ${report.length} bytes, the device uses ${this.reportBytes}`)
     const copy = Uint8Array.from(report)
-    await new Promise<void>((resolve) => setTimeout(resolve, this.latencyMs))
+    await new Promise<void>((resolve) => later(resolve, this.latencyMs))
     if (this.isClosed) throw new SignerError('unplugged', 'The signer is not connected.')
     this.core.receive(copy)
   }
