@@ -442,7 +442,10 @@ export class DeviceManager {
     what: string,
     summary: string,
     review: () => ReviewScreen | null,
-    call: (client: SignerClientApi, opts: { onStatus: (s: DeviceStatus) => void; signal: AbortSignal }) => Promise<T>,
+    call: (
+      client: SignerClientApi,
+      opts: { onStatus: (s: DeviceStatus, review?: { page: number; pages: number }) => void; signal: AbortSignal },
+    ) => Promise<T>,
     requireUsable = true,
   ): Promise<T> {
     const client = this.client
@@ -481,12 +484,16 @@ export class DeviceManager {
     this.push()
     this.o.onActivity?.(base)
     this.pushScreen()
-    let lastStatus: DeviceStatus | null = null
-    const onStatus = (s: DeviceStatus) => {
+    let lastStatus = ''
+    const onStatus = (s: DeviceStatus, review?: { page: number; pages: number }) => {
       this.pushScreen()
-      if (s === lastStatus) return
-      lastStatus = s
-      this.o.onActivity?.({ ...base, status: STATUS_TEXT[s] })
+      const text =
+        s === 'reviewing' && review
+          ? `You are reviewing this on the signer (page ${review.page} of ${review.pages})`
+          : STATUS_TEXT[s]
+      if (text === lastStatus) return
+      lastStatus = text
+      this.o.onActivity?.({ ...base, status: text })
     }
     // Logged before the outcome is pushed: the UI reloads the log when it sees the outcome.
     const end = async (outcome: SignerRequestOutcome, state: SignerActivityState, detail: string) => {

@@ -227,6 +227,11 @@ describe.each([
     expect(s.review?.command).toBe('SIGN_DELEGATION')
     const waiting = activity.findLast((a) => a.what === 'sign_delegation' && a.state === 'waiting')
     expect(waiting?.compareCode).toBe(s.review?.compareCode)
+    // Paging on the device shows in the dialog's live status (from the keepalive frames).
+    await emu.control.press('next')
+    await waitFor('the paging status', () =>
+      activity.some((a) => a.requestId === waiting?.requestId && /page 2 of \d/.test(a.status ?? '')),
+    )
     await emu.control.press('reject')
     expect(await pairing).toEqual({
       ok: false,
