@@ -170,10 +170,11 @@ export function describeSignerError(e: unknown): {
         code: 'unavailable',
       }
     default:
+      // The NSHP client's messages are written for the operator and say that nothing was signed.
       return {
         outcome: 'failed',
         state: 'failed',
-        message: `The signer failed (${e.code}): ${e.message}. Nothing was signed.`,
+        message: /nothing was signed/i.test(e.message) ? e.message : `${e.message} Nothing was signed.`,
         code: 'unavailable',
       }
   }

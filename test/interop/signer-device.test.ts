@@ -8,6 +8,8 @@
 //   - unplugging mid-request ends it as "nothing signed", and after replug (locked until the PIN is entered on
 //     the device) nothing is re-sent;
 //   - a locked device: the request says to unlock it on the device, nothing is published;
+//   - every fault the emulator can inject ends in one clear sentence and nothing published; Cancel from the dialog
+//     and the device's own review timeout likewise;
 //   - then a pairing approved prompt by prompt on the device publishes config and roster (the relay check can pass).
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -268,7 +270,103 @@ describe.each([
     60_000,
   )
 
+  /** Back to usable after a fault: replugged, PIN entered on the device, ready. */
+  async function restore(): Promise<void> {
+    const st = await emu.control.screen()
+    if (st.state === 'unplugged') await emu.control.replug()
+    await waitFor(
+      'usable again',
+      async () => {
+        const v = ok<SignerDeviceView>(await d('signer.status', [], call))
+        if (v.state === 'locked' && (await emu.control.screen()).state === 'locked') await emu.control.enterPin(PIN)
+        return v.usable
+      },
+      20_000,
+    )
+  }
+
+  // Every fault the emulator can inject ends, for the operator, in one clear sentence and nothing published; the
+  // one harmless fault (foreign frames interleaved) still pairs.
+  const NOT_RESPONDING = /stopped responding\. Nothing was signed/
+  const BROKEN = /^The signer broke the protocol \(.*\); nothing was signed\.$/
+  const NOT_VERIFIED = /did not verify against your pinned key|different key than your pinned operator key/
+  const UNPLUGGED = /^Signer disconnected — nothing was signed/
+  it.each([
+    ['drop-report', BROKEN],
+    ['duplicate-report', BROKEN],
+    ['sequence-gap', BROKEN],
+    ['wrong-channel', NOT_RESPONDING],
+    ['wrong-tag', BROKEN],
+    ['truncated-length', BROKEN],
+    ['oversize-length', BROKEN],
+    ['garbage', BROKEN],
+    ['no-status', NOT_RESPONDING],
+    ['stall', NOT_RESPONDING],
+    ['unplug-mid-request', UNPLUGGED],
+    ['unplug-mid-response', UNPLUGGED],
+    ['different-pubkey', NOT_VERIFIED],
+    ['corrupt-signature', NOT_VERIFIED],
+    ['wrong-event-id', NOT_VERIFIED],
+    ['answer-locked', /locked: unlock it with its PIN on the device/],
+    ['answer-busy', /busy with another request/],
+    ['wrong-request-id', BROKEN],
+  ] as const)(
+    'fault %s: the operator reads one clear sentence, nothing is published',
+    async (fault, msg) => {
+      await restore()
+      const before = await eventsBy(OPERATOR_PK)
+      const dels = ok<DelegationView[]>(await d('fleet.delegations', [], call)).length
+      // The delegation is signed as it should be; the fault hits the machine config's request or answer.
+      const pairing = d('fleet.pair', [pairArgs(0x76, `atm-f-${fault}`)], call)
+      expect((await emu.control.waitFor('reviewing', 10_000)).review?.command).toBe('SIGN_DELEGATION')
+      await emu.control.fault(fault as Fault)
+      await emu.control.press('approve')
+      // No keepalive while the operator reviews: the host gives up after its inactivity timeout (nobody approves).
+      const r = fault === 'no-status' ? await pairing : await approveAll(pairing)
+      expect(r).toMatchObject({ ok: false, error: { message: expect.stringMatching(msg) } })
+      expect(ok<DelegationView[]>(await d('fleet.delegations', [], call))).toHaveLength(dels)
+      expect(await eventsBy(OPERATOR_PK)).toEqual(before)
+      await restore()
+    },
+    60_000,
+  )
+
+  it('Cancel in the dialog ends the request as cancelled; a review left alone ends as "no confirmation in time"', async () => {
+    await restore()
+    const before = await eventsBy(OPERATOR_PK)
+    const pairing = d('fleet.pair', [pairArgs(0x78, 'atm-cancel')], call)
+    await emu.control.waitFor('reviewing', 10_000)
+    const waiting = activity.findLast((a) => a.what === 'sign_delegation' && a.state === 'waiting')
+    expect(
+      ok<{ cancelled: boolean }>(await d('signer.cancel', [{ requestId: waiting?.requestId ?? '' }], call)),
+    ).toEqual({
+      cancelled: true,
+    })
+    expect(await pairing).toEqual({ ok: false, error: { code: 'conflict', message: 'Cancelled. Nothing was signed.' } })
+    await waitFor('device idle', async () => (await emu.control.screen()).state === 'idle')
+
+    // The device's own review timeout (60 s on a real one; short here): nobody presses anything.
+    await emu.control.configure({ reviewTimeoutMs: 400 })
+    const late = await d('fleet.pair', [pairArgs(0x79, 'atm-late')], call)
+    await emu.control.configure({ reviewTimeoutMs: 60_000 })
+    expect(late).toMatchObject({
+      ok: false,
+      error: { code: 'timeout', message: expect.stringMatching(/^No confirmation on the signer in time/) },
+    })
+    expect(await eventsBy(OPERATOR_PK)).toEqual(before)
+  }, 60_000)
+
+  it('fault foreign-channel-interleave: frames of another host are ignored, the pairing goes through', async () => {
+    await restore()
+    const pairing = d('fleet.pair', [pairArgs(0x77, 'atm-f-interleave')], call)
+    await emu.control.waitFor('reviewing', 10_000)
+    await emu.control.fault('foreign-channel-interleave')
+    expect(await approveAll(pairing)).toMatchObject({ ok: true })
+  }, 60_000)
+
   it('unplugged mid-request: "nothing signed", state absent, and after replug nothing is re-sent', async () => {
+    await restore()
+    const dels = ok<DelegationView[]>(await d('fleet.delegations', [], call)).length
     const pairing = d('fleet.pair', [pairArgs(0x73, 'atm-unplug')], call)
     await emu.control.waitFor('reviewing', 10_000)
     await emu.control.unplug()
@@ -295,7 +393,7 @@ describe.each([
     const log = ok<SignerRequestLogView>(await d('signer.requests', [{}], call))
     expect(log.total).toBe(totalAfterUnplug)
     expect(log.entries[0]?.outcome).toBe('unplugged')
-    expect(ok<DelegationView[]>(await d('fleet.delegations', [], call))).toEqual([])
+    expect(ok<DelegationView[]>(await d('fleet.delegations', [], call))).toHaveLength(dels)
   }, 60_000)
 
   it('approved prompt by prompt on the device: delegation, config and roster signed and published', async () => {
