@@ -262,7 +262,12 @@ async function runServe(values: ParsedOptions, io: CliIo): Promise<number> {
     demoDevice = await demoSignerDevice(demo.root)
     signerDevice = demoDevice.wiring
   } else if (emuAddr !== undefined) signerDevice = tcpEmulatorWiring(emuAddr)
-  else signerDevice = hidWiring()
+  else if (demoFlags.includes('emulated-signer')) {
+    // `--demo emulated-signer` alone: the in-process emulator over a demo key kept beside the data (never the
+    // operator's key: the banner is on, and the key file says what it is).
+    await mkdir(dataDir, { recursive: true, mode: 0o700 })
+    signerDevice = (await demoSignerDevice(dataDir, 'demo-signer.key')).wiring
+  } else signerDevice = hidWiring()
   if ((demo || emuAddr !== undefined) && !demoFlags.includes('emulated-signer')) demoFlags.push('emulated-signer')
   if (demo) world = await startDemoWorld(appLog.log.child('demo'), demo.root)
   const base = {

@@ -22,9 +22,9 @@ export interface DemoSignerDevice {
   pin(h: Handlers): Promise<void>
 }
 
-export async function demoSignerDevice(demoRoot: string): Promise<DemoSignerDevice> {
+export async function demoSignerDevice(demoRoot: string, keyFileName = 'operator.key'): Promise<DemoSignerDevice> {
   // Same file format as the ATM simulator's key (64 hex, 0600): reuse its loader.
-  const { secretKey } = await loadOrCreateAtmKey(join(demoRoot, 'operator.key'))
+  const { secretKey } = await loadOrCreateAtmKey(join(demoRoot, keyFileName))
   const pubkey = publicKeyHex(secretKey)
   const { wiring, control } = inProcessEmulatorWiring({ mode: 'demo', secretKey, serial: 'DEMO-0001' })
   secretKey.fill(0)
