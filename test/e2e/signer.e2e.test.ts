@@ -182,6 +182,8 @@ describe.skipIf(missing !== null)('the hardware signer in Chromium with satmachi
     await page.goto(`${served.url}#/signer`)
     await page.getByTestId('view-signer').waitFor()
     await expect.poll(() => page.getByTestId('banner').textContent()).toMatch(/Demo mode.*emulated-signer/)
+    // "Look for the signer" looks at once (discovery also retries by itself with backoff).
+    await page.getByTestId('signer-connect').click()
     const state = page.getByTestId('signer-state')
     await expect.poll(() => state.getAttribute('data-state'), { timeout: 20_000 }).toBe('ready')
     expect(await page.getByTestId('signer-model').textContent()).toContain('E2E-0001')
