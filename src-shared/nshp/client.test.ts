@@ -1,6 +1,7 @@
 // SignerClient details: signing needs a pinned key; concurrent calls are serialised (one request per channel, the
 // device never sees a second one and never answers BUSY); the Signer view plugs into the services' checked
 // helpers; the pin is validated.
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { signDelegationChecked, signEventChecked } from '../signer'
 import { createSignerClient } from './client'
@@ -84,5 +85,16 @@ describe('SignerClient', () => {
     expect(token).toMatch(/^[0-9a-f]{128}$/)
     const payload = await signer.nip44Encrypt(PEER, 'hi')
     expect(payload.startsWith('A')).toBe(true)
+  })
+
+  it("the device's own framer and the host's agree at every report size and length", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 16, max: 128 }), fc.uint8Array({ maxLength: 1024 }), async (size, data) => {
+        const core = new DeviceCore({ mode: 'test', secretKey: SK, reportBytes: size })
+        const client = createSignerClient({ transport: wire(core) })
+        expect(await client.ping(data)).toEqual(data)
+      }),
+      { numRuns: 60 },
+    )
   })
 })

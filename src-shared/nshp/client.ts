@@ -439,6 +439,8 @@ export class SignerClient implements SignerClientApi {
             if (settled) return
             await this.transport.send(r)
           }
+          // The device owes a frame from its receipt of the last report on, not from the first one we wrote.
+          if (!settled && !cancelled) armInactivity()
         } catch {
           done(new SignerError('unplugged', `Signer disconnected; ${NOTHING_SIGNED}.`, { command }))
         }

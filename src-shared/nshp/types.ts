@@ -336,6 +336,8 @@ export interface DeviceCoreOptions {
 /*
  * Where things live (stable names for the host integration):
  *   src-shared/nshp/client.ts         createSignerClient(opts: SignerClientOptions): SignerClientApi
+ *   src-shared/nshp/expected-review.ts  expectedReview(req, pinnedPubkey) → {ok, review} | {ok: false, status, reason}:
+ *                                     the confirm dialog's pages, computed on the host before sending
  *   src-shared/nshp/review.ts         reviewSignEvent / reviewDelegation / reviewPublicKey / reviewNip44Encrypt / reviewNip44Decrypt → ReviewScreen,
  *                                     compareCode(hex) — the same functions the device core uses, so the host's
  *                                     confirm dialog shows exactly what the device shows

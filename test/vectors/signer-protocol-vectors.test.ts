@@ -2,7 +2,7 @@
 // and run against the NSHP/1 emulator through the real host client and the in-process transport: NIP-01
 // serialisation and ids (both serialisers, the device's id, its signature with fixed aux randomness, the compare
 // code on its screen), refused control characters, BIP-340, NIP-44 v2, the NIP-26 example, the delegation policy,
-// and the exact bytes of envelopes and frames. A vector the runner does not know fails the test.
+// the exact bytes of envelopes and frames, and the full review the device shows, page by page. A vector the runner does not know fails the test.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { schnorr } from '@noble/curves/secp256k1.js'
@@ -72,7 +72,36 @@ async function statusOf(p: Promise<unknown>): Promise<string> {
 
 const str = (v: Vector, k: string): string => v[k] as string
 
+/** A review as the vectors write it: pages of [label, value(, "warn")]. */
+const asVectorPages = (r: ReviewScreen) =>
+  r.pages.map((p) => ({
+    title: p.title,
+    lines: p.lines.map((l) => (l.warn ? [l.label, l.value, 'warn'] : [l.label, l.value])),
+  }))
+
 const RUNNERS: Record<string, (v: Vector) => Promise<void>> = {
+  async 'review-sign-event'(v) {
+    const d = device(str(v, 'secret_key'))
+    const template = {
+      created_at: v.created_at as number,
+      kind: v.kind as number,
+      tags: v.tags as string[][],
+      content: str(v, 'content'),
+    }
+    const { value, review } = await approved(d, () =>
+      d.client.signEvent(template, { clientLabel: str(v, 'client_label') }),
+    )
+    expect(asVectorPages(review)).toEqual(v.pages)
+    expect(review.compareCode).toBe(v.compare_code)
+    expect(compareCode(value.id)).toBe(v.compare_code)
+  },
+  async 'review-delegation'(v) {
+    const d = device(str(v, 'secret_key'))
+    const req = { delegateePubkey: str(v, 'delegatee_pubkey'), conditions: str(v, 'conditions') }
+    const { review } = await approved(d, () => d.client.signDelegation(req))
+    expect(asVectorPages(review)).toEqual(v.pages)
+    expect(review.compareCode).toBe(v.compare_code)
+  },
   async nip01(v) {
     const ev = {
       pubkey: str(v, 'pubkey'),

@@ -89,6 +89,32 @@ describe('TCP emulator transport', () => {
     }
   })
 
+  it('works end to end with 63-byte reports (a USB stack that reserves a report-id byte)', async () => {
+    const server = await startSignerEmulator({
+      mode: 'test',
+      secretKey: SK,
+      reportBytes: 63,
+      config: { autoApprove: true },
+    })
+    try {
+      const client = createSignerClient({
+        transport: await connectTcpEmulator({ port: server.dataPort, reportBytes: 63 }),
+        pinnedPubkey: server.core.pubkey,
+      })
+      expect((await client.getInfo()).reportBytes).toBe(63)
+      const ev = await client.signEvent({
+        created_at: 1,
+        kind: 1,
+        tags: [['t', 'x'.repeat(200)]],
+        content: 'é'.repeat(300),
+      })
+      expect(ev.pubkey).toBe(server.core.pubkey)
+      await client.close()
+    } finally {
+      await server.close()
+    }
+  })
+
   it('refuses non-loopback hosts and reports a missing emulator as unplugged', async () => {
     await expect(connectTcpEmulator({ host: '10.0.0.1', port: 1 })).rejects.toMatchObject({ code: 'bad-request' })
     const srv = createServer()
