@@ -199,6 +199,9 @@ describe.skipIf(missing !== null)('the hardware signer in Chromium with satmachi
     await expect.poll(() => page.getByTestId('signer-pinned').textContent()).toContain(npubEncode(emu.pubkey))
     expect(await page.getByTestId('signer-pinned').textContent()).toContain('E2E-0001')
     await page.getByTestId('signer-usable').waitFor()
+    // The status bar says so on every screen.
+    expect(await page.getByTestId('signer-status').textContent()).toContain(npubEncode(emu.pubkey).slice(0, 12))
+    expect(await page.getByTestId('signer-status-state').textContent()).toBe('ready')
     await page.getByTestId('signer-dialog-close').click()
     expect(await page.getByTestId('signer-request-log').textContent()).toContain('get_public_key')
     await page.screenshot({ path: join(RESULTS, 'signer-view.png'), fullPage: true })
