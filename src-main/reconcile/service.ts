@@ -166,7 +166,8 @@ export interface ReconcileWorklistItem {
 
 const s = (v: bigint | null) => (v === null ? null : v.toString())
 
-function describe(d: Difference): string {
+/** One sentence for the operator about a difference. */
+export function describeDifference(d: Difference): string {
   const refs = d.refs.length > 0 ? d.refs.join(', ') : 'no ledger entry'
   switch (d.kind) {
     case 'missing_in_wallet':
@@ -184,7 +185,7 @@ function describe(d: Difference): string {
     case 'no_payment_hash':
       return `${refs}: ${d.ledgerMsat} msat booked without a payment hash; it cannot be matched.`
     case 'settled_unexpectedly':
-      return `${refs}: the wallet paid ${d.walletMsat} msat for an attempt the ledger recorded as not paid.`
+      return `Double payment? ${refs}: the wallet paid ${d.walletMsat} msat for an attempt the ledger recorded as not paid.`
   }
 }
 
@@ -199,7 +200,7 @@ export function reconcileWorklistItems(report: ReconcileReport): ReconcileWorkli
     deltaMsat: s(d.deltaMsat),
     walletState: d.walletState,
     atMs: d.atMs,
-    text: describe(d),
+    text: describeDifference(d),
   }))
 }
 
