@@ -1,12 +1,15 @@
 // The scheduled reconciliation (issue 15 item 3): consecutive windows cover the timeline once and end `lagSec`
 // before now, so a payment in flight is not reported; a long gap is caught up in bounded runs; a difference a later
 // run matches (a booking that arrived late) leaves the open list; a refund the operator paid over Lightning from
-// this wallet is recognised by the payment hash given as its reference, not reported as unexpected; a payment
+// this wallet is recognised by the payment hash given as its reference, not reported as unexpected, and so is the
+// payout of an LP's dust settlement; a payment
 // nobody accounts for is. The wallet is an in-memory list behind the two-method interface of the NIP-47 client
 // (the interop suite runs the loop against the real wallet service).
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { sha256 } from '@noble/hashes/sha2.js'
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { manualClock } from '../../src-shared/clock'
 import { memoryLogger } from '../../src-shared/log'
@@ -140,6 +143,57 @@ describe('scheduled wallet reconciliation', () => {
     expect(JSON.parse(last!.reportJson).matched.map((m: { ref: string }) => m.ref)).toContain(
       `refund:settlement:${partial.settlementId}`,
     )
+  })
+
+  it('recognises a payout of an LP dust settlement: it is an ordinary payout of the accrued msat', async () => {
+    const t = clock.nowMs()
+    const dust = await ledger.call<{ msat: string }>('accounting.settleLpDust', {
+      lpId: 'lp-a',
+      fiatMinor: '3',
+      rateMsatPerMajor: '123456789',
+      author: 'operator',
+      atMs: t,
+    })
+    expect(BigInt(dust.msat)).toBeGreaterThan(0n)
+    await ledger.call('payouts.setRecipient', {
+      recipientKind: 'lp',
+      recipientId: 'lp-a',
+      thresholdMsat: '1000',
+      minIntervalMs: 0,
+      maxFeeBaseMsat: '0',
+      maxFeePpm: 0,
+      destination: { kind: 'keysend', nodeId: `02${'11'.repeat(32)}` },
+      atMs: t,
+    })
+    const [p] = await ledger.call<Array<{ id: string; amountMsat: string }>>('payouts.plan', {
+      nowMs: t,
+      connectionId: 'operator',
+    })
+    const preimage = 'ef'.repeat(32)
+    const hash = bytesToHex(sha256(hexToBytes(preimage)))
+    await ledger.call('payouts.attachInvoice', {
+      payoutId: p!.id,
+      bolt11: 'keysend',
+      paymentHash: hash,
+      amountMsat: p!.amountMsat,
+      nowMs: t,
+    })
+    await ledger.call('payouts.markSending', {
+      payoutId: p!.id,
+      requestId: '12'.repeat(32),
+      requestJson: '{}',
+      requestExpiresAtSec: sec(t) + 60,
+      nowMs: t,
+    })
+    txs.push({ ...incoming(0, t + 500, BigInt(p!.amountMsat)), paymentHash: hash, type: 'outgoing' })
+    await ledger.call('payouts.markPaid', { payoutId: p!.id, preimage, nowMs: t + 1000 })
+    clock.setMs(t + 300_000)
+    await real.runDue()
+    expect((await openReconcileDifferences(ledger, clock.nowMs())).differences.map((d) => d.paymentHash)).toEqual([
+      h(99),
+    ])
+    const [last] = await runs()
+    expect(JSON.parse(last!.reportJson).matched.map((m: { ref: string }) => m.ref)).toContain(`payout:${p!.id}`)
   })
 
   it('catches a long gap up in bounded windows and reports its status', async () => {

@@ -33,6 +33,8 @@ export interface ReconcileLoopOptions {
   firstWindowSec?: number
   /** Seconds fetched on both sides of a window so boundary payments still match. Default 10 min. */
   marginSec?: number
+  /** At most this many windows per `runDue` (a long history is caught up over several passes). Default 24. */
+  maxRunsPerPass?: number
 }
 
 export interface ReconcileLoop {
@@ -53,6 +55,7 @@ export function createReconcileLoop(o: ReconcileLoopOptions): ReconcileLoop {
   const maxWindowSec = o.maxWindowSec ?? 86_400
   const firstWindowSec = o.firstWindowSec ?? 3_600
   const marginSec = o.marginSec ?? 600
+  const maxRuns = o.maxRunsPerPass ?? 24
   const state: LoopState = { lagSec, lastError: null }
   running.set(o.ledger, state)
 
@@ -85,7 +88,7 @@ export function createReconcileLoop(o: ReconcileLoopOptions): ReconcileLoop {
             log: o.log,
           })
           runs++
-          if (untilSec >= endSec) break
+          if (untilSec >= endSec || runs >= maxRuns) break
         }
         state.lastError = null
       } catch (e) {
