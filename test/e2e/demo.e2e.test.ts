@@ -166,6 +166,7 @@ describe.skipIf(missing !== null)('satmachine serve --demo in Chromium', () => {
     ).toMatch(/^platform@127\.0\.0\.1:\d+$/)
     for (const id of ['recipient-platform-platform', 'recipient-split-owner', 'recipient-split-tech'])
       expect(await page.getByTestId(id).getByTestId('recipient-health').textContent(), id).toMatch(/^\s*Reachable/)
+    await page.getByTestId('recipients-card').screenshot({ path: join(RESULTS, 'demo-settings-recipients.png') })
     // Settings says where the secrets' key file is and how to move it (naming --secret-key-file).
     await page.getByTestId('nav-settings').click()
     await expect.poll(() => page.getByTestId('setup-secrets').textContent()).toContain(join(root, 'demo', 'secret.key'))
