@@ -501,7 +501,11 @@ export async function createConsoleRuntime(o: ConsoleRuntimeOptions): Promise<Co
       ? null
       : createReconcileLoop({
           ledger,
-          wallet: { listTransactions: (p) => wallet.listTransactions!(p) },
+          wallet: {
+            listTransactions: (p) => wallet.listTransactions!(p),
+            // Lets a run find a payment the wallet dated far from its booking (the console was off).
+            lookupInvoice: (p) => wallet.lookupInvoice(p),
+          },
           clock,
           log: log.child('reconcile'),
           ...(o.reconcile ?? {}),

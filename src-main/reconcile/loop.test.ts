@@ -2,7 +2,8 @@
 // before now, so a payment in flight is not reported; a long gap is caught up in bounded runs; a difference a later
 // run matches (a booking that arrived late) leaves the open list; a refund the operator paid over Lightning from
 // this wallet is recognised by the payment hash given as its reference, not reported as unexpected, and so is the
-// payout of an LP's dust settlement; a payment
+// payout of an LP's dust settlement; a sale the wallet dated hours before its booking (console off overnight) is
+// looked up by hash and matched; a payment
 // nobody accounts for is. The wallet is an in-memory list behind the two-method interface of the NIP-47 client
 // (the interop suite runs the loop against the real wallet service).
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -33,6 +34,11 @@ const wallet: ReconcileWallet = {
       .filter((t) => (t.createdAtSec ?? 0) >= (p.fromSec ?? 0) && (t.createdAtSec ?? 0) <= (p.untilSec ?? 1e12))
       .sort((a, b) => (b.createdAtSec ?? 0) - (a.createdAtSec ?? 0))
     return inRange.slice(p.offset ?? 0, (p.offset ?? 0) + (p.limit ?? 20))
+  },
+  lookupInvoice: async ({ paymentHash }) => {
+    const t = txs.find((x) => x.paymentHash === paymentHash)
+    if (!t) throw new Error('NOT_FOUND: no such payment')
+    return t
   },
 }
 const incoming = (n: number, atMs: number, amountMsat = 266_800_000n): WalletTransaction => ({
@@ -194,6 +200,26 @@ describe('scheduled wallet reconciliation', () => {
     ])
     const [last] = await runs()
     expect(JSON.parse(last!.reportJson).matched.map((m: { ref: string }) => m.ref)).toContain(`payout:${p!.id}`)
+  })
+
+  it('a sale the wallet settled overnight while the console was off matches once it is booked in the morning', async () => {
+    const night = clock.nowMs() + 1000
+    txs.push(incoming(5, night))
+    // The console starts 10 hours later: the night is reconciled first (the wallet shows a payment the ledger
+    // does not know yet), then intake books the night's record.
+    clock.setMs(night + 10 * 3600_000)
+    await real.runDue()
+    expect((await openReconcileDifferences(ledger, clock.nowMs())).differences.map((d) => d.paymentHash)).toContain(
+      h(5),
+    )
+    await ledger.call('accounting.bookSettlement', readmeRecord(5, { bookedAtMs: clock.nowMs() }))
+    clock.setMs(clock.nowMs() + 300_000)
+    await real.runDue()
+    // The morning window looked the booked payment up by its hash (far outside the margin) and matched it, so the
+    // night's difference is no longer open.
+    expect((await openReconcileDifferences(ledger, clock.nowMs())).differences.map((d) => d.paymentHash)).toEqual([
+      h(99),
+    ])
   })
 
   it('catches a long gap up in bounded windows and reports its status', async () => {
