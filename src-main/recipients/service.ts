@@ -133,7 +133,7 @@ export function recipientsHandlers(
     })
     let stored: StoredDestination | null = null
     let check: { ok: boolean; text: string } | null = null
-    let undo = async () => undefined as void
+    let undo: () => Promise<void> = async () => {}
     if (d !== null) {
       const result = await checker.check(d)
       if (!result.ok) {
