@@ -2,7 +2,10 @@
 // ledger store holding every registered module): JSON-safe answers with decimal-string amounts, bad arguments
 // answered bad_args naming the field (from the schema and from the ledger procedures), state refusals as
 // conflict / not_found, an NWC destination sealed at rest (never in the ledger, the answer or the log) and usable
-// by the payout resolver against the real relay and wallet service.
+// by the payout resolver against the real relay and wallet service. Destinations are checked live before they
+// are stored (the shared check; the `@example.com` addresses of the bookkeeping tests answer through a stand-in,
+// every other destination meets the real check): a failed check is refused naming the field, a passed one shows
+// as the LP's destination health.
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -20,6 +23,7 @@ import { createDispatcher, type Dispatch } from '../ipc'
 import '../ledger/registry'
 import { openLedgerInProcess } from '../ledger/store'
 import type { LedgerStore } from '../ledger/types'
+import { createDestinationChecker, type DestinationChecker } from '../payouts/destinations/check'
 import { createDestinationResolver } from '../payouts/destinations/resolver'
 import { aesGcmSecretBox } from '../secrets/file-key'
 import { openSecretStore, SECRETS_FILE, type SecretStore } from '../secrets/secret-store'
@@ -30,6 +34,13 @@ const ctx = { transport: 'ws', caller: 'test' } as const
 const NODE_ID = '0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798'
 const POLICY = { thresholdMsat: '10000', schedule: 'threshold', maxFeePpm: 5000 }
 const npubOf = (n: number) => npubEncode(getPublicKey(new Uint8Array(32).fill(n)))
+const realChecker = createDestinationChecker()
+const checker: DestinationChecker = {
+  check: (dst) =>
+    dst.kind === 'lightning_address' && dst.address.endsWith('@example.com')
+      ? Promise.resolve({ ok: true, text: `${dst.address} answered` })
+      : realChecker.check(dst),
+}
 
 let dir: string
 let services: Services
@@ -63,9 +74,16 @@ beforeAll(async () => {
       ledgerA = await openLedger(o)
       return ledgerA
     },
-    lps: { secrets },
+    lps: { secrets, checker },
   })
-  bare = await createServices({ runtime: 'node', dataDir: join(dir, 'b'), appLog, emit: () => {}, openLedger })
+  bare = await createServices({
+    runtime: 'node',
+    dataDir: join(dir, 'b'),
+    appLog,
+    emit: () => {},
+    openLedger,
+    lps: { checker },
+  })
   await services.ledgerReady
   await bare.ledgerReady
   d = createDispatcher(services.handlers, appLog.log)
@@ -286,6 +304,50 @@ describe('lps.* over the dispatcher', () => {
     )
     expect(k.destination).toEqual({ kind: 'keysend', nodeId: NODE_ID })
   }, 30_000)
+})
+
+describe('live destination check', () => {
+  it('refuses a destination that does not answer, naming the field, and shows the health of one that does', async () => {
+    const bad = await err(
+      'lps.register',
+      reg(8, { destination: { kind: 'lightning_address', address: 'nobody@127.0.0.1:1' } }),
+    )
+    expect([bad.code, bad.field]).toEqual(['bad_args', 'args[0].destination.address'])
+    expect(bad.message).toMatch(
+      /^args\[0\]\.destination\.address: nobody@127\.0\.0\.1:1 did not answer as a Lightning address/,
+    )
+    expect((await ok<LpView[]>('lps.list', {})).some((l) => l.npub === npubOf(8))).toBe(false)
+    const badNode = await err(
+      'lps.register',
+      reg(8, { destination: { kind: 'keysend', nodeId: `02${'00'.repeat(32)}` } }),
+    )
+    expect([badNode.code, badNode.field]).toEqual(['bad_args', 'args[0].destination.nodeId'])
+    expect(badNode.message).toMatch(/not a point on secp256k1/)
+    const lp = await ok<LpView>('lps.register', reg(8))
+    expect(lp.health).toMatchObject({ ok: true, text: 'lp8@example.com answered' })
+    expect([lp.paidMsat, lp.lastPayout]).toEqual(['0', null])
+    const refused = await err('lps.setDestination', {
+      lpId: lp.id,
+      destination: { kind: 'lightning_address', address: 'nobody@127.0.0.1:1' },
+      payout: POLICY,
+    })
+    expect([refused.code, refused.field]).toEqual(['bad_args', 'args[0].destination.address'])
+    const still = (await ok<LpView[]>('lps.list', {})).find((l) => l.id === lp.id)
+    expect(still?.destination).toEqual({ kind: 'lightning_address', address: 'lp8@example.com' })
+    const moved = await ok<LpView>('lps.setDestination', {
+      lpId: lp.id,
+      destination: { kind: 'keysend', nodeId: NODE_ID },
+      payout: POLICY,
+    })
+    expect(moved.health?.text).toMatch(/valid public key/)
+  }, 30_000)
+
+  it('cannot send a statement while the console is not connected to its relays', async () => {
+    const lp = (await ok<LpView[]>('lps.list', {}))[0]!
+    const e = await err('lps.statement.send', { lpId: lp.id, fromMs: 0, toMs: Date.now() })
+    expect(e.code).toBe('unavailable')
+    expect(e.message).toMatch(/not connected to its relays/)
+  })
 })
 
 describe('concurrent registrations of one npub', () => {

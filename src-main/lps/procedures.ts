@@ -142,6 +142,17 @@ function recipientKindArg(field: string, v: unknown): RecipientKind {
   return v
 }
 
+/**
+ * The live destination check the service made before the change (src-main/payouts/destinations/check.ts), kept in
+ * the LP's event so the screen can show the destination's health; absent for changes made without one.
+ */
+function checkArg(v: unknown): { check?: { ok: boolean; text: string } } {
+  if (v === undefined || v === null) return {}
+  const c = objectArg('check', v)
+  if (typeof c.ok !== 'boolean') throw inputError('check.ok', 'must be a boolean')
+  return { check: { ok: c.ok, text: stringArg('check.text', c.text, 2000) } }
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Reads
 
@@ -235,6 +246,19 @@ function lpView(db: TxDb, r: LpJoinRow): LpRow {
     )?.s,
   )
   const d = destRow(db, 'lp', r.id)
+  const paid = big(
+    db.get(
+      "SELECT COALESCE(SUM(amount_msat), 0) AS s FROM payout WHERE recipient_kind = 'lp' AND recipient_id = ? AND state = 'paid'",
+      [r.id],
+      BIG,
+    )?.s,
+  )
+  const last = db.get<{ amount_msat: bigint; state: string; updated_at_ms: bigint }>(
+    `SELECT amount_msat, state, updated_at_ms FROM payout WHERE recipient_kind = 'lp' AND recipient_id = ?
+     ORDER BY planned_at_ms DESC, id DESC LIMIT 1`,
+    [r.id],
+    BIG,
+  )
   return {
     id: r.id,
     name: r.name,
@@ -253,7 +277,24 @@ function lpView(db: TxDb, r: LpJoinRow): LpRow {
     accruedMsat: recipientAccrual(db, 'lp', r.id).toString(),
     destination: d ? destFromJson(d.destination_json) : null,
     payout: d ? policyFromRow(d) : null,
+    health: destinationHealth(db, r.id),
+    paidMsat: paid.toString(),
+    lastPayout: last
+      ? { amountMsat: big(last.amount_msat).toString(), state: last.state, atMs: Number(last.updated_at_ms) }
+      : null,
   }
+}
+
+/** The live check made when the current destination was set (the newest registration or destination event). */
+function destinationHealth(db: TxDb, lpId: string): LpView['health'] {
+  const e = db.get<{ detail_json: string; at_ms: bigint }>(
+    "SELECT detail_json, at_ms FROM lp_event WHERE lp_id = ? AND kind IN ('registered', 'destination') ORDER BY id DESC LIMIT 1",
+    [lpId],
+    BIG,
+  )
+  if (!e) return null
+  const c = (JSON.parse(e.detail_json) as { check?: { ok: boolean; text: string } }).check
+  return c ? { ok: c.ok, text: c.text, checkedAtMs: Number(e.at_ms) } : null
 }
 
 function getLp(db: TxDb, id: string, field = 'lpId'): LpRow {
@@ -334,6 +375,7 @@ export function registerLp(db: TxDb, raw: unknown): LpRow {
   const author = stringArg('author', a.author ?? 'operator')
   const destination = destinationArg('destination', a.destination)
   const payout = policyArg('payout', a.payout)
+  const check = checkArg(a.check)
   if (db.get('SELECT 1 AS x FROM acct_lp WHERE id = ?', [id])) {
     throw new AccountingError('E_CONFLICT', 'id', `LP ${id} exists`)
   }
@@ -361,7 +403,7 @@ export function registerLp(db: TxDb, raw: unknown): LpRow {
     db,
     id,
     'registered',
-    { npub, mode: a.mode, destination: destDetail(destination), payout: policyView(payout) },
+    { npub, mode: a.mode, destination: destDetail(destination), payout: policyView(payout), ...check },
     author,
     atMs,
   )
@@ -377,9 +419,17 @@ export function setPayoutDestination(db: TxDb, raw: unknown): RecipientDestinati
   const payout = policyArg('payout', a.payout)
   const atMs = msArg('atMs', a.atMs)
   const author = stringArg('author', a.author ?? 'operator')
+  const check = checkArg(a.check)
   if (kind === 'lp') {
     getLp(db, id, 'recipientId')
-    lpEvent(db, id, 'destination', { destination: destDetail(destination), payout: policyView(payout) }, author, atMs)
+    lpEvent(
+      db,
+      id,
+      'destination',
+      { destination: destDetail(destination), payout: policyView(payout), ...check },
+      author,
+      atMs,
+    )
   }
   writeDestination(db, kind, id, destination, payout, atMs)
   return { recipientKind: kind, recipientId: id, destination, payout: policyView(payout), updatedAtMs: atMs }

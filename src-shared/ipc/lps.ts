@@ -141,6 +141,12 @@ export interface LpView {
   accruedMsat: string
   destination: DestinationView | null
   payout: PayoutPolicyView | null
+  /** The live check made when the current destination was set (null: set before checks existed). */
+  health: { ok: boolean; text: string; checkedAtMs: number } | null
+  /** msat paid out to the LP so far (paid payouts). */
+  paidMsat: string
+  /** The LP's newest payout, whatever its state. */
+  lastPayout: { amountMsat: string; state: string; atMs: number } | null
 }
 
 export interface DepositView {

@@ -1,0 +1,23 @@
+// IPC shapes the Liquidity providers screen adds to the LP lifecycle (`lps.*`, ./lps.ts): sending an LP its
+// statement for any period as a NIP-17 DM from the console key. Pure TypeScript (only ./schema): the sandboxed
+// preload bundles this file through contract.ts.
+import { int, object, string } from './schema'
+
+const ms = int(0, 8_640_000_000_000_000)
+
+/** The period is half-open, [fromMs, toMs), like `lps.statement`. */
+export const lpStatementSendInput = object({
+  lpId: string({ min: 1, max: 100, pattern: /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, patternName: 'an LP id' }),
+  fromMs: ms,
+  toMs: ms,
+})
+
+export interface LpStatementSentView {
+  /** The period as the message names it, in the operator's time zone ("2026-11-01 to 2026-11-30"). */
+  period: string
+  /** The LP's message relays that accepted it. */
+  relays: string[]
+  /** The message's id as the LP's client shows it. */
+  rumorId: string | null
+  sentAtMs: number
+}
