@@ -350,6 +350,25 @@ describe('live destination check', () => {
   })
 })
 
+describe('lps.update', () => {
+  it('renames always, changes mode and limit only while the LP has no deposit', async () => {
+    const lp = await ok<LpView>('lps.register', reg(9))
+    expect(lp.inUse).toBe(false)
+    const fixed = await ok<LpView>('lps.update', { lpId: lp.id, mode: 'fixed', dailyLimitMinor: '50000' })
+    expect([fixed.mode, fixed.dailyLimitMinor]).toEqual(['fixed', '50000'])
+    const noLimit = await err('lps.update', { lpId: lp.id, mode: 'fixed', dailyLimitMinor: '0' })
+    expect([noLimit.code, noLimit.field]).toEqual(['bad_args', 'args[0].dailyLimitMinor'])
+    await ok<DepositView>('lps.deposit.record', { lpId: lp.id, amountMinor: '1000' })
+    const used = (await ok<LpView[]>('lps.list', {})).find((l) => l.id === lp.id)!
+    expect(used.inUse).toBe(true)
+    const locked = await err('lps.update', { lpId: lp.id, mode: 'flow' })
+    expect([locked.code, locked.field]).toEqual(['conflict', 'args[0].mode'])
+    expect(locked.message).toMatch(/already has deposits, so its mode and daily limit stay/)
+    const renamed = await ok<LpView>('lps.update', { lpId: lp.id, name: 'Nine' })
+    expect([renamed.name, renamed.mode]).toEqual(['Nine', 'fixed'])
+  })
+})
+
 describe('concurrent registrations of one npub', () => {
   it('exactly one wins and the winner keeps its sealed NWC connection', async () => {
     const conn = await wallet.addConnection({ wallet: net.createWallet('lp-race'), methods: ['make_invoice'] })

@@ -278,11 +278,20 @@ function lpView(db: TxDb, r: LpJoinRow): LpRow {
     destination: d ? destFromJson(d.destination_json) : null,
     payout: d ? policyFromRow(d) : null,
     health: destinationHealth(db, r.id),
+    inUse: lpInUse(db, r.id),
     paidMsat: paid.toString(),
     lastPayout: last
       ? { amountMsat: big(last.amount_msat).toString(), state: last.state, atMs: Number(last.updated_at_ms) }
       : null,
   }
+}
+
+/** True once the LP has a deposit (any state) or a ledger line: from then on its mode and daily limit stay. */
+function lpInUse(db: TxDb, lpId: string): boolean {
+  return (
+    db.get('SELECT 1 AS x FROM acct_deposit WHERE lp_id = ? LIMIT 1', [lpId]) !== undefined ||
+    db.get('SELECT 1 AS x FROM acct_lp_entry WHERE lp_id = ? LIMIT 1', [lpId]) !== undefined
+  )
 }
 
 /** The live check made when the current destination was set (the newest registration or destination event). */
@@ -408,6 +417,48 @@ export function registerLp(db: TxDb, raw: unknown): LpRow {
     atMs,
   )
   return getLp(db, id, 'id')
+}
+
+/**
+ * Edits an LP's name, and its mode and daily limit while it is unused (no deposit, no ledger line yet): once money
+ * went through under a mode, statements and past allocations are read under it, so it stays. The currency and the
+ * npub never change (the ledger refuses them). The change is a system note on the LP (accounting's own record).
+ */
+export function updateLp(db: TxDb, raw: unknown): LpRow {
+  const a = objectArg('args', raw)
+  const lpId = stringArg('lpId', a.lpId)
+  const lp = getLp(db, lpId)
+  const name = a.name === undefined ? lp.name : stringArg('name', a.name, 200)
+  const mode = a.mode === undefined ? lp.mode : a.mode
+  if (mode !== 'flow' && mode !== 'fixed') throw inputError('mode', 'must be flow or fixed')
+  const limit =
+    mode === 'flow'
+      ? null
+      : a.dailyLimitMinor === undefined || a.dailyLimitMinor === null
+        ? lp.dailyLimitMinor
+        : amountArg('dailyLimitMinor', a.dailyLimitMinor, 1n).toString()
+  if (mode === 'fixed' && limit === null) throw inputError('dailyLimitMinor', 'required in fixed mode')
+  if ((mode !== lp.mode || limit !== lp.dailyLimitMinor) && lpInUse(db, lpId)) {
+    const field = mode !== lp.mode ? 'mode' : 'dailyLimitMinor'
+    throw new AccountingError(
+      'E_STATE',
+      field,
+      'this LP already has deposits, so its mode and daily limit stay as they are; deactivate it and register the provider again to change them',
+    )
+  }
+  if (!lp.active) throw new AccountingError('E_STATE', 'lpId', `LP ${lpId} is deactivated`)
+  upsertLp(db, {
+    id: lpId,
+    name,
+    currency: lp.currency,
+    machineId: lp.machineId,
+    mode,
+    dailyLimitMinor: limit ?? undefined,
+    active: true,
+    atMs: msArg('atMs', a.atMs),
+    author: stringArg('author', a.author ?? 'operator'),
+  })
+  return getLp(db, lpId)
 }
 
 /** Sets (or replaces) any recipient's destination and payout policy; for an LP the change lands in its history. */

@@ -17,6 +17,7 @@ import {
   registerLp,
   reverseLpDeposit,
   setPayoutDestination,
+  updateLp,
 } from './procedures'
 import { lpsMigrations } from './schema'
 
@@ -33,6 +34,7 @@ export const lpsProcedures: Record<string, Procedure> = {
   'lps.get': getLpProcedure,
   'lps.history': lpHistory,
   'lps.statement': lpStatement,
+  'lps.update': updateLp,
 }
 
 export { lpsMigrations }

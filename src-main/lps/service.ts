@@ -62,6 +62,7 @@ type LpMethods =
   | 'lps.deactivate'
   | 'lps.history'
   | 'lps.statement.send'
+  | 'lps.update'
 
 const AUTHOR = 'operator'
 
@@ -116,6 +117,7 @@ export function lpView(r: LpRow): LpView {
     destination: destinationView(r.destination),
     payout: r.payout,
     health: r.health,
+    inUse: r.inUse,
     paidMsat: r.paidMsat,
     lastPayout: r.lastPayout,
   }
@@ -505,5 +507,10 @@ export function lpsHandlers(ctx: ServiceContext, wiring: LpsWiring = {}): Pick<H
     'lps.history': (o) =>
       call('lps.history', 'lps.history', { lpId: o.lpId, limit: o.limit, before: o.before ?? null }),
     'lps.statement.send': sendStatement,
+    'lps.update': async (o) => {
+      const row = await call<LpRow>('lps.update', 'lps.update', { ...o, atMs: now(), author: AUTHOR })
+      log.info('lp updated', { lpId: o.lpId, mode: row.mode })
+      return lpView(row)
+    },
   }
 }

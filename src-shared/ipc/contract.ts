@@ -57,7 +57,7 @@ import {
   lpSetDestinationInput,
   lpStatementInput,
 } from './lps'
-import { type LpStatementSentView, lpStatementSendInput } from './lps-screen'
+import { type LpStatementSentView, lpStatementSendInput, lpUpdateInput } from './lps-screen'
 import {
   type PayoutListView,
   payoutsListInput,
@@ -395,6 +395,8 @@ export const METHODS = {
   // ---- liquidity providers screen (issue 9) ----
   /** Sends the LP its statement for [fromMs, toMs) as a NIP-17 DM from the console key (shapes in ./lps-screen.ts). */
   'lps.statement.send': method<LpStatementSentView>()(lpStatementSendInput),
+  /** Renames an LP; changes its mode and daily limit only while it has no deposits (refused after, naming the field). */
+  'lps.update': method<LpView>()(lpUpdateInput),
   // ---- end liquidity providers screen (issue 9) ----
   // ---- lp self-service (issue 12) ----
   // LPs ask the console key for their own figures by NIP-17 DM or RPC (docs/lp-rpc.md; shapes in ./lp-service.ts).
