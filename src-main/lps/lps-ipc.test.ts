@@ -21,14 +21,24 @@ import { startWalletService, type WalletServiceFixture } from '../../test/suppor
 import { createAppLog } from '../app-log'
 import { createDispatcher, type Dispatch } from '../ipc'
 import '../ledger/registry'
+import { finalizeEvent } from 'nostr-tools/pure'
+import { DEFAULT_SETTINGS } from '../../src-shared/ipc/contract'
+import { KIND_DM_RELAYS, KIND_GIFT_WRAP, unwrapGiftWrap } from '../../src-shared/nostr/nip17'
+import type { FleetParts } from '../fleet/feature'
+import { createFleetPartsSlot } from '../fleet/pairing-service'
 import { openLedgerInProcess } from '../ledger/store'
 import type { LedgerStore } from '../ledger/types'
+import { createRelayPool } from '../nostr/relay-pool'
 import { createDestinationChecker, type DestinationChecker } from '../payouts/destinations/check'
 import { createDestinationResolver } from '../payouts/destinations/resolver'
+import { queryOnce } from '../receipts/query'
 import { aesGcmSecretBox } from '../secrets/file-key'
 import { openSecretStore, SECRETS_FILE, type SecretStore } from '../secrets/secret-store'
+import type { ServiceContext } from '../service-context'
 import { createServices, type Services } from '../services'
-import { ledgerDestinationLookup } from './service'
+import type { SettingsStore } from '../settings-store'
+import { createSoftwareSigner } from '../signer/software-signer'
+import { ledgerDestinationLookup, lpsHandlers } from './service'
 
 const ctx = { transport: 'ws', caller: 'test' } as const
 const NODE_ID = '0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798'
@@ -367,6 +377,71 @@ describe('lps.update', () => {
     const renamed = await ok<LpView>('lps.update', { lpId: lp.id, name: 'Nine' })
     expect([renamed.name, renamed.mode]).toEqual(['Nine', 'fixed'])
   })
+})
+
+describe('lps.statement.send', () => {
+  it("sends the statement of a period to the LP by NIP-17 over the running fleet's relays", async () => {
+    const lpSk = new Uint8Array(32).fill(10)
+    const lp = await ok<LpView>('lps.register', reg(10))
+    await ok<DepositView>('lps.deposit.record', { lpId: lp.id, amountMinor: '123450' }).then((dep) =>
+      ok('lps.deposit.confirm', { depositId: dep.depositId }),
+    )
+    const pool = await createRelayPool({ relays: [relay.url], backoff: { initialMs: 20, maxMs: 200 } })
+    try {
+      // The LP's own client announced where it reads messages (kind 10050).
+      const dmList = finalizeEvent(
+        { kind: KIND_DM_RELAYS, created_at: Math.floor(Date.now() / 1000), tags: [['relay', relay.url]], content: '' },
+        lpSk,
+      )
+      await pool.publish(dmList)
+      const slot = createFleetPartsSlot()
+      slot.set({
+        ledger: ledgerA,
+        pool,
+        consoleSigner: createSoftwareSigner(new Uint8Array(32).fill(77)),
+        relays: [relay.url],
+      } as unknown as FleetParts)
+      const ctx = {
+        runtime: 'node',
+        emit: () => {},
+        dataDir: dir,
+        clock: { nowMs: () => Date.now() },
+        log: appLog.log,
+        settings: {
+          get: () => ({ ...DEFAULT_SETTINGS, operatorName: 'Cajero Uno', timeZone: 'UTC' }),
+        } as unknown as SettingsStore,
+        ledger: () => ledgerA,
+        ledgerReady: Promise.resolve(),
+        onClose: () => {},
+      } as unknown as ServiceContext
+      const h = lpsHandlers(ctx, { checker, fleet: slot })
+      const from = Date.UTC(2020, 0, 1)
+      const to = Date.now() + 86_400_000
+      const sent = await h['lps.statement.send']({ lpId: lp.id, fromMs: from, toMs: to })
+      expect(sent.relays).toEqual([relay.url])
+      expect(sent.period).toMatch(/^2020-01-01 to \d{4}-\d{2}-\d{2}$/)
+      const lpPubkey = getPublicKey(lpSk)
+      const got = await queryOnce(pool, [{ kinds: [KIND_GIFT_WRAP], '#p': [lpPubkey] }], {
+        relays: [relay.url],
+        timeoutMs: 5_000,
+      })
+      const texts = await Promise.all(
+        got.events.map(async (w) => (await unwrapGiftWrap(w, createSoftwareSigner(lpSk))).rumor.content),
+      )
+      const text = texts.find((t) => t.includes(`Statement ${sent.period} (UTC)`))
+      expect(text, texts.join('\n---\n')).toBeDefined()
+      expect(text).toContain('Hello, this is Cajero Uno.')
+      expect(text).toContain('Deposits: GTQ 1,234.50')
+      expect(text).toContain('Closing balance: GTQ 1,234.50')
+      // Without the LP's message relays nothing is sent, and the operator is told why.
+      const other = await ok<LpView>('lps.register', reg(11))
+      const refused = await h['lps.statement.send']({ lpId: other.id, fromMs: from, toMs: to }).catch((e: unknown) => e)
+      expect(refused).toMatchObject({ code: 'conflict', field: 'args[0].lpId' })
+      expect((refused as Error).message).toMatch(/has not published the relays it reads messages on/)
+    } finally {
+      await pool.close()
+    }
+  }, 30_000)
 })
 
 describe('concurrent registrations of one npub', () => {

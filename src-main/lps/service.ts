@@ -22,12 +22,13 @@ import type {
   LpRegisterInput,
   LpView,
 } from '../../src-shared/ipc/lps'
+import type { StatementResult } from '../../src-shared/lp-service/rpc'
+import { statementText } from '../../src-shared/lp-service/texts'
 import { localDay } from '../../src-shared/money/local-day'
-import { monthlyStatementText } from '../../src-shared/notices/texts'
 import type { FleetPartsSlot } from '../fleet/pairing-service'
 import { LedgerProcedureError } from '../ledger/errors'
 import type { LedgerStore } from '../ledger/types'
-import type { NoticeContact, StatementData } from '../notices/procedures'
+import type { NoticeContact } from '../notices/procedures'
 import { createNoticeService, emitNoticeSink, NoticeSendError } from '../notices/service'
 import { createDestinationChecker, type DestinationChecker } from '../payouts/destinations/check'
 import { nwcWalletPubkey } from '../payouts/destinations/lp-nwc'
@@ -285,17 +286,7 @@ export function lpsHandlers(ctx: ServiceContext, wiring: LpsWiring = {}): Pick<H
         'The statement cannot be sent: the console is not connected to its relays yet (finish the operator setup)',
       )
     }
-    const statement = await call<StatementData | null>(
-      'lps.statement.send',
-      'notices.lpStatement',
-      {
-        lpId: o.lpId,
-        fromMs: o.fromMs,
-        untilMs: o.toMs,
-      },
-      { untilMs: 'args[0].toMs' },
-    )
-    if (!statement) throw new ApiError('not_found', `args[0].lpId: no LP ${o.lpId}`, 'args[0].lpId')
+    await call<LpRow>('lps.statement.send', 'lps.get', { lpId: o.lpId })
     const contact = await call<NoticeContact | null>('lps.statement.send', 'notices.getContact', {
       recipientKind: 'lp',
       recipientId: o.lpId,
@@ -316,25 +307,18 @@ export function lpsHandlers(ctx: ServiceContext, wiring: LpsWiring = {}): Pick<H
       timeZone: () => timeZone,
     })
     try {
-      const text = monthlyStatementText({
-        recipientName: statement.lpName,
-        ...(operatorName ? { operatorName } : {}),
-        period,
-        timeZone,
-        currency: statement.currency,
-        openingBalanceMinor: BigInt(statement.openingBalanceMinor),
-        depositsMinor: BigInt(statement.depositsMinor),
-        allocatedMinor: BigInt(statement.allocatedMinor),
-        dustMinor: BigInt(statement.dustMinor),
-        closingBalanceMinor: BigInt(statement.closingBalanceMinor),
-        allocatedMsat: BigInt(statement.allocatedMsat),
-        payoutsPaidCount: statement.payoutsPaidCount,
-        payoutsPaidMsat: BigInt(statement.payoutsPaidMsat),
-        pendingDepositsMinor: BigInt(statement.pendingDepositsMinor),
-      })
+      // The same statement an LP gets when it asks by DM (src-main/lp-service/), over the operator's period.
+      const statement = await call<StatementResult>(
+        'lps.statement.send',
+        'lpss.statement',
+        { lpId: o.lpId, period: 'period', timeZone, fromMs: o.fromMs, untilMs: o.toMs },
+        { untilMs: 'args[0].toMs' },
+      )
+      const hello = operatorName ? `Hello, this is ${operatorName}. ` : 'Hello. '
+      const body = `${hello}Your statement:\n\n${statementText({ ...statement, period })}`
       const r = await notices.sendDirectMessage(
         { pubkey: contact.pubkey, relays: contact.relays },
-        { subject: `Statement ${period}`, body: text.body },
+        { subject: `Statement ${period}`, body },
         { kind: 'statement' },
       )
       log.info('lp statement sent', { lpId: o.lpId, period, relays: r.relays.length })
