@@ -331,6 +331,8 @@ export const useLpsStore = defineStore('lps', () => {
     deactivate: (lp: LpView, reason: string) =>
       run('deactivate', async () => {
         await api()['lps.deactivate']({ lpId: lp.id, reason: reason.trim() })
+        // Keep the provider on screen, now marked deactivated.
+        includeInactive.value = true
         return `${lp.name} deactivated; sats already accrued are still paid out`
       }),
     setError: (key: LpFormKey, e: unknown) => {
