@@ -1,6 +1,6 @@
 // Date formatting in the operator's zone: the same instant shows the wall-clock time of the chosen zone.
 import { describe, expect, it } from 'vitest'
-import { formatDateTime, formatFiatAmount, formatSatsAmount, formatWhen, timeZones } from './format'
+import { formatDateTime, formatWhen, timeZones } from './format'
 
 // 2026-11-21T23:30:00Z
 const T = Date.UTC(2026, 10, 21, 23, 30)
@@ -34,24 +34,5 @@ describe('timeZones', () => {
     expect(z[0]).toBe('UTC')
     expect(z.filter((x) => x === 'UTC')).toHaveLength(1)
     expect(z).toContain('Europe/Lisbon')
-  })
-})
-
-// ---- amounts (Liquidity providers screen, issue 9) ----
-describe('formatFiatAmount / formatSatsAmount', () => {
-  it('formats fiat minor units per locale with the currency exponent, exactly (Intl puts a no-break space)', () => {
-    expect(formatFiatAmount('123450', 'GTQ', 'en-US')).toBe('GTQ\u00a01,234.50')
-    expect(formatFiatAmount('123450', 'EUR', 'de-DE')).toBe('1.234,50\u00a0EUR')
-    expect(formatFiatAmount('5', 'JPY', 'en-US')).toBe('JPY\u00a05')
-    // Beyond 2^53: digit for digit, no float rounding.
-    expect(formatFiatAmount('900719925474099312', 'USD', 'en-US')).toBe('USD\u00a09,007,199,254,740,993.12')
-    expect(formatFiatAmount(-250n, 'USD', 'en-US')).toBe('-USD\u00a02.50')
-  })
-
-  it('shows msat as sats, keeping a sub-sat rest', () => {
-    expect(formatSatsAmount('1234000', 'en-US')).toBe('1,234 sats')
-    expect(formatSatsAmount('1234567', 'en-US')).toBe('1,234.567 sats')
-    expect(formatSatsAmount('1000', 'en-US')).toBe('1 sat')
-    expect(formatSatsAmount('1234000', 'de-DE')).toBe('1.234 sats')
   })
 })

@@ -149,7 +149,7 @@ describe.skipIf(missing !== null)('Liquidity providers screen in Chromium over h
       /Ana[\s\S]*Flow[\s\S]*GTQ 1,500\.00[\s\S]*0 sats[\s\S]*Keysend 0279be667ef9…[\s\S]*Reachable/,
     )
     expect(texts[1]).toMatch(/Beto[\s\S]*GTQ 250\.50[\s\S]*beto@127\.0\.0\.1:\d+[\s\S]*Reachable[\s\S]*None yet/)
-    await page.locator('main').evaluate((el) => el.scrollTo(0, 0))
+    await page.getByTestId('view-title').evaluate((el) => el.scrollIntoView({ block: 'start' }))
     await page.screenshot({ path: join(RESULTS, 'lps-list.png'), fullPage: true })
 
     // Ana's statement for this month so far, on screen.
@@ -172,7 +172,7 @@ describe.skipIf(missing !== null)('Liquidity providers screen in Chromium over h
     await expect
       .poll(async () => norm(await page.getByTestId('lp-dust-preview').textContent()))
       .toMatch(/Settles GTQ 1,500\.00 for 199,999\.5 sats\./)
-    await page.getByTestId('lp-statement').scrollIntoViewIfNeeded()
+    await page.getByTestId('lp-statement').evaluate((el) => el.scrollIntoView({ block: 'start' }))
     await page.screenshot({ path: join(RESULTS, 'lps-detail-statement.png'), fullPage: true })
 
     // A correction of a confirmed deposit is a reversing entry, asked for in a dialog.
