@@ -273,6 +273,12 @@ describe('lps.* over the dispatcher', () => {
     expect(toNwc.destination).toEqual({ kind: 'nwc', walletPubkey: conn.walletPubkey })
     expect(toNwc.payout).toMatchObject({ schedule: 'weekly', minIntervalMs: 7 * 86_400_000 })
     expect(await secrets.get(slot)).toBe(conn.uri)
+    // Checked again from the sealed URI: the wallet still announces make_invoice on its relay.
+    const rechecked = await ok<LpView>('lps.checkDestination', { lpId: lp.id })
+    expect(rechecked.health).toMatchObject({
+      ok: true,
+      text: 'the wallet answered on its relays and can create invoices',
+    })
     // A refused change leaves the sealed URI as it was.
     const bad = await err('lps.setDestination', {
       lpId: lp.id,
@@ -350,6 +356,13 @@ describe('live destination check', () => {
       payout: POLICY,
     })
     expect(moved.health?.text).toMatch(/valid public key/)
+    // Checking again keeps the destination and refreshes its health.
+    const again = await ok<LpView>('lps.checkDestination', { lpId: lp.id })
+    expect(again.destination).toEqual({ kind: 'keysend', nodeId: NODE_ID })
+    expect(again.health?.ok).toBe(true)
+    expect(again.health!.checkedAtMs).toBeGreaterThanOrEqual(moved.health!.checkedAtMs)
+    const none = await err('lps.checkDestination', { lpId: 'lp-nobody' })
+    expect([none.code, none.field]).toEqual(['not_found', 'args[0].lpId'])
   }, 30_000)
 
   it('cannot send a statement while the console is not connected to its relays', async () => {

@@ -301,9 +301,33 @@ function destinationHealth(db: TxDb, lpId: string): LpView['health'] {
     [lpId],
     BIG,
   )
-  if (!e) return null
-  const c = (JSON.parse(e.detail_json) as { check?: { ok: boolean; text: string } }).check
-  return c ? { ok: c.ok, text: c.text, checkedAtMs: Number(e.at_ms) } : null
+  const c = e ? (JSON.parse(e.detail_json) as { check?: { ok: boolean; text: string } }).check : undefined
+  const fromEvent = e && c ? { ok: c.ok, text: c.text, checkedAtMs: Number(e.at_ms) } : null
+  // A later "check again" of the same destination (lp_check, newer than the change that set it) wins.
+  const again = db.get<{ ok: bigint; text: string; at_ms: bigint }>(
+    'SELECT ok, text, at_ms FROM lp_check WHERE lp_id = ? AND at_ms >= ? ORDER BY id DESC LIMIT 1',
+    [lpId, e ? Number(e.at_ms) : 0],
+    BIG,
+  )
+  return again ? { ok: Number(again.ok) === 1, text: again.text, checkedAtMs: Number(again.at_ms) } : fromEvent
+}
+
+/** Stores the outcome of a destination check made again for the LP's current destination ("Check again"). */
+export function recordLpCheck(db: TxDb, raw: unknown): LpRow {
+  const a = objectArg('args', raw)
+  const lpId = stringArg('lpId', a.lpId)
+  const lp = getLp(db, lpId)
+  if (!lp.destination) throw new AccountingError('E_STATE', 'lpId', `LP ${lpId} has no destination to check`)
+  const { check } = checkArg(a.check)
+  if (!check) throw inputError('check', 'is required')
+  db.run('INSERT INTO lp_check (lp_id, destination_kind, ok, text, at_ms) VALUES (?, ?, ?, ?, ?)', [
+    lpId,
+    lp.destination.kind,
+    check.ok ? 1 : 0,
+    check.text,
+    msArg('atMs', a.atMs),
+  ])
+  return getLp(db, lpId)
 }
 
 function getLp(db: TxDb, id: string, field = 'lpId'): LpRow {

@@ -13,6 +13,7 @@ import {
   listLps,
   lpHistory,
   lpStatement,
+  recordLpCheck,
   recordLpDeposit,
   registerLp,
   reverseLpDeposit,
@@ -35,6 +36,7 @@ export const lpsProcedures: Record<string, Procedure> = {
   'lps.history': lpHistory,
   'lps.statement': lpStatement,
   'lps.update': updateLp,
+  'lps.recordCheck': recordLpCheck,
 }
 
 export { lpsMigrations }

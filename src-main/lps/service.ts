@@ -64,6 +64,7 @@ type LpMethods =
   | 'lps.history'
   | 'lps.statement.send'
   | 'lps.update'
+  | 'lps.checkDestination'
 
 const AUTHOR = 'operator'
 
@@ -275,6 +276,34 @@ export function lpsHandlers(ctx: ServiceContext, wiring: LpsWiring = {}): Pick<H
       throw new ApiError('bad_args', `${field}: ${result.text}`, field)
     }
     return { ok: true, text: result.text }
+  }
+
+  /** The live check once more on the stored destination (an NWC URI is read back from the secret store). */
+  async function checkAgain(lpId: string): Promise<LpView> {
+    const lp = await call<LpRow>('lps.checkDestination', 'lps.get', { lpId })
+    const d = lp.destination
+    if (!d) throw new ApiError('conflict', 'args[0].lpId: this LP has no destination to check', 'args[0].lpId')
+    let input: DestinationInput
+    if (d.kind === 'nwc') {
+      const store = await secrets()
+      const uri = await store.get(d.secretSlot).catch(() => undefined)
+      if (!uri) {
+        throw new ApiError(
+          'conflict',
+          'args[0].lpId: the stored wallet connection cannot be read; set the destination again',
+          'args[0].lpId',
+        )
+      }
+      input = { kind: 'nwc', uri }
+    } else input = d
+    const result = await checker.check(input)
+    log.info('lp destination checked again', { lpId, destination: d.kind, ok: result.ok })
+    const row = await call<LpRow>('lps.checkDestination', 'lps.recordCheck', {
+      lpId,
+      check: { ok: result.ok, text: result.text },
+      atMs: now(),
+    })
+    return lpView(row)
   }
 
   /** Sends the statement of [fromMs, toMs) to the LP by NIP-17 DM from the console key. */
@@ -491,6 +520,7 @@ export function lpsHandlers(ctx: ServiceContext, wiring: LpsWiring = {}): Pick<H
     'lps.history': (o) =>
       call('lps.history', 'lps.history', { lpId: o.lpId, limit: o.limit, before: o.before ?? null }),
     'lps.statement.send': sendStatement,
+    'lps.checkDestination': (o) => serialFor(o.lpId, () => checkAgain(o.lpId)),
     'lps.update': async (o) => {
       const row = await call<LpRow>('lps.update', 'lps.update', { ...o, atMs: now(), author: AUTHOR })
       log.info('lp updated', { lpId: o.lpId, mode: row.mode })

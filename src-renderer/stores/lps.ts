@@ -269,6 +269,12 @@ export const useLpsStore = defineStore('lps', () => {
         const lp = await api()['lps.setDestination']({ lpId, destination: destinationInput(d), payout: payoutInput(d) })
         return `Destination saved: ${lp.health?.text ?? 'checked'}`
       }),
+    /** The live check again on the current destination; its outcome becomes the destination's health. */
+    checkAgain: (lpId: string) =>
+      run('destination', async () => {
+        const lp = await api()['lps.checkDestination']({ lpId })
+        return lp.health ? `${lp.health.ok ? 'Reachable' : 'Not reachable'}: ${lp.health.text}` : undefined
+      }),
     recordDeposit: (lp: LpView, amount: string, note: string) =>
       run('deposit', async () => {
         const amountMinor = majorToMinor(amount, lp.currency, 'amountMinor')

@@ -57,7 +57,7 @@ import {
   lpSetDestinationInput,
   lpStatementInput,
 } from './lps'
-import { type LpStatementSentView, lpStatementSendInput, lpUpdateInput } from './lps-screen'
+import { type LpStatementSentView, lpCheckDestinationInput, lpStatementSendInput, lpUpdateInput } from './lps-screen'
 import {
   type PayoutListView,
   payoutsListInput,
@@ -397,6 +397,8 @@ export const METHODS = {
   'lps.statement.send': method<LpStatementSentView>()(lpStatementSendInput),
   /** Renames an LP; changes its mode and daily limit only while it has no deposits (refused after, naming the field). */
   'lps.update': method<LpView>()(lpUpdateInput),
+  /** Checks the LP's current destination live again (nothing changes but its health); answers the LP. */
+  'lps.checkDestination': method<LpView>()(lpCheckDestinationInput),
   // ---- end liquidity providers screen (issue 9) ----
   // ---- lp self-service (issue 12) ----
   // LPs ask the console key for their own figures by NIP-17 DM or RPC (docs/lp-rpc.md; shapes in ./lp-service.ts).

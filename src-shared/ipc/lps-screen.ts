@@ -1,6 +1,6 @@
 // IPC shapes the Liquidity providers screen adds to the LP lifecycle (`lps.*`, ./lps.ts): sending an LP its
 // statement for any period as a NIP-17 DM from the console key, and editing an LP's name (and, while it has no
-// deposits yet, its mode and daily limit). Pure TypeScript (only ./schema): the sandboxed
+// deposits yet, its mode and daily limit), and checking a destination again without changing it. Pure TypeScript (only ./schema): the sandboxed
 // preload bundles this file through contract.ts.
 import { decimal, int, object, oneOf, optional, string } from './schema'
 
@@ -21,6 +21,9 @@ export const lpStatementSendInput = object({
   fromMs: ms,
   toMs: ms,
 })
+
+/** Runs the live check again on the LP's current destination and keeps the outcome as its health. */
+export const lpCheckDestinationInput = object({ lpId })
 
 export interface LpStatementSentView {
   /** The period as the message names it, in the operator's time zone ("2026-11-01 to 2026-11-30"). */

@@ -136,6 +136,9 @@ describe.skipIf(missing !== null)('Liquidity providers screen in Chromium over h
     expect(norm(await page.getByTestId('lp-detail-health').textContent())).toMatch(
       /Reachable: beto@127\.0\.0\.1:\d+ answered: it accepts 1 to 100000000 sats per payment/,
     )
+    // The destination's health can be tested again without changing it.
+    await page.getByTestId('lp-dest-recheck').click()
+    await expect.poll(async () => norm(await page.getByTestId('lp-done').textContent())).toMatch(/^Reachable: beto@/)
     await page.getByTestId('lp-deposit-amount').fill('250.50')
     await page.getByTestId('lp-deposit-record').click()
     await page.getByTestId('lp-deposit-confirm').click()
