@@ -448,7 +448,9 @@ describe('lps.statement.send', () => {
       expect(text).toContain('Closing balance: GTQ 1,234.50')
       // Without the LP's message relays nothing is sent, and the operator is told why.
       const other = await ok<LpView>('lps.register', reg(11))
-      const refused = await h['lps.statement.send']({ lpId: other.id, fromMs: from, toMs: to }).catch((e: unknown) => e)
+      const refused = await Promise.resolve(h['lps.statement.send']({ lpId: other.id, fromMs: from, toMs: to })).catch(
+        (e: unknown) => e,
+      )
       expect(refused).toMatchObject({ code: 'conflict', field: 'args[0].lpId' })
       expect((refused as Error).message).toMatch(/has not published the relays it reads messages on/)
     } finally {

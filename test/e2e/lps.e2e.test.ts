@@ -28,6 +28,15 @@ const RAW = /integer in \[|expected (object|string)|args\[0\]|amountMinor|minor 
 const NODE_ID = '0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798'
 /** Text as read, with Intl's no-break spaces as plain ones and the ends trimmed. */
 const norm = (t: string | null) => (t ?? '').replace(/\u00a0/g, ' ').trim()
+/** The focused element's id and test id, read in the page. */
+const focused = () => {
+  const d = (
+    globalThis as unknown as {
+      document: { activeElement: { id: string; getAttribute(n: string): string | null } | null }
+    }
+  ).document
+  return { id: d.activeElement?.id ?? null, testid: d.activeElement?.getAttribute('data-testid') ?? null }
+}
 const npubOf = (n: number) => npubEncode(getPublicKey(new Uint8Array(32).fill(n)))
 
 const missing = chromiumMissingReason()
@@ -68,10 +77,10 @@ describe.skipIf(missing !== null)('Liquidity providers screen in Chromium over h
     await page.keyboard.press('Enter')
     const dialog = page.getByTestId('lp-add-dialog')
     await dialog.waitFor({ state: 'visible' })
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe('lp-add-npub')
+    expect((await page.evaluate(focused)).id).toBe('lp-add-npub')
     await page.keyboard.press('Escape')
     await dialog.waitFor({ state: 'hidden' })
-    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('lp-add')
+    expect((await page.evaluate(focused)).testid).toBe('lp-add')
 
     // Provider 1: a Lightning address that does not answer is refused under its field …
     await page.getByTestId('lp-add').click()
