@@ -193,7 +193,9 @@ describe.skipIf(missing !== null)('Liquidity providers screen in Chromium over h
     await page.getByLabel('Reason').first().fill('counted twice')
     await page.getByRole('button', { name: 'Book the correction' }).click()
     await expect.poll(async () => norm(await page.getByTestId('lp-detail-balance').textContent())).toBe('GTQ 1,400.00')
-    expect(norm(await page.getByTestId('lp-deposit-row').first().textContent())).toContain('− GTQ 100.00')
+    await expect
+      .poll(async () => norm(await page.getByTestId('lp-deposit-row').first().textContent()))
+      .toContain('− GTQ 100.00')
 
     // Beto: settle 0.50 of his balance as dust, then deactivate him behind the confirmation dialog.
     await rows.nth(1).getByTestId('lp-open').click()
@@ -205,7 +207,7 @@ describe.skipIf(missing !== null)('Liquidity providers screen in Chromium over h
       .toBe('Settles GTQ 0.50 for 66.666 sats.')
     await page.getByRole('button', { name: 'Settle as previewed' }).click()
     await expect.poll(async () => norm(await page.getByTestId('lp-detail-balance').textContent())).toBe('GTQ 250.00')
-    expect(norm(await rows.nth(1).getByTestId('lp-accrued').textContent())).toBe('66.666 sats')
+    await expect.poll(async () => norm(await rows.nth(1).getByTestId('lp-accrued').textContent())).toBe('66.666 sats')
     await page.getByTestId('lp-deactivate').click()
     const confirm = page.getByTestId('lp-deactivate-dialog')
     await confirm.waitFor({ state: 'visible' })
@@ -213,7 +215,7 @@ describe.skipIf(missing !== null)('Liquidity providers screen in Chromium over h
     await confirm.getByRole('button', { name: 'Deactivate', exact: true }).click()
     await confirm.waitFor({ state: 'hidden' })
     await expect.poll(async () => norm(await page.getByTestId('lp-detail').textContent())).toMatch(/Deactivated/)
-    expect(norm(await rows.nth(1).textContent())).toMatch(/Deactivated — lp-/)
+    await expect.poll(async () => norm(await rows.nth(1).textContent())).toMatch(/Deactivated — lp-/)
     await page.screenshot({ path: join(RESULTS, 'lps-deactivated.png'), fullPage: true })
 
     const screen = norm(await page.locator('main').textContent())
