@@ -167,4 +167,40 @@ describe('lps store', () => {
     expect(s.dustPreview(s.selected!, '750,000', '')).toEqual({ rate: 133_333n, fiatMinor: 320n, msat: 426_665n })
     expect(() => s.dustPreview(s.selected!, '750000', '5')).toThrow('That is more than the remaining balance.')
   })
+
+  it("loads the selected provider's own payouts (payouts.list for kind lp and its id)", async () => {
+    bridge.handlers['lps.list'] = () => [
+      lp({ paidMsat: '21000', lastPayout: { amountMsat: '21000', state: 'paid', atMs: 5 } }),
+    ]
+    bridge.handlers['lps.history'] = () => ({ lines: [], next: null, events: [], deposits: [] })
+    bridge.handlers['payouts.list'] = (a) => {
+      expect(a).toEqual({ recipientKind: 'lp', recipientId: 'lp-1', limit: 50 })
+      return {
+        items: [
+          {
+            id: 'po:lp:lp-1:1',
+            recipientKind: 'lp',
+            recipientId: 'lp-1',
+            amountMsat: '21000',
+            state: 'paid',
+            paymentHash: 'ab'.repeat(32),
+            preimage: 'cd'.repeat(32),
+            feesPaidMsat: '0',
+            attempt: 1,
+            errorCode: null,
+            reason: null,
+            plannedAtMs: 4,
+            updatedAtMs: 5,
+          },
+        ],
+        nextCursor: null,
+      }
+    }
+    const s = useLpsStore()
+    await s.load()
+    await s.select('lp-1')
+    expect(s.payouts.map((p) => [p.state, p.amountMsat, p.preimage])).toEqual([['paid', '21000', 'cd'.repeat(32)]])
+    await s.select(null)
+    expect(s.payouts).toEqual([])
+  })
 })
