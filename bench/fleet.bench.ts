@@ -7,7 +7,8 @@
 // says where the time goes. A second, live phase publishes at a steady rate and measures publish→booked latency.
 //
 // Run: `npm run bench -- bench/fleet.bench.ts` (FLEET_BENCH_RECORDS overrides 10,000).
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { hexToBytes } from '@noble/hashes/utils.js'
@@ -40,6 +41,25 @@ const RUNS = Number(process.env.FLEET_BENCH_RUNS ?? 3)
 const LIVE_N = Math.min(300, N)
 const LIVE_RATE_PER_SEC = 10
 const started = performance.now()
+// FLEET_BENCH_PROFILE=<dir>: a CPU profile of each catch-up run (and nothing else) is written there, to see where
+// the time goes (open it in Chrome DevTools, or sum self time per function).
+const PROFILE_DIR = process.env.FLEET_BENCH_PROFILE
+async function startProfile(name: string): Promise<() => Promise<void>> {
+  if (!PROFILE_DIR) return async () => {}
+  const session = new Session()
+  session.connect()
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((res, rej) => session.post(method, params, (e, r) => (e ? rej(e) : res(r))))
+  await post('Profiler.enable')
+  await post('Profiler.setSamplingInterval', { interval: 200 })
+  await post('Profiler.start')
+  return async () => {
+    const { profile } = (await post('Profiler.stop')) as { profile: unknown }
+    mkdirSync(PROFILE_DIR, { recursive: true })
+    writeFileSync(join(PROFILE_DIR, `${name}.cpuprofile`), JSON.stringify(profile))
+    session.disconnect()
+  }
+}
 const progress = (what: string) => console.log(`[fleet-bench +${Math.round(performance.now() - started)} ms] ${what}`)
 
 it(`fleet pipeline: ${N} records over the local relay, with wallet lookups`, async () => {
@@ -165,6 +185,7 @@ it(`fleet pipeline: ${N} records over the local relay, with wallet lookups`, asy
         amountMsat: tx.amountMsat,
         preimage: tx.preimage,
         settledAt: tx.settledAtSec,
+        type: 'incoming' as const,
       },
     ]),
   )
@@ -279,10 +300,12 @@ it(`fleet pipeline: ${N} records over the local relay, with wallet lookups`, asy
       if (++booked >= target) allBooked()
       if (booked % 2000 === 0) progress(`run ${run + 1}: ${booked} outcomes`)
     })
+    const stopProfile = await startProfile(`catch-up-${run + 1}`)
     t = performance.now()
     await fleet.start()
     await wait
     const catchUpMs = performance.now() - t
+    await stopProfile()
     expect(unexpected).toEqual([])
     const [cnt] = await ledger.query<{ n: number }>(`SELECT COUNT(*) AS n FROM acct_settlement`)
     expect(Number(cnt!.n)).toBe(N)
