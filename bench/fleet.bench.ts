@@ -1,6 +1,6 @@
 // Fleet pipeline throughput and latency (docs/protocol.md, §8): 10,000 ATM records (kind 30079, NIP-44 v2 content,
 // NIP-26 delegation) stored on the REAL relay process, then the console (relay pool with WASM verify + fleet
-// service + in-process ledger + NWC lookup_invoice on the REAL @getalby/sdk wallet service) catches up on all of
+// service + ledger worker + NWC lookup_invoice on the REAL @getalby/sdk wallet service) catches up on all of
 // them: records verified + decrypted + confirmed by the wallet + booked per second. Next to it, in the same run:
 // the bare WASM signature-verify rate (the ratio is reported), and the cost of each stage on its own (noble
 // checks inside verifyRecord, NIP-44 decrypt, lookup_invoice round trips, the booking procedure), so the report
@@ -17,8 +17,10 @@ import { quote } from '../src-main/atm-sim/simulator'
 import { createLedgerCursorStore } from '../src-main/fleet/cursor-store'
 import { createFleetService, ledgerOnAccepted, lookupThroughNwc, type RecordOutcome } from '../src-main/fleet/service'
 import '../src-main/ledger/registry'
-import { openLedgerInProcess } from '../src-main/ledger/store'
-import { createEventVerifier } from '../src-main/nostr/event-verifier'
+import { buildLedgerWorker } from '../src-main/ledger/test-support'
+import type { LedgerStore } from '../src-main/ledger/types'
+import { openLedger } from '../src-main/ledger/worker-host'
+import { wasmVerifier } from '../src-main/nostr/event-verifier'
 import { createRelayPool } from '../src-main/nostr/relay-pool'
 import { createSoftwareSigner } from '../src-main/signer/software-signer'
 import { NwcClient } from '../src-main/wallet/nwc-client'
@@ -163,7 +165,8 @@ it(`fleet pipeline: ${N} records over the local relay, with wallet lookups`, asy
   progress('published to the relay')
 
   // ---- stage costs on their own, same events, same process ----
-  const wasm = await createEventVerifier(log)
+  // The bare verifier, without the pool's signature memo: every event is checked on the curve.
+  const wasm = await wasmVerifier()
   const wasmRate = () => {
     const t0 = performance.now()
     for (const e of events) expect(wasm.verify(e)).toBe('ok')
@@ -247,7 +250,9 @@ it(`fleet pipeline: ${N} records over the local relay, with wallet lookups`, asy
     },
   }
   const runs: Array<{ wasmPerSec: number; recordsPerSec: number; ratio: number; confirmations: unknown }> = []
-  let ledger: Awaited<ReturnType<typeof openLedgerInProcess>> | undefined
+  // The ledger in its worker thread, as the app runs it (sql.js work off the main thread).
+  const built = await buildLedgerWorker()
+  let ledger: LedgerStore | undefined
   let pool: Awaited<ReturnType<typeof createRelayPool>> | undefined
   let fleet: Awaited<ReturnType<typeof createFleetService>> | undefined
   const doneAt = new Map<string, number>()
@@ -264,7 +269,7 @@ it(`fleet pipeline: ${N} records over the local relay, with wallet lookups`, asy
       await ledger?.close()
     }
     const wasmPerSec = wasmRate()
-    ledger = await openLedgerInProcess({ dir: join(tmp, `ledger-${run}`), logger: log })
+    ledger = await openLedger({ dir: join(tmp, `ledger-${run}`), logger: log, workerUrl: built.workerUrl })
     const l = ledger
     const cursorStore = createLedgerCursorStore(() => l, { clock: systemClock })
     pool = await createRelayPool({ relays: [recordRelay.url], logger: log, cursorStore })
@@ -287,7 +292,7 @@ it(`fleet pipeline: ${N} records over the local relay, with wallet lookups`, asy
       clock: systemClock,
       log,
       cursorStore,
-      concurrency: 16,
+      concurrency: Number(process.env.FLEET_BENCH_CONCURRENCY ?? 64),
       relays: [recordRelay.url],
       verifySignature: pool.verifier.verifySchnorr,
     })
@@ -346,7 +351,7 @@ it(`fleet pipeline: ${N} records over the local relay, with wallet lookups`, asy
     generateMs: round(generateMs, 0),
     publishToRelayMs: round(publishMs, 0),
     pipeline: {
-      note: 'relay REQ/EOSE paging + WASM verify in the pool + verifyRecord (WASM sig + NIP-26 + NIP-44) + payment confirmation (list_transactions per 900 s window, lookup_invoice for misses) through the real wallet service + booking (in-process ledger, group-committed fsync), concurrency 16; each run on a fresh ledger',
+      note: 'relay REQ/EOSE paging + WASM verify in the pool + verifyRecord (WASM sig + NIP-26 + NIP-44) + payment confirmation (list_transactions per 900 s window, lookup_invoice for misses) through the real wallet service + booking (ledger worker thread as in the app, group-committed fsync), concurrency 16; each run on a fresh ledger',
       recordsPerSec: spread(runs.map((r) => r.recordsPerSec)),
       confirmationsLastRun: runs.at(-1)?.confirmations,
     },
@@ -391,5 +396,6 @@ it(`fleet pipeline: ${N} records over the local relay, with wallet lookups`, asy
   await svc.close()
   await recordRelay.stop()
   await walletRelay.stop()
+  built.dispose()
   rmSync(tmp, { recursive: true, force: true })
 })

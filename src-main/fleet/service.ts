@@ -44,6 +44,7 @@ import {
 import type { Signer } from '../../src-shared/signer'
 import type { LedgerStore } from '../ledger/types'
 import type { Filter, PoolSubscription, SubscriptionSpec } from '../nostr/relay-pool'
+import { createBookingBatcher } from './booking-batch'
 import type { LedgerCursorStore } from './cursor-store'
 import {
   type ConfirmationWallet,
@@ -52,7 +53,7 @@ import {
   type PaymentConfirmation,
   type PaymentConfirmations,
 } from './payment-confirmations'
-import type { AcceptRecordResult } from './procedures'
+import type { AcceptRecordArgs, AcceptRecordResult } from './procedures'
 import { bookedByPaymentHash, bookedVersionOf, isEventKnown, loadConfigs, loadRosters } from './store'
 
 /** The part of the relay pool the service uses. */
@@ -215,30 +216,37 @@ export async function lookupThroughNwc(
   }
 }
 
-/** The default hand-over: one ledger procedure books the settlement and the outcome row atomically. */
-export function ledgerOnAccepted(ledger: LedgerStore): OnAccepted {
-  return (a) => {
-    const v = a.verified
-    const r = v.record
-    const cashOut = r.direction === 'cash_out'
-    return ledger.call<AcceptRecordResult>('fleet.acceptRecord', {
-      event: v.event,
-      txId: v.txId,
-      machineId: r.machineId,
-      direction: r.direction,
-      paymentHash: r.paymentHash,
-      wireMsat: r.wireMsat.toString(),
-      // Cash-out books the fiat actually dispensed against the fiat requested (partial dispense, docs/settlement.md);
-      // cash-in books the fiat the customer inserted.
-      fiatMinor: (cashOut ? r.fiatDispensedMinor : r.fiatMinor).toString(),
-      fiatRequestedMinor: r.fiatMinor.toString(),
-      currency: r.currency,
-      claimedFeeMsat: r.feeMsat.toString(),
-      ratesMismatch: claimedRatesMismatch(r, v.config),
-      action: a.action,
-      atMs: a.atMs,
-    })
+/** What `fleet.acceptRecord` is given for an accepted record. */
+export function acceptArgsOf(a: AcceptedRecord): AcceptRecordArgs {
+  const v = a.verified
+  const r = v.record
+  const cashOut = r.direction === 'cash_out'
+  return {
+    event: v.event,
+    txId: v.txId,
+    machineId: r.machineId,
+    direction: r.direction,
+    paymentHash: r.paymentHash,
+    wireMsat: r.wireMsat.toString(),
+    // Cash-out books the fiat actually dispensed against the fiat requested (partial dispense, docs/settlement.md);
+    // cash-in books the fiat the customer inserted.
+    fiatMinor: (cashOut ? r.fiatDispensedMinor : r.fiatMinor).toString(),
+    fiatRequestedMinor: r.fiatMinor.toString(),
+    currency: r.currency,
+    claimedFeeMsat: r.feeMsat.toString(),
+    ratesMismatch: claimedRatesMismatch(r, v.config),
+    action: a.action,
+    atMs: a.atMs,
   }
+}
+
+/**
+ * The default hand-over: one ledger procedure books the settlement and the outcome row atomically; records
+ * accepted while a booking is being written go together into the next call (one transaction, one fsync, see
+ * ./booking-batch.ts), each acknowledged once that fsync is done.
+ */
+export function ledgerOnAccepted(ledger: LedgerStore, batcher = createBookingBatcher(ledger)): OnAccepted {
+  return (a) => batcher.book(acceptArgsOf(a))
 }
 
 const RECORD_SUB = 'fleet-records'
