@@ -14,9 +14,11 @@ import { join } from 'node:path'
 import { hexToBytes } from '@noble/hashes/utils.js'
 import { expect, it } from 'vitest'
 import { quote } from '../src-main/atm-sim/simulator'
+import { createBookingBatcher } from '../src-main/fleet/booking-batch'
 import { createLedgerCursorStore } from '../src-main/fleet/cursor-store'
 import { createFleetService, ledgerOnAccepted, lookupThroughNwc, type RecordOutcome } from '../src-main/fleet/service'
 import '../src-main/ledger/registry'
+import { openLedgerInProcess } from '../src-main/ledger/store'
 import { buildLedgerWorker } from '../src-main/ledger/test-support'
 import type { LedgerStore } from '../src-main/ledger/types'
 import { openLedger } from '../src-main/ledger/worker-host'
@@ -46,6 +48,8 @@ const started = performance.now()
 // FLEET_BENCH_PROFILE=<dir>: a CPU profile of each catch-up run (and nothing else) is written there, to see where
 // the time goes (open it in Chrome DevTools, or sum self time per function).
 const PROFILE_DIR = process.env.FLEET_BENCH_PROFILE
+// FLEET_BENCH_LEDGER=in-process: the ledger in the bench's own thread instead of its worker (to compare).
+const LEDGER_MODE = process.env.FLEET_BENCH_LEDGER === 'in-process' ? 'in-process' : 'worker'
 async function startProfile(name: string): Promise<() => Promise<void>> {
   if (!PROFILE_DIR) return async () => {}
   const session = new Session()
@@ -249,7 +253,13 @@ it(`fleet pipeline: ${N} records over the local relay, with wallet lookups`, asy
       }
     },
   }
-  const runs: Array<{ wasmPerSec: number; recordsPerSec: number; ratio: number; confirmations: unknown }> = []
+  const runs: Array<{
+    wasmPerSec: number
+    recordsPerSec: number
+    ratio: number
+    confirmations: unknown
+    bookingBatches: unknown
+  }> = []
   // The ledger in its worker thread, as the app runs it (sql.js work off the main thread).
   const built = await buildLedgerWorker()
   let ledger: LedgerStore | undefined
@@ -269,11 +279,15 @@ it(`fleet pipeline: ${N} records over the local relay, with wallet lookups`, asy
       await ledger?.close()
     }
     const wasmPerSec = wasmRate()
-    ledger = await openLedger({ dir: join(tmp, `ledger-${run}`), logger: log, workerUrl: built.workerUrl })
+    ledger =
+      LEDGER_MODE === 'in-process'
+        ? await openLedgerInProcess({ dir: join(tmp, `ledger-${run}`), logger: log })
+        : await openLedger({ dir: join(tmp, `ledger-${run}`), logger: log, workerUrl: built.workerUrl })
     const l = ledger
     const cursorStore = createLedgerCursorStore(() => l, { clock: systemClock })
     pool = await createRelayPool({ relays: [recordRelay.url], logger: log, cursorStore })
-    const book = ledgerOnAccepted(ledger)
+    const batcher = createBookingBatcher(ledger)
+    const book = ledgerOnAccepted(ledger, batcher)
     fleet = await createFleetService({
       ledger,
       pool,
@@ -320,6 +334,7 @@ it(`fleet pipeline: ${N} records over the local relay, with wallet lookups`, asy
       recordsPerSec,
       ratio: recordsPerSec / wasmPerSec,
       confirmations: fleet.confirmations.stats(),
+      bookingBatches: batcher.stats(),
     })
     progress(`run ${run + 1}: catch-up ${Math.round(recordsPerSec)} records/s, bare verify ${Math.round(wasmPerSec)}/s`)
   }
@@ -354,6 +369,7 @@ it(`fleet pipeline: ${N} records over the local relay, with wallet lookups`, asy
       note: 'relay REQ/EOSE paging + WASM verify in the pool + verifyRecord (WASM sig + NIP-26 + NIP-44) + payment confirmation (list_transactions per 900 s window, lookup_invoice for misses) through the real wallet service + booking (ledger worker thread as in the app, group-committed fsync), concurrency 16; each run on a fresh ledger',
       recordsPerSec: spread(runs.map((r) => r.recordsPerSec)),
       confirmationsLastRun: runs.at(-1)?.confirmations,
+      bookingBatchesLastRun: runs.at(-1)?.bookingBatches,
     },
     wasmVerifyPerSec: spread(
       runs.map((r) => r.wasmPerSec),

@@ -45,6 +45,39 @@ it('payouts per second and record → requests published latency', async () => {
   const store = await openLedger({ dir, workerUrl: built.workerUrl })
   const nwc = new NwcClient({ connection: op.uri, replyTimeoutMs: 10_000 })
   const resolver = walletInvoiceResolver(uris)
+  // Where the time goes: every ledger call (by procedure), ledger query, wallet call and invoice fetch the runner
+  // makes, timed (they overlap when payouts run concurrently, so the sums exceed the wall time).
+  const spans = new Map<string, { n: number; ms: number }>()
+  const span = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
+    const s0 = performance.now()
+    try {
+      return await f()
+    } finally {
+      const e = spans.get(name) ?? { n: 0, ms: 0 }
+      e.n++
+      e.ms += performance.now() - s0
+      spans.set(name, e)
+    }
+  }
+  const timedStore: typeof store = {
+    ...store,
+    call: (proc, args) => span(`ledger ${proc}`, () => store.call(proc, args)),
+    query: (sql, params, o) => span('ledger query', () => store.query(sql, params, o)),
+  }
+  const timedNwc = {
+    buildRequest: ((...a: Parameters<NwcClient['buildRequest']>) =>
+      span('sign (buildRequest)', () => nwc.buildRequest(...a))) as NwcClient['buildRequest'],
+    send: (e: Parameters<NwcClient['send']>[0]) => span('publish (send)', () => nwc.send(e)),
+    awaitResponse: ((...a: Parameters<NwcClient['awaitResponse']>) =>
+      span('pay_invoice response', () => nwc.awaitResponse(...a))) as NwcClient['awaitResponse'],
+    reconcilePayment: (p: Parameters<NwcClient['reconcilePayment']>[0]) =>
+      span('lookup', () => nwc.reconcilePayment(p)),
+    getBalance: () => span('get_balance', () => nwc.getBalance()),
+  }
+  const timedResolver = {
+    resolveInvoice: (r: Parameters<typeof resolver.resolveInvoice>[0], amountMsat: bigint) =>
+      span('make_invoice (recipient)', () => resolver.resolveInvoice(r, amountMsat)),
+  }
   try {
     const atMs = Date.now()
     await seedAccounting(store, atMs)
@@ -52,12 +85,12 @@ it('payouts per second and record → requests published latency', async () => {
     let published: Array<{ payoutId: string; atMs: number }> = []
     let planned: string[] = []
     const runner = createPayoutRunner({
-      ledger: store,
-      nwcClient: nwc,
+      ledger: timedStore,
+      nwcClient: timedNwc,
       connectionId: 'operator',
       clock: systemClock,
       log: createLogger(() => undefined),
-      destinations: resolver,
+      destinations: timedResolver,
       concurrency: 5,
       onEvent: (e: PayoutRunnerEvent) => {
         if (e.type === 'published') published.push({ payoutId: e.payoutId, atMs: performance.now() })
@@ -72,7 +105,8 @@ it('payouts per second and record → requests published latency', async () => {
       planned = []
       const t0 = performance.now()
       await store.call('accounting.bookSettlement', cashOutRecord(i, atMs))
-      const rep = await runner.runCycle()
+      if (i === WARMUP) spans.clear()
+      const rep = await span('cycle', () => runner.runCycle())
       const t1 = performance.now()
       expect(rep.paid).toBe(rep.planned)
       const last = Math.max(...planned.map((id) => published.find((p) => p.payoutId === id)!.atMs))
@@ -93,6 +127,12 @@ it('payouts per second and record → requests published latency', async () => {
         p99: round(percentile(latencies, 99), 1),
         max: round(latencies[latencies.length - 1]!, 1),
       },
+      spansMeanMs: Object.fromEntries(
+        [...spans].map(([k, v]) => [
+          k,
+          { calls: v.n, meanMs: round(v.ms / v.n, 2), perRecordMs: round(v.ms / RECORDS, 2) },
+        ]),
+      ),
       path: 'book → plan → make_invoice on recipient wallet → attachInvoice → sign → markSending (fsync) → publish; concurrency 5; relay process on 127.0.0.1',
     }
     console.log('[bench payouts]', JSON.stringify(data))

@@ -57,7 +57,7 @@ export function createBookingBatcher(
       )
       return
     }
-    batch.forEach((w, i) => w.resolve(results[i]!))
+    for (const [i, w] of batch.entries()) w.resolve(results[i]!)
   }
 
   const pump = () => {
