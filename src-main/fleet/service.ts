@@ -103,7 +103,10 @@ export interface FleetServiceOptions {
   onAccepted?: OnAccepted
   /** IANA zone used for new machine configs' LP "local day" (the operator's setting). Default UTC. */
   timeZone?: () => string
-  /** Records verified in parallel (each waits on a lookup_invoice round trip). Default 8. */
+  /**
+   * Records verified in parallel (each waits on wallet and ledger round trips; the bookings of those in flight share
+   * one fsync, see ./booking-batch.ts). Default 32; memory stays bounded by `maxQueued`.
+   */
   concurrency?: number
   /** Records waiting in memory before the pool is slowed down. Default 2000. */
   maxQueued?: number
@@ -266,7 +269,7 @@ export async function createFleetService(opts: FleetServiceOptions): Promise<Fle
   const log = opts.log
   const consolePubkey = await opts.consoleSigner.getPublicKey()
   const onAccepted = opts.onAccepted ?? ledgerOnAccepted(ledger)
-  const concurrency = opts.concurrency ?? 8
+  const concurrency = opts.concurrency ?? 32
   const maxQueued = opts.maxQueued ?? 2000
   const retryIntervalMs = opts.retryIntervalMs ?? 30_000
   const verifySignature = opts.verifySignature ?? opts.pool.verifier?.verifySchnorr
