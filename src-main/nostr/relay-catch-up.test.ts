@@ -9,7 +9,7 @@ import { FakeSocket, fakeSocketClass, manualTimers } from '../../test/support/fa
 import { nobleVerifier } from './event-verifier'
 import { RelayCatchUp } from './relay-catch-up'
 import { newRelayConn, type RelayConn, type SubState } from './relay-pool-state'
-import { memoryCursorStore } from './relay-subscriptions'
+import { type Filter, memoryCursorStore } from './relay-subscriptions'
 
 const URL = 'ws://relay.test'
 const NOW_SEC = 1_700_000_000
@@ -22,7 +22,7 @@ class CatchUp extends RelayCatchUp {
     this.connect(c)
     return c
   }
-  open(key: string, filters: Record<string, unknown>[] = [{ kinds: [30079] }]): SubState {
+  open(key: string, filters: Filter[] = [{ kinds: [30079] }]): SubState {
     const sub: SubState = {
       key,
       spec: { key, filters, onEvent: () => {}, onCaughtUp: (r) => this.caughtUp.push(r) },
