@@ -1,23 +1,28 @@
 // Fleet pipeline throughput and latency (docs/protocol.md, §8): 10,000 ATM records (kind 30079, NIP-44 v2 content,
 // NIP-26 delegation) stored on the REAL relay process, then the console (relay pool with WASM verify + fleet
-// service + in-process ledger + NWC lookup_invoice on the REAL @getalby/sdk wallet service) catches up on all of
+// service + ledger worker + NWC lookup_invoice on the REAL @getalby/sdk wallet service) catches up on all of
 // them: records verified + decrypted + confirmed by the wallet + booked per second. Next to it, in the same run:
 // the bare WASM signature-verify rate (the ratio is reported), and the cost of each stage on its own (noble
 // checks inside verifyRecord, NIP-44 decrypt, lookup_invoice round trips, the booking procedure), so the report
 // says where the time goes. A second, live phase publishes at a steady rate and measures publish→booked latency.
 //
 // Run: `npm run bench -- bench/fleet.bench.ts` (FLEET_BENCH_RECORDS overrides 10,000).
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { hexToBytes } from '@noble/hashes/utils.js'
 import { expect, it } from 'vitest'
 import { quote } from '../src-main/atm-sim/simulator'
+import { createBookingBatcher } from '../src-main/fleet/booking-batch'
 import { createLedgerCursorStore } from '../src-main/fleet/cursor-store'
 import { createFleetService, ledgerOnAccepted, lookupThroughNwc, type RecordOutcome } from '../src-main/fleet/service'
 import '../src-main/ledger/registry'
 import { openLedgerInProcess } from '../src-main/ledger/store'
-import { createEventVerifier } from '../src-main/nostr/event-verifier'
+import { buildLedgerWorker } from '../src-main/ledger/test-support'
+import type { LedgerStore } from '../src-main/ledger/types'
+import { openLedger } from '../src-main/ledger/worker-host'
+import { wasmVerifier } from '../src-main/nostr/event-verifier'
 import { createRelayPool } from '../src-main/nostr/relay-pool'
 import { createSoftwareSigner } from '../src-main/signer/software-signer'
 import { NwcClient } from '../src-main/wallet/nwc-client'
@@ -39,7 +44,29 @@ const N = Number(process.env.FLEET_BENCH_RECORDS ?? 10_000)
 const RUNS = Number(process.env.FLEET_BENCH_RUNS ?? 3)
 const LIVE_N = Math.min(300, N)
 const LIVE_RATE_PER_SEC = 10
+const CONCURRENCY = Number(process.env.FLEET_BENCH_CONCURRENCY ?? 64)
 const started = performance.now()
+// FLEET_BENCH_PROFILE=<dir>: a CPU profile of each catch-up run (and nothing else) is written there, to see where
+// the time goes (open it in Chrome DevTools, or sum self time per function).
+const PROFILE_DIR = process.env.FLEET_BENCH_PROFILE
+// FLEET_BENCH_LEDGER=in-process: the ledger in the bench's own thread instead of its worker (to compare).
+const LEDGER_MODE = process.env.FLEET_BENCH_LEDGER === 'in-process' ? 'in-process' : 'worker'
+async function startProfile(name: string): Promise<() => Promise<void>> {
+  if (!PROFILE_DIR) return async () => {}
+  const session = new Session()
+  session.connect()
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((res, rej) => session.post(method, params, (e, r) => (e ? rej(e) : res(r))))
+  await post('Profiler.enable')
+  await post('Profiler.setSamplingInterval', { interval: 200 })
+  await post('Profiler.start')
+  return async () => {
+    const { profile } = (await post('Profiler.stop')) as { profile: unknown }
+    mkdirSync(PROFILE_DIR, { recursive: true })
+    writeFileSync(join(PROFILE_DIR, `${name}.cpuprofile`), JSON.stringify(profile))
+    session.disconnect()
+  }
+}
 const progress = (what: string) => console.log(`[fleet-bench +${Math.round(performance.now() - started)} ms] ${what}`)
 
 it(`fleet pipeline: ${N} records over the local relay, with wallet lookups`, async () => {
@@ -143,7 +170,8 @@ it(`fleet pipeline: ${N} records over the local relay, with wallet lookups`, asy
   progress('published to the relay')
 
   // ---- stage costs on their own, same events, same process ----
-  const wasm = await createEventVerifier(log)
+  // The bare verifier, without the pool's signature memo: every event is checked on the curve.
+  const wasm = await wasmVerifier()
   const wasmRate = () => {
     const t0 = performance.now()
     for (const e of events) expect(wasm.verify(e)).toBe('ok')
@@ -165,6 +193,7 @@ it(`fleet pipeline: ${N} records over the local relay, with wallet lookups`, asy
         amountMsat: tx.amountMsat,
         preimage: tx.preimage,
         settledAt: tx.settledAtSec,
+        type: 'incoming' as const,
       },
     ]),
   )
@@ -225,8 +254,17 @@ it(`fleet pipeline: ${N} records over the local relay, with wallet lookups`, asy
       }
     },
   }
-  const runs: Array<{ wasmPerSec: number; recordsPerSec: number; ratio: number; confirmations: unknown }> = []
-  let ledger: Awaited<ReturnType<typeof openLedgerInProcess>> | undefined
+  const runs: Array<{
+    wasmPerSec: number
+    recordsPerSec: number
+    ratio: number
+    confirmations: unknown
+    bookingBatches: unknown
+    loadAverage: number[]
+  }> = []
+  // The ledger in its worker thread, as the app runs it (sql.js work off the main thread).
+  const built = await buildLedgerWorker()
+  let ledger: LedgerStore | undefined
   let pool: Awaited<ReturnType<typeof createRelayPool>> | undefined
   let fleet: Awaited<ReturnType<typeof createFleetService>> | undefined
   const doneAt = new Map<string, number>()
@@ -243,11 +281,15 @@ it(`fleet pipeline: ${N} records over the local relay, with wallet lookups`, asy
       await ledger?.close()
     }
     const wasmPerSec = wasmRate()
-    ledger = await openLedgerInProcess({ dir: join(tmp, `ledger-${run}`), logger: log })
+    ledger =
+      LEDGER_MODE === 'in-process'
+        ? await openLedgerInProcess({ dir: join(tmp, `ledger-${run}`), logger: log })
+        : await openLedger({ dir: join(tmp, `ledger-${run}`), logger: log, workerUrl: built.workerUrl })
     const l = ledger
     const cursorStore = createLedgerCursorStore(() => l, { clock: systemClock })
     pool = await createRelayPool({ relays: [recordRelay.url], logger: log, cursorStore })
-    const book = ledgerOnAccepted(ledger)
+    const batcher = createBookingBatcher(ledger)
+    const book = ledgerOnAccepted(ledger, batcher)
     fleet = await createFleetService({
       ledger,
       pool,
@@ -266,7 +308,7 @@ it(`fleet pipeline: ${N} records over the local relay, with wallet lookups`, asy
       clock: systemClock,
       log,
       cursorStore,
-      concurrency: 16,
+      concurrency: CONCURRENCY,
       relays: [recordRelay.url],
       verifySignature: pool.verifier.verifySchnorr,
     })
@@ -279,10 +321,12 @@ it(`fleet pipeline: ${N} records over the local relay, with wallet lookups`, asy
       if (++booked >= target) allBooked()
       if (booked % 2000 === 0) progress(`run ${run + 1}: ${booked} outcomes`)
     })
+    const stopProfile = await startProfile(`catch-up-${run + 1}`)
     t = performance.now()
     await fleet.start()
     await wait
     const catchUpMs = performance.now() - t
+    await stopProfile()
     expect(unexpected).toEqual([])
     const [cnt] = await ledger.query<{ n: number }>(`SELECT COUNT(*) AS n FROM acct_settlement`)
     expect(Number(cnt!.n)).toBe(N)
@@ -292,6 +336,8 @@ it(`fleet pipeline: ${N} records over the local relay, with wallet lookups`, asy
       recordsPerSec,
       ratio: recordsPerSec / wasmPerSec,
       confirmations: fleet.confirmations.stats(),
+      bookingBatches: batcher.stats(),
+      loadAverage: loadavg().map((x) => round(x, 2)),
     })
     progress(`run ${run + 1}: catch-up ${Math.round(recordsPerSec)} records/s, bare verify ${Math.round(wasmPerSec)}/s`)
   }
@@ -320,12 +366,15 @@ it(`fleet pipeline: ${N} records over the local relay, with wallet lookups`, asy
   const data = {
     records: N,
     runs: RUNS,
+    ledger: LEDGER_MODE,
+    concurrency: CONCURRENCY,
     generateMs: round(generateMs, 0),
     publishToRelayMs: round(publishMs, 0),
     pipeline: {
-      note: 'relay REQ/EOSE paging + WASM verify in the pool + verifyRecord (WASM sig + NIP-26 + NIP-44) + payment confirmation (list_transactions per 900 s window, lookup_invoice for misses) through the real wallet service + booking (in-process ledger, group-committed fsync), concurrency 16; each run on a fresh ledger',
+      note: `relay REQ/EOSE paging + WASM verify in the pool + verifyRecord (its signature check answered by the pool's signature memo, NIP-26 + NIP-44) + payment confirmation (list_transactions per 900 s window, lookup_invoice for misses) through the real wallet service + booking (ledger worker thread as in the app, batches of the records accepted meanwhile: one transaction and one fsync each), concurrency ${CONCURRENCY}; each run on a fresh ledger`,
       recordsPerSec: spread(runs.map((r) => r.recordsPerSec)),
       confirmationsLastRun: runs.at(-1)?.confirmations,
+      bookingBatchesLastRun: runs.at(-1)?.bookingBatches,
     },
     wasmVerifyPerSec: spread(
       runs.map((r) => r.wasmPerSec),
@@ -333,6 +382,7 @@ it(`fleet pipeline: ${N} records over the local relay, with wallet lookups`, asy
     ),
     ratioPipelineToWasmVerify: spread(ratios, 3),
     goalRatioAtLeast: 0.8,
+    loadAverageAfterEachRun: runs.map((r) => r.loadAverage),
     goalRatioMetInEveryRun: ratios.every((r) => r >= 0.8),
     stages: {
       pureVerifyRecordPerSec_noWalletNoLedger: round(pureVerifyPerSec, 1),
@@ -341,7 +391,7 @@ it(`fleet pipeline: ${N} records over the local relay, with wallet lookups`, asy
       lookupInvoiceP50Ms_sequential: round(percentile(lookupLat, 50), 1),
     },
     inPipeline: {
-      note: 'summed over all runs: requests and mean time per request inside each I/O stage (stages overlap: 16 in flight)',
+      note: `summed over all runs: requests and mean time per request inside each I/O stage (stages overlap: ${CONCURRENCY} in flight)`,
       lookupInvoiceRequests: spent.lookups,
       lookupInvoiceMeanMs: spent.lookups ? round(spent.lookupMs / spent.lookups, 1) : null,
       listTransactionsPages: spent.lists,
@@ -368,5 +418,6 @@ it(`fleet pipeline: ${N} records over the local relay, with wallet lookups`, asy
   await svc.close()
   await recordRelay.stop()
   await walletRelay.stop()
+  built.dispose()
   rmSync(tmp, { recursive: true, force: true })
 })

@@ -136,6 +136,24 @@ describe('payment confirmations', () => {
     expect(methods(op).filter((m) => m === 'list_transactions')).toHaveLength(1)
   })
 
+  it('backlog in an open window after an hour of older payments: the bulk fetch reads only the newest pages', async () => {
+    const op = await svc.fundedConnection('op-backlog-deep', 0n)
+    const now = nowSec(systemClock)
+    // 150 payments of the last hour (inside the invoice lead), then 30 of the last minute whose records arrive now.
+    for (let i = 0; i < 150; i++) paid(op, now - 3000 + i * 10, 1_000n + BigInt(i))
+    const payments = Array.from({ length: 30 }, (_, i) => ({ at: now - 60 + i, msat: 5_000n + BigInt(i) })).map(
+      (p) => ({ ...p, hash: paid(op, p.at, p.msat) }),
+    )
+    const c = createPaymentConfirmations({ wallet: client(op.uri), log, pageLimit: 10 })
+    const answers = await Promise.all(payments.map((p) => c.confirm(p.hash, p.at + 1)))
+    for (const [i, a] of answers.entries()) expect(a).toMatchObject({ found: true, amountMsat: payments[i]?.msat })
+    // 30 misses → at most ceil(60 / 10) + 1 = 7 pages, not the 18 the whole range takes; none looked up alone.
+    const lists = methods(op).filter((m) => m === 'list_transactions').length
+    expect(lists).toBeGreaterThanOrEqual(3)
+    expect(lists).toBeLessThanOrEqual(7)
+    expect(methods(op).filter((m) => m === 'lookup_invoice')).toEqual([])
+  })
+
   it('live: payment notifications confirm a payment before the record arrives', async () => {
     const op = await svc.fundedConnection('op-notify', 0n, { autoNotify: true })
     const nwc = client(op.uri)

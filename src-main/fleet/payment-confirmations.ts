@@ -152,17 +152,20 @@ export function createPaymentConfirmations(opts: PaymentConfirmationsOptions): P
     return fetchRange(Math.max(0, index * windowSec - leadSec), (index + 1) * windowSec)
   }
 
-  /** Fetches every wallet transaction created in [fromSec, untilSec] in pages and keeps those that pass. */
-  async function fetchRange(fromSec: number, untilSec: number): Promise<void> {
+  /**
+   * Fetches the wallet transactions created in [fromSec, untilSec] in pages (newest first, as NIP-47 lists them)
+   * and keeps those that pass; at most `pageCap` pages.
+   */
+  async function fetchRange(fromSec: number, untilSec: number, pageCap = maxPages): Promise<void> {
     const list = opts.wallet.listTransactions
     if (!list) return
     let offset = 0
     let done = false
     let pages = 0
     let kept = 0
-    while (!done && pages < maxPages) {
+    while (!done && pages < pageCap) {
       // The first page alone (most windows fit in one), then a few pages at a time.
-      const width = pages === 0 ? 1 : Math.min(pageConcurrency, maxPages - pages)
+      const width = pages === 0 ? 1 : Math.min(pageConcurrency, pageCap - pages)
       const batch = Array.from({ length: width }, (_, i) => offset + i * pageLimit)
       offset += batch.length * pageLimit
       const answers = await Promise.all(
@@ -176,7 +179,7 @@ export function createPaymentConfirmations(opts: PaymentConfirmationsOptions): P
       }
     }
     stats.windows++
-    if (!done)
+    if (!done && pageCap === maxPages)
       log.warn('list_transactions window still full after the page cap; the rest is looked up one by one', {
         fromSec,
         untilSec,
@@ -225,7 +228,12 @@ export function createPaymentConfirmations(opts: PaymentConfirmationsOptions): P
     const previous = openCoveredUntilSec
     // Records made up to a second before the fetch starts are covered by it; later ones may need another.
     openCoveredUntilSec = Math.max(openCoveredUntilSec, untilSec - 1)
-    fetchRange(fromSec, untilSec)
+    // The range reaches an invoice lead (an hour) back, and may hold thousands of older payments; the misses'
+    // own payments were settled just before their records, so they are on the first pages (newest first). A few
+    // pages per miss batch answer them; reading the whole hour would make live records wait for all of it. What
+    // the capped fetch does not hold is looked up alone.
+    const pageCap = Math.min(maxPages, Math.ceil((2 * batch.length) / pageLimit) + 1)
+    fetchRange(fromSec, untilSec, pageCap)
       .catch((e: unknown) =>
         bulkFailed(e, () => {
           openCoveredUntilSec = previous

@@ -127,6 +127,40 @@ describe('fleet procedures', () => {
     expect(results.map((r) => r.status).sort()).toEqual(['booked', 'history'])
   })
 
+  it('a batch books in one transaction and one journal record, each record judged after the ones before it', async () => {
+    const args = (event: typeof sc.event, txId: string, paymentHash = PAYMENT_HASH) => ({
+      event,
+      txId,
+      machineId: sc.record.machineId,
+      direction: 'cash_out',
+      paymentHash,
+      wireMsat: '21000000',
+      fiatMinor: '10000',
+      fiatRequestedMinor: '10000',
+      currency: 'EUR',
+      claimedFeeMsat: sc.record.feeMsat.toString(),
+      action: 'book',
+      atMs: T0 * 1000,
+    })
+    const replay = await sc.makeEvent({ record: { txId: 'tx-replay' } })
+    const seqBefore = (await store.status()).seq
+    const results = await store.call<AcceptRecordResult[]>('fleet.acceptRecords', {
+      records: [args(sc.event, sc.record.txId), args(sc.event, sc.record.txId), args(replay, 'tx-replay')],
+    })
+    expect(results.map((r) => r.status)).toEqual(['booked', 'duplicate', 'rejected'])
+    expect(results[2]).toMatchObject({ reason: 'duplicate_payment' })
+    expect((await store.status()).seq).toBe(seqBefore + 1)
+    // One bad record aborts the whole batch: nothing of it is written.
+    const third = await sc.makeEvent({ record: { txId: 'tx-third' } })
+    await expect(
+      store.call('fleet.acceptRecords', {
+        records: [args(third, 'tx-third', 'ab'.repeat(32)), { ...args(third, 'tx-x'), atMs: 'soon' }],
+      }),
+    ).rejects.toThrow(/atMs/)
+    expect(await store.query(`SELECT 1 FROM fleet_record_outcome WHERE event_id = ?`, [third.id])).toEqual([])
+    await expect(store.call('fleet.acceptRecords', { records: [] })).rejects.toThrow(/records/)
+  })
+
   it('stores a retryable rejection once per reason, a final one always', async () => {
     const args = (reason: string, retryable: boolean) => ({
       event: sc.event,

@@ -1,6 +1,7 @@
 // Ledger procedures of the fleet service (docs/protocol.md, §6; docs/protocol.md §6, §7, §9): the relay cursor, the
 // machine config → accounting machine/fee-config bridge, and the two outcomes of the acceptance pipeline
-// (`fleet.acceptRecord` books a verified record, `fleet.rejectRecord` stores a rejection with its reason).
+// (`fleet.acceptRecord` books a verified record, `fleet.acceptRecords` a batch of them in one transaction,
+// `fleet.rejectRecord` stores a rejection with its reason).
 //
 // Booking is exactly-once at this level, whatever the service did before: `fleet.acceptRecord` re-checks inside
 // its one SQL transaction whether the payment hash or the (ATM, txId) pair is already booked, and the unique
@@ -222,6 +223,21 @@ export function acceptRecord(db: TxDb, raw: unknown): AcceptRecordResult {
   return { status: 'booked', settlementId: booked.settlementId, feeMismatchFlagged: flagged?.f === 1 }
 }
 
+/** Largest batch `fleet.acceptRecords` takes: one journal record stays small (see ./booking-batch.ts). */
+export const MAX_ACCEPT_BATCH = 256
+
+/**
+ * Several verified records in one transaction (one journal record, one fsync), each through `acceptRecord` in
+ * order, so a later record sees what an earlier one booked. Any throw aborts the whole batch; the caller then
+ * books the records one by one.
+ */
+export function acceptRecords(db: TxDb, raw: unknown): AcceptRecordResult[] {
+  const a = obj('args', raw)
+  if (!Array.isArray(a.records) || a.records.length === 0 || a.records.length > MAX_ACCEPT_BATCH)
+    throw new FleetStoreError('records', `must be an array of 1 to ${MAX_ACCEPT_BATCH} records`)
+  return a.records.map((r) => acceptRecord(db, r))
+}
+
 export interface RejectRecordArgs {
   event: { id: string; pubkey: string; created_at: number }
   reason: RejectReason
@@ -263,5 +279,6 @@ export const fleetServiceProcedures = {
   'fleet.applyMachineConfig': defineProcedure('fleet.applyMachineConfig', applyMachineConfig),
   'fleet.storeRoster': defineProcedure('fleet.storeRoster', storeRoster),
   'fleet.acceptRecord': defineProcedure('fleet.acceptRecord', acceptRecord),
+  'fleet.acceptRecords': defineProcedure('fleet.acceptRecords', acceptRecords),
   'fleet.rejectRecord': defineProcedure('fleet.rejectRecord', rejectRecord),
 }

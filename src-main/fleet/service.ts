@@ -44,6 +44,7 @@ import {
 import type { Signer } from '../../src-shared/signer'
 import type { LedgerStore } from '../ledger/types'
 import type { Filter, PoolSubscription, SubscriptionSpec } from '../nostr/relay-pool'
+import { createBookingBatcher } from './booking-batch'
 import type { LedgerCursorStore } from './cursor-store'
 import {
   type ConfirmationWallet,
@@ -52,7 +53,7 @@ import {
   type PaymentConfirmation,
   type PaymentConfirmations,
 } from './payment-confirmations'
-import type { AcceptRecordResult } from './procedures'
+import type { AcceptRecordArgs, AcceptRecordResult } from './procedures'
 import { bookedByPaymentHash, bookedVersionOf, isEventKnown, loadConfigs, loadRosters } from './store'
 
 /** The part of the relay pool the service uses. */
@@ -102,7 +103,10 @@ export interface FleetServiceOptions {
   onAccepted?: OnAccepted
   /** IANA zone used for new machine configs' LP "local day" (the operator's setting). Default UTC. */
   timeZone?: () => string
-  /** Records verified in parallel (each waits on a lookup_invoice round trip). Default 8. */
+  /**
+   * Records verified in parallel (each waits on wallet and ledger round trips; the bookings of those in flight share
+   * one fsync, see ./booking-batch.ts). Default 32; memory stays bounded by `maxQueued`.
+   */
   concurrency?: number
   /** Records waiting in memory before the pool is slowed down. Default 2000. */
   maxQueued?: number
@@ -215,30 +219,37 @@ export async function lookupThroughNwc(
   }
 }
 
-/** The default hand-over: one ledger procedure books the settlement and the outcome row atomically. */
-export function ledgerOnAccepted(ledger: LedgerStore): OnAccepted {
-  return (a) => {
-    const v = a.verified
-    const r = v.record
-    const cashOut = r.direction === 'cash_out'
-    return ledger.call<AcceptRecordResult>('fleet.acceptRecord', {
-      event: v.event,
-      txId: v.txId,
-      machineId: r.machineId,
-      direction: r.direction,
-      paymentHash: r.paymentHash,
-      wireMsat: r.wireMsat.toString(),
-      // Cash-out books the fiat actually dispensed against the fiat requested (partial dispense, docs/settlement.md);
-      // cash-in books the fiat the customer inserted.
-      fiatMinor: (cashOut ? r.fiatDispensedMinor : r.fiatMinor).toString(),
-      fiatRequestedMinor: r.fiatMinor.toString(),
-      currency: r.currency,
-      claimedFeeMsat: r.feeMsat.toString(),
-      ratesMismatch: claimedRatesMismatch(r, v.config),
-      action: a.action,
-      atMs: a.atMs,
-    })
+/** What `fleet.acceptRecord` is given for an accepted record. */
+export function acceptArgsOf(a: AcceptedRecord): AcceptRecordArgs {
+  const v = a.verified
+  const r = v.record
+  const cashOut = r.direction === 'cash_out'
+  return {
+    event: v.event,
+    txId: v.txId,
+    machineId: r.machineId,
+    direction: r.direction,
+    paymentHash: r.paymentHash,
+    wireMsat: r.wireMsat.toString(),
+    // Cash-out books the fiat actually dispensed against the fiat requested (partial dispense, docs/settlement.md);
+    // cash-in books the fiat the customer inserted.
+    fiatMinor: (cashOut ? r.fiatDispensedMinor : r.fiatMinor).toString(),
+    fiatRequestedMinor: r.fiatMinor.toString(),
+    currency: r.currency,
+    claimedFeeMsat: r.feeMsat.toString(),
+    ratesMismatch: claimedRatesMismatch(r, v.config),
+    action: a.action,
+    atMs: a.atMs,
   }
+}
+
+/**
+ * The default hand-over: one ledger procedure books the settlement and the outcome row atomically; records
+ * accepted while a booking is being written go together into the next call (one transaction, one fsync, see
+ * ./booking-batch.ts), each acknowledged once that fsync is done.
+ */
+export function ledgerOnAccepted(ledger: LedgerStore, batcher = createBookingBatcher(ledger)): OnAccepted {
+  return (a) => batcher.book(acceptArgsOf(a))
 }
 
 const RECORD_SUB = 'fleet-records'
@@ -258,7 +269,7 @@ export async function createFleetService(opts: FleetServiceOptions): Promise<Fle
   const log = opts.log
   const consolePubkey = await opts.consoleSigner.getPublicKey()
   const onAccepted = opts.onAccepted ?? ledgerOnAccepted(ledger)
-  const concurrency = opts.concurrency ?? 8
+  const concurrency = opts.concurrency ?? 32
   const maxQueued = opts.maxQueued ?? 2000
   const retryIntervalMs = opts.retryIntervalMs ?? 30_000
   const verifySignature = opts.verifySignature ?? opts.pool.verifier?.verifySchnorr

@@ -18,6 +18,7 @@ import {
   type SignedEvent,
   schnorrVerifyHex,
 } from '../../src-shared/nostr/event'
+import { withSignatureMemo } from './signature-memo'
 
 // The event type, its id and its shape rules live in src-shared/nostr/event.ts; these re-exports keep the names
 // the pool and its callers have always imported from here.
@@ -158,7 +159,8 @@ async function loadWasmSchnorr(): Promise<SchnorrVerify> {
 
 /**
  * The verifier the pool should use: WASM when it starts and passes a self-test, otherwise noble. Logs which one
- * is active and, on fallback, why.
+ * is active and, on fallback, why. Either is wrapped in a signature memo (./signature-memo.ts), so the acceptance
+ * pipeline's check of a signature the pool already verified does not run the curve again.
  */
 export async function createEventVerifier(
   logger: Logger,
@@ -169,7 +171,7 @@ export async function createEventVerifier(
       const v = await (opts.loadWasm ?? wasmVerifier)()
       selfTest(v)
       logger.info('event verifier active', { verifier: v.name })
-      return v
+      return withSignatureMemo(v)
     } catch (err) {
       logger.warn('WASM verifier failed to initialise; using the pure JS verifier', {
         verifier: 'noble',
@@ -179,7 +181,7 @@ export async function createEventVerifier(
   }
   const v = nobleVerifier()
   logger.info('event verifier active', { verifier: v.name })
-  return v
+  return withSignatureMemo(v)
 }
 
 // A fixed event signed once with a throwaway key (secret 0x…01): the verifier must accept it and reject a

@@ -1,7 +1,7 @@
 // Relay pool, connection and backoff (NIP-01 transport): the WebSocket shape the pool drives (`ws` and Node 22+'s
 // global WebSocket both fit), injectable timers, relay URL normalisation, and the reconnect delay (exponential with
 // jitter, so a fleet of consoles does not reconnect in step). The connection state machine that uses them is in
-// relay-pool.ts (`connect`, `dropSocket`, `scheduleReconnect`).
+// relay-links.ts (`connect`, `dropSocket`, `scheduleReconnect`).
 import { RelayPoolError } from './relay-errors'
 
 /** The part of the WHATWG WebSocket API the pool uses; `ws` and Node 22+'s global WebSocket both fit. */

@@ -20,9 +20,10 @@
 // (logged and counted in health), never a silent skip (docs/protocol.md §11).
 //
 // No Electron imports: the WebSocket constructor, clock, timers, randomness, signer and cursor store are injected.
-import WebSocketImpl from 'ws'
-import type { Clock } from '../../src-shared/clock'
-import { systemClock } from '../../src-shared/clock'
+//
+// The pool is split by concern, each part beside its own tests: ./relay-pool-state.ts (options, state, defaults),
+// ./relay-links.ts (sockets, reconnect backoff, ping, health, NIP-42), ./relay-catch-up.ts (subscriptions,
+// cursors, paging), and this file (the public API, frame routing, the verification/delivery queue, publishing).
 import type { Logger } from '../../src-shared/log'
 import { createLogger } from '../../src-shared/log'
 import {
@@ -34,23 +35,22 @@ import {
   type SignedEvent,
   type VerifiedEvent,
 } from './event-verifier'
-import {
-  type BackoffPolicy,
-  backoffDelayMs,
-  DEFAULT_BACKOFF,
-  detachAndClose,
-  normalizeRelayUrl,
-  type Timers,
-  type WebSocketConstructor,
-  type WebSocketLike,
-  WS_OPEN,
-} from './relay-connection'
+import { RelayCatchUp } from './relay-catch-up'
+import { normalizeRelayUrl } from './relay-connection'
 import { RelayPoolError } from './relay-errors'
-import { initialHealth, type RelayHealth, type RelayState } from './relay-health'
-import { secondFilters, splitFilters } from './relay-paging'
+import type { RelayHealth } from './relay-health'
 import {
-  type CursorStore,
-  type Filter,
+  newRelayConn,
+  type PendingPublish,
+  type PublishOutcome,
+  type PublishResult,
+  type QueueItem,
+  type RelayConn,
+  type RelayPoolOptions,
+  type SubRelayState,
+  type SubState,
+} from './relay-pool-state'
+import {
   isExpired,
   matchesFilter,
   type PoolSubscription,
@@ -58,243 +58,33 @@ import {
   validateFilter,
 } from './relay-subscriptions'
 
-// The pool is split by concern (issue 11); this module keeps the whole public surface, so importers need not know.
+// This module keeps the whole public surface, so importers need not know how the pool is split.
 export type { SignedEvent, VerifiedEvent } from './event-verifier'
 export * from './relay-connection'
 export * from './relay-errors'
 export * from './relay-health'
 export * from './relay-paging'
+export type { AuthTemplate, PublishOutcome, PublishResult, RelayPoolOptions, SignAuth } from './relay-pool-state'
 export * from './relay-subscriptions'
-
-// ---------------------------------------------------------------------------------------------------------------
-// Public types
-
-/** NIP-42 auth template handed to the signer (the console key). */
-export interface AuthTemplate {
-  kind: 22242
-  created_at: number
-  tags: string[][]
-  content: string
-}
-export type SignAuth = (template: AuthTemplate) => Promise<SignedEvent>
-
-export interface RelayPoolOptions {
-  relays: readonly string[]
-  /** Signature verifier; `createRelayPool` picks WASM with a pure JS fallback when absent. */
-  verifier: EventVerifier
-  logger?: Logger
-  clock?: Clock
-  random?: () => number
-  timers?: Timers
-  WebSocket?: WebSocketConstructor
-  /** NIP-42 signer (the console key). Without it, relays that demand auth end in state `auth-failed`. */
-  signAuth?: SignAuth
-  cursorStore?: CursorStore
-  /** EVENT frames larger than this many UTF-8 bytes are dropped unparsed. Default 256 KiB. */
-  maxEventBytes?: number
-  publishTimeoutMs?: number
-  connectTimeoutMs?: number
-  pingIntervalMs?: number
-  pingTimeoutMs?: number
-  backoff?: Partial<BackoffPolicy>
-  /** Incoming events waiting for verification/delivery; beyond this they are dropped and re-fetched later. */
-  maxQueuedEvents?: number
-  /** Publishes in flight across all relays; beyond this publish() throws `queue-full`. */
-  maxPendingPublishes?: number
-  /** `limit` per filter when catching up; a full page makes the pool fetch the next older page. */
-  pageLimit?: number
-  /**
-   * `limit` of the query for one second alone, sent when a full page holds a single second (more events share
-   * that created_at than a page holds). Default 5000.
-   */
-  maxSingleSecondLimit?: number
-  /** Ids remembered per subscription for deduplication. */
-  maxRememberedIds?: number
-  /** Ignore events whose NIP-40 expiration has passed. Default true. */
-  dropExpired?: boolean
-  onStatus?: (health: RelayHealth) => void
-}
-
-export type PublishOutcome = 'accepted' | 'duplicate' | 'rejected' | 'timeout' | 'closed'
-export interface PublishResult {
-  relay: string
-  ok: boolean
-  outcome: PublishOutcome
-  /** The relay's OK message, or our reason. */
-  message: string
-  latencyMs: number | null
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Internal state
-
-const PING_FILTER = { ids: ['0'.repeat(64)], limit: 0 }
-
-interface PendingPublish {
-  event: SignedEvent
-  relay: string
-  sentAtMs: number | null
-  authRetried: boolean
-  timer: unknown
-  resolve(r: PublishResult): void
-}
-
-/** One subscription's state on one relay for the current connection. */
-interface SubRelayState {
-  cursor: number | undefined
-  /** Newest created_at handled on this connection. */
-  maxSeen: number | undefined
-  caughtUp: boolean
-  /** An event was dropped for lack of queue room: hold the cursor and re-fetch once the queue drains. */
-  dropped: boolean
-  /** Stored events of the REQ now being answered were dropped for room: the next page starts below what fit. */
-  droppedInReq: boolean
-  /** The subscriber threw on an event: hold the cursor until the next (re)subscription re-delivers it. */
-  held: boolean
-  liveWireId: string | null
-  /** Page being fetched while catching up (null = the live REQ's own stored events). */
-  pageWireId: string | null
-  /** Count and oldest created_at of stored events in the REQ now being answered. */
-  pageCount: number
-  pageOldest: number | undefined
-  pageNewest: number | undefined
-  pageUntil: number | undefined
-  /** A second being fetched on its own (its stored events do not fit in a page); null when paging normally. */
-  sweep: SecondSweep | null
-  waitingForAuth: boolean
-  /** Consecutive CLOSED answers (other than auth) since the last catch-up; drives the retry backoff. */
-  closedRetries: number
-}
-
-/**
- * Fetching one created_at second on its own. A page is ordered by created_at and cut at `limit`, so a second
- * holding more events than a page can never be paged through with `until`: it is first asked for alone with a
- * larger limit, then, if that answer is full too, split by the subscription's authors or #p values.
- */
-interface SecondSweep {
-  second: number
-  /** Events of this second in the full page that started the sweep. */
-  pageCount: number
-  /** The most events the relay appears to return for one query (set once the single-second answer was full). */
-  cap: number
-  /** Split queries still to send; null while the single-second query is being answered. */
-  queue: Filter[][] | null
-  /** The query now being answered (re-sent when its events were dropped for queue room). */
-  current: Filter[]
-  retries: number
-}
-
-interface SubState {
-  key: string
-  spec: SubscriptionSpec
-  relays: Set<string>
-  perRelay: Map<string, SubRelayState>
-  /** Verified ids already delivered, with their (verified) created_at; insertion-ordered for eviction. */
-  delivered: Map<string, number>
-  cursorsLoaded: Promise<void>
-  closed: boolean
-}
-
-interface WireSub {
-  sub: SubState
-  relay: string
-  role: 'live' | 'page'
-  /** EOSE has arrived on the socket (set on receipt, before the queue reaches it). */
-  eoseSeen: boolean
-  /** Whether NIP-42 auth had completed when this REQ was sent. */
-  sentAuthed: boolean
-}
-
-type QueueItem =
-  | { type: 'event'; relay: string; wireId: string; raw: unknown }
-  | { type: 'eose'; relay: string; wireId: string }
-
-interface RelayConn {
-  url: string
-  ws: WebSocketLike | null
-  health: RelayHealth
-  reconnectTimer: unknown
-  connectTimer: unknown
-  pingTimer: unknown
-  pingTimeoutTimer: unknown
-  pingWireId: string | null
-  pingSentAtMs: number
-  challenge: string | null
-  authEventId: string | null
-  authPubkey: string | null
-  authed: boolean
-  lastStatusEmitMs: number
-}
-
-// ---------------------------------------------------------------------------------------------------------------
 
 /** Builds a pool, choosing the WASM verifier (pure JS fallback) when none is given. */
 export async function createRelayPool(
   opts: Omit<RelayPoolOptions, 'verifier'> & { verifier?: EventVerifier },
 ): Promise<RelayPool> {
-  const logger = opts.logger ?? createLogger(() => {}, 'relay-pool')
+  const logger: Logger = opts.logger ?? createLogger(() => {}, 'relay-pool')
   const verifier = opts.verifier ?? (await createEventVerifier(logger))
   return new RelayPool({ ...opts, verifier, logger })
 }
 
-export class RelayPool {
-  readonly verifier: EventVerifier
-  private readonly log: Logger
-  private readonly clock: Clock
-  private readonly random: () => number
-  private readonly timers: Timers
-  private readonly WS: WebSocketConstructor
-  private readonly backoff: BackoffPolicy
-  private readonly maxEventBytes: number
-  private readonly publishTimeoutMs: number
-  private readonly connectTimeoutMs: number
-  private readonly pingIntervalMs: number
-  private readonly pingTimeoutMs: number
-  private readonly maxQueuedEvents: number
-  private readonly maxPendingPublishes: number
-  private readonly pageLimit: number
-  private readonly maxSingleSecondLimit: number
-  private readonly maxRememberedIds: number
-  private readonly dropExpired: boolean
-  private readonly conns = new Map<string, RelayConn>()
-  private readonly subs = new Map<string, SubState>()
-  private readonly wire = new Map<string, WireSub>()
+export class RelayPool extends RelayCatchUp {
   private readonly pending = new Map<string, PendingPublish[]>()
   private pendingCount = 0
   private readonly queue: QueueItem[] = []
   private draining = false
   private drainDone: Promise<void> = Promise.resolve()
-  private readonly retryTimers = new Set<unknown>()
-  private seq = 0
-  private closed = false
 
-  constructor(private readonly opts: RelayPoolOptions) {
-    this.verifier = opts.verifier
-    this.log = opts.logger ?? createLogger(() => {}, 'relay-pool')
-    this.clock = opts.clock ?? systemClock
-    this.random = opts.random ?? Math.random
-    this.timers = opts.timers ?? {
-      setTimeout: (fn, ms) => setTimeout(fn, ms),
-      clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-    }
-    this.WS = opts.WebSocket ?? (WebSocketImpl as unknown as WebSocketConstructor)
-    this.backoff = { ...DEFAULT_BACKOFF, ...opts.backoff }
-    const positive = (name: string, v: number | undefined, dflt: number): number => {
-      const x = v ?? dflt
-      if (!Number.isFinite(x) || x <= 0) throw new RelayPoolError('invalid-option', `${name} must be > 0`, name)
-      return x
-    }
-    this.maxEventBytes = positive('maxEventBytes', opts.maxEventBytes, 256 * 1024)
-    this.publishTimeoutMs = positive('publishTimeoutMs', opts.publishTimeoutMs, 10_000)
-    this.connectTimeoutMs = positive('connectTimeoutMs', opts.connectTimeoutMs, 10_000)
-    this.pingIntervalMs = positive('pingIntervalMs', opts.pingIntervalMs, 30_000)
-    this.pingTimeoutMs = positive('pingTimeoutMs', opts.pingTimeoutMs, 10_000)
-    this.maxQueuedEvents = positive('maxQueuedEvents', opts.maxQueuedEvents, 10_000)
-    this.maxPendingPublishes = positive('maxPendingPublishes', opts.maxPendingPublishes, 1000)
-    this.pageLimit = positive('pageLimit', opts.pageLimit, 500)
-    this.maxSingleSecondLimit = positive('maxSingleSecondLimit', opts.maxSingleSecondLimit, 5000)
-    this.maxRememberedIds = positive('maxRememberedIds', opts.maxRememberedIds, 100_000)
-    this.dropExpired = opts.dropExpired ?? true
+  constructor(opts: RelayPoolOptions) {
+    super(opts)
     this.log.info('relay pool created', { verifier: this.verifier.name, relays: opts.relays.length })
     for (const url of opts.relays) this.addRelay(url)
   }
@@ -306,22 +96,7 @@ export class RelayPool {
     this.assertOpen()
     const u = normalizeRelayUrl(url)
     if (this.conns.has(u)) return u
-    const conn: RelayConn = {
-      url: u,
-      ws: null,
-      health: initialHealth(u),
-      reconnectTimer: null,
-      connectTimer: null,
-      pingTimer: null,
-      pingTimeoutTimer: null,
-      pingWireId: null,
-      pingSentAtMs: 0,
-      challenge: null,
-      authEventId: null,
-      authPubkey: null,
-      authed: false,
-      lastStatusEmitMs: 0,
-    }
+    const conn = newRelayConn(u)
     this.conns.set(u, conn)
     for (const sub of this.subs.values()) if (!sub.spec.relays) this.attachSub(sub, u)
     this.connect(conn)
@@ -475,170 +250,34 @@ export class RelayPool {
     await this.drainDone
   }
 
-  // ---- connection lifecycle ------------------------------------------------------------------------------------
+  // ---- what a connection's events mean here --------------------------------------------------------------------
 
-  private connect(conn: RelayConn): void {
-    if (this.closed) return
-    conn.reconnectTimer = null
-    conn.health.nextReconnectAtMs = null
-    conn.challenge = null
-    conn.authEventId = null
-    conn.authed = false
-    conn.health.authenticatedAs = null
-    this.setState(conn, 'connecting')
-    let ws: WebSocketLike
-    try {
-      ws = new this.WS(conn.url)
-    } catch (err) {
-      this.recordError(conn, `cannot open socket: ${(err as Error).message}`)
-      this.scheduleReconnect(conn)
-      return
-    }
-    conn.ws = ws
-    conn.connectTimer = this.timers.setTimeout(() => {
-      if (conn.ws === ws && ws.readyState !== WS_OPEN) {
-        this.recordError(conn, `connect timeout after ${this.connectTimeoutMs} ms`)
-        this.dropSocket(conn)
-      }
-    }, this.connectTimeoutMs)
-    ws.onopen = () => {
-      if (conn.ws !== ws) return
-      this.timers.clearTimeout(conn.connectTimer)
-      this.setState(conn, 'connected')
-      this.log.info('relay connected', { relay: conn.url })
-      this.sendPing(conn)
-      for (const sub of this.subs.values()) if (sub.relays.has(conn.url)) void this.startSubOnRelay(sub, conn.url)
-      for (const p of this.pending.get(conn.url) ?? []) this.trySendPublish(p)
-    }
-    ws.onmessage = (ev) => {
-      if (conn.ws === ws) this.onFrame(conn, ev.data)
-    }
-    ws.onerror = (ev) => {
-      if (conn.ws !== ws) return
-      const msg = (ev as { message?: string; error?: Error })?.message ?? (ev as { error?: Error })?.error?.message
-      this.recordError(conn, `socket error${msg ? `: ${msg}` : ''}`)
-    }
-    ws.onclose = (ev) => {
-      if (conn.ws !== ws) return
-      this.log.warn('relay disconnected', { relay: conn.url, code: ev?.code ?? null, reason: ev?.reason || null })
-      this.dropSocket(conn)
-    }
+  protected override onConnected(conn: RelayConn): void {
+    for (const sub of this.subs.values()) if (sub.relays.has(conn.url)) void this.startSubOnRelay(sub, conn.url)
+    for (const p of this.pending.get(conn.url) ?? []) this.trySendPublish(p)
   }
 
-  /** Forgets the socket, resets per-connection subscription state and schedules a reconnect. */
-  private dropSocket(conn: RelayConn): void {
-    const ws = conn.ws
-    this.clearConnTimers(conn)
-    conn.ws = null
-    if (ws) detachAndClose(ws)
-    this.resetSubsOnRelay(conn.url)
-    for (const p of this.pending.get(conn.url) ?? []) {
+  protected override onAuthenticated(conn: RelayConn): void {
+    for (const sub of this.subs.values()) {
+      const st = sub.perRelay.get(conn.url)
+      if (st?.waitingForAuth) {
+        st.waitingForAuth = false
+        void this.startSubOnRelay(sub, conn.url)
+      }
+    }
+    for (const p of this.pending.get(conn.url) ?? []) if (p.sentAtMs === null) this.trySendPublish(p)
+  }
+
+  protected override unsendPublishes(url: string): void {
+    for (const p of this.pending.get(url) ?? []) {
       p.sentAtMs = null // re-sent on the next connection
       p.authRetried = false
     }
-    if (this.closed) return
-    if (conn.health.state !== 'auth-failed') this.setState(conn, 'disconnected')
-    this.scheduleReconnect(conn)
-  }
-
-  private scheduleReconnect(conn: RelayConn): void {
-    if (this.closed || conn.reconnectTimer || !this.conns.has(conn.url)) return
-    const delay = backoffDelayMs(conn.health.reconnectAttempt, this.backoff, this.random)
-    conn.health.reconnectAttempt++
-    conn.health.nextReconnectAtMs = this.clock.nowMs() + delay
-    this.emit(conn)
-    this.log.info('relay reconnect scheduled', {
-      relay: conn.url,
-      delayMs: delay,
-      attempt: conn.health.reconnectAttempt,
-    })
-    conn.reconnectTimer = this.timers.setTimeout(() => this.connect(conn), delay)
-  }
-
-  private teardown(conn: RelayConn): void {
-    this.timers.clearTimeout(conn.reconnectTimer)
-    conn.reconnectTimer = null
-    this.clearConnTimers(conn)
-    const ws = conn.ws
-    conn.ws = null
-    if (ws) detachAndClose(ws)
-    this.resetSubsOnRelay(conn.url)
-    this.setState(conn, 'disconnected')
-  }
-
-  private clearConnTimers(conn: RelayConn): void {
-    this.timers.clearTimeout(conn.connectTimer)
-    this.timers.clearTimeout(conn.pingTimer)
-    this.timers.clearTimeout(conn.pingTimeoutTimer)
-    conn.connectTimer = conn.pingTimer = conn.pingTimeoutTimer = null
-    if (conn.pingWireId) this.wire.delete(conn.pingWireId)
-    conn.pingWireId = null
-  }
-
-  private send(conn: RelayConn, frame: unknown[]): boolean {
-    const ws = conn.ws
-    if (!ws || ws.readyState !== WS_OPEN) return false
-    try {
-      ws.send(JSON.stringify(frame))
-      return true
-    } catch (err) {
-      this.recordError(conn, `send failed: ${(err as Error).message}`)
-      return false
-    }
-  }
-
-  // ---- health --------------------------------------------------------------------------------------------------
-
-  private setState(conn: RelayConn, state: RelayState): void {
-    if (conn.health.state === state) return
-    conn.health.state = state
-    this.emit(conn)
-  }
-
-  private recordError(conn: RelayConn, message: string): void {
-    conn.health.errorCount++
-    conn.health.lastError = message
-    this.log.warn('relay error', { relay: conn.url, reason: message })
-    this.emit(conn)
-  }
-
-  private emit(conn: RelayConn): void {
-    conn.lastStatusEmitMs = this.clock.nowMs()
-    try {
-      this.opts.onStatus?.({ ...conn.health })
-    } catch (err) {
-      this.log.error('onStatus callback threw', { reason: String((err as Error)?.message ?? err) })
-    }
-  }
-
-  private sendPing(conn: RelayConn): void {
-    if (!conn.ws || conn.ws.readyState !== WS_OPEN) return
-    const id = `ping:${++this.seq}`
-    conn.pingWireId = id
-    conn.pingSentAtMs = this.clock.nowMs()
-    this.send(conn, ['REQ', id, PING_FILTER])
-    conn.pingTimeoutTimer = this.timers.setTimeout(() => {
-      if (conn.pingWireId !== id) return
-      this.recordError(conn, `no answer to ping within ${this.pingTimeoutMs} ms`)
-      this.dropSocket(conn)
-    }, this.pingTimeoutMs)
-  }
-
-  private onPong(conn: RelayConn): void {
-    this.timers.clearTimeout(conn.pingTimeoutTimer)
-    const id = conn.pingWireId
-    conn.pingWireId = null
-    if (id) this.send(conn, ['CLOSE', id])
-    conn.health.latencyMs = this.clock.nowMs() - conn.pingSentAtMs
-    // The relay answered, so the connection is good: the next failure starts the backoff from the beginning.
-    conn.health.reconnectAttempt = 0
-    this.emit(conn)
-    conn.pingTimer = this.timers.setTimeout(() => this.sendPing(conn), this.pingIntervalMs)
   }
 
   // ---- incoming frames -----------------------------------------------------------------------------------------
 
-  private onFrame(conn: RelayConn, data: unknown): void {
+  protected override onFrame(conn: RelayConn, data: unknown): void {
     let text: string
     if (typeof data === 'string') text = data
     else if (data instanceof ArrayBuffer) text = new TextDecoder().decode(data)
@@ -743,50 +382,6 @@ export class RelayPool {
     this.kick()
   }
 
-  private onClosed(conn: RelayConn, wireId: string, message: string): void {
-    if (wireId === conn.pingWireId) {
-      this.onPong(conn)
-      return
-    }
-    const ws = this.wire.get(wireId)
-    if (!ws || ws.relay !== conn.url) return
-    this.wire.delete(wireId)
-    const st = ws.sub.perRelay.get(conn.url)
-    if (!st) return
-    if (st.liveWireId === wireId) st.liveWireId = null
-    if (st.pageWireId === wireId) st.pageWireId = null
-    if (
-      message.startsWith('auth-required:') &&
-      this.opts.signAuth &&
-      !conn.authed &&
-      conn.health.state !== 'auth-failed'
-    ) {
-      // The relay will (or did) send a challenge; the REQ goes out again once auth succeeds.
-      st.waitingForAuth = true
-      this.log.info('subscription waits for NIP-42 auth', { relay: conn.url, subscription: ws.sub.key })
-      return
-    }
-    if (message.startsWith('auth-required:') && conn.authed && !ws.sentAuthed) {
-      // Sent before auth completed and answered after it: simply ask again.
-      void this.startSubOnRelay(ws.sub, conn.url)
-      return
-    }
-    if (message.startsWith('auth-required:')) {
-      conn.health.state = 'auth-failed'
-      this.recordError(conn, `subscription refused: ${message}`)
-      return
-    }
-    this.recordError(conn, `subscription ${ws.sub.key} closed by relay: ${message}`)
-    // rate-limited:, error: and the like are usually passing: ask again later, backing off like a reconnect.
-    const delay = backoffDelayMs(st.closedRetries++, this.backoff, this.random)
-    const socket = conn.ws
-    const timer = this.timers.setTimeout(() => {
-      this.retryTimers.delete(timer)
-      if (!this.closed && conn.ws === socket && !ws.sub.closed) void this.startSubOnRelay(ws.sub, conn.url)
-    }, delay)
-    this.retryTimers.add(timer)
-  }
-
   private onOk(conn: RelayConn, frame: unknown[]): void {
     const [, id, ok, msgRaw] = frame
     if (typeof id !== 'string') return
@@ -818,342 +413,6 @@ export class RelayPool {
     }
     this.log.warn('publish rejected', { relay: conn.url, id, reason: message })
     p.resolve(this.result(conn.url, false, 'rejected', message, latency))
-  }
-
-  // ---- NIP-42 --------------------------------------------------------------------------------------------------
-
-  private async onAuthChallenge(conn: RelayConn, challenge: string): Promise<void> {
-    if (conn.challenge === challenge && (conn.authed || conn.authEventId)) return
-    conn.challenge = challenge
-    const signAuth = this.opts.signAuth
-    if (!signAuth) {
-      this.log.info('relay asked for NIP-42 auth but no signer is configured', { relay: conn.url })
-      return
-    }
-    const ws = conn.ws
-    let signed: SignedEvent
-    try {
-      const template: AuthTemplate = {
-        kind: 22242,
-        created_at: Math.floor(this.clock.nowMs() / 1000),
-        tags: [
-          ['relay', conn.url],
-          ['challenge', challenge],
-        ],
-        content: '',
-      }
-      signed = parseSignedEvent(await signAuth(template))
-      // Never trust a signer blindly: the auth event must be the one we asked for and carry a valid signature.
-      if (signed.kind !== 22242 || !signed.tags.some((t) => t[0] === 'challenge' && t[1] === challenge))
-        throw new Error('signer returned a different event')
-      const v = this.verifier.verify(signed)
-      if (v !== 'ok') throw new Error(`signer returned an event with ${v}`)
-    } catch (err) {
-      if (conn.ws !== ws) return
-      conn.health.state = 'auth-failed'
-      this.recordError(conn, `NIP-42 signing failed: ${(err as Error).message}`)
-      return
-    }
-    if (conn.ws !== ws || conn.challenge !== challenge) return
-    conn.authEventId = signed.id
-    conn.authPubkey = signed.pubkey
-    this.send(conn, ['AUTH', signed])
-  }
-
-  private onAuthOk(conn: RelayConn, ok: boolean, message: string): void {
-    conn.authEventId = null
-    if (!ok) {
-      conn.health.state = 'auth-failed'
-      this.recordError(conn, `NIP-42 auth refused: ${message}`)
-      return
-    }
-    conn.authed = true
-    conn.health.authenticatedAs = conn.authPubkey
-    this.log.info('relay authenticated (NIP-42)', { relay: conn.url })
-    this.setState(conn, 'connected')
-    for (const sub of this.subs.values()) {
-      const st = sub.perRelay.get(conn.url)
-      if (st?.waitingForAuth) {
-        st.waitingForAuth = false
-        void this.startSubOnRelay(sub, conn.url)
-      }
-    }
-    for (const p of this.pending.get(conn.url) ?? []) if (p.sentAtMs === null) this.trySendPublish(p)
-  }
-
-  // ---- subscriptions -------------------------------------------------------------------------------------------
-
-  private attachSub(sub: SubState, url: string): void {
-    if (sub.relays.has(url)) return
-    sub.relays.add(url)
-    const st: SubRelayState = {
-      cursor: undefined,
-      maxSeen: undefined,
-      caughtUp: false,
-      dropped: false,
-      droppedInReq: false,
-      held: false,
-      liveWireId: null,
-      pageWireId: null,
-      pageCount: 0,
-      pageOldest: undefined,
-      pageNewest: undefined,
-      pageUntil: undefined,
-      sweep: null,
-      waitingForAuth: false,
-      closedRetries: 0,
-    }
-    sub.perRelay.set(url, st)
-    const store = this.opts.cursorStore
-    const loaded =
-      store && sub.spec.key
-        ? store.get(this.cursorKey(sub, url)).then(
-            (c) => {
-              if (c !== undefined && Number.isSafeInteger(c) && c >= 0) st.cursor = c
-            },
-            (err: unknown) => {
-              this.log.error('cursor load failed; fetching without a cursor', {
-                subscription: sub.key,
-                relay: url,
-                reason: String((err as Error)?.message ?? err),
-              })
-            },
-          )
-        : Promise.resolve()
-    sub.cursorsLoaded = Promise.all([sub.cursorsLoaded, loaded]).then(() => {})
-    const conn = this.conns.get(url)
-    if (conn?.ws?.readyState === WS_OPEN) void this.startSubOnRelay(sub, url)
-  }
-
-  private cursorKey(sub: SubState, url: string): string {
-    return `${sub.key}@${url}`
-  }
-
-  /** Sends the live REQ (with since from the cursor and a page limit) for one subscription on one relay. */
-  private async startSubOnRelay(sub: SubState, url: string): Promise<void> {
-    await sub.cursorsLoaded
-    const conn = this.conns.get(url)
-    const st = sub.perRelay.get(url)
-    if (sub.closed || !conn || !st || conn.ws?.readyState !== WS_OPEN) return
-    for (const id of [st.liveWireId, st.pageWireId]) {
-      if (!id) continue
-      this.wire.delete(id)
-      this.send(conn, ['CLOSE', id])
-    }
-    st.caughtUp = false
-    st.dropped = false
-    st.droppedInReq = false
-    st.held = false
-    st.maxSeen = st.cursor
-    st.pageCount = 0
-    st.pageOldest = undefined
-    st.pageNewest = undefined
-    st.pageUntil = undefined
-    st.sweep = null
-    st.pageWireId = null
-    const wireId = `${sub.key.slice(0, 40)}:${++this.seq}`
-    st.liveWireId = wireId
-    this.wire.set(wireId, { sub, relay: url, role: 'live', eoseSeen: false, sentAuthed: conn.authed })
-    this.send(conn, ['REQ', wireId, ...this.reqFilters(sub, st, undefined)])
-  }
-
-  private reqFilters(sub: SubState, st: SubRelayState, until: number | undefined): Filter[] {
-    const overlap = sub.spec.overlapSec ?? 600
-    const resumeSince = st.cursor !== undefined ? Math.max(0, st.cursor - overlap) : undefined
-    return sub.spec.filters.map((f) => {
-      const out: Filter = { ...f }
-      if (resumeSince !== undefined) out.since = Math.max(f.since ?? 0, resumeSince)
-      if (until !== undefined) out.until = f.until !== undefined ? Math.min(f.until, until) : until
-      if (f.limit === undefined) out.limit = this.pageLimit
-      return out
-    })
-  }
-
-  /** Processes an EOSE in queue order: every stored event before it has been handled. */
-  private async handleEose(relay: string, wireId: string): Promise<void> {
-    const ws = this.wire.get(wireId)
-    if (!ws) return
-    const { sub } = ws
-    const st = sub.perRelay.get(relay)
-    const conn = this.conns.get(relay)
-    if (!st || !conn || sub.closed) return
-    if (ws.role === 'page') {
-      this.wire.delete(wireId)
-      this.send(conn, ['CLOSE', wireId])
-      st.pageWireId = null
-    }
-    if (st.sweep !== null) return this.continueSweep(sub, relay, st, conn)
-    // A full page means older stored events may remain, and so do stored events dropped for queue room: fetch
-    // the page ending at the oldest event that was taken in (inclusive; duplicates are dropped by id).
-    const userLimited = sub.spec.filters.some((f) => f.limit !== undefined)
-    const fullPage = !userLimited && st.pageCount >= this.pageLimit && st.pageOldest !== undefined
-    if (
-      fullPage &&
-      st.pageOldest !== undefined &&
-      (st.pageOldest === st.pageNewest || (st.pageUntil !== undefined && st.pageOldest >= st.pageUntil))
-    ) {
-      // The whole page is one second: `until` cannot move past it without skipping its other events.
-      this.startSweep(sub, relay, st, conn, st.pageOldest)
-      return
-    }
-    if (fullPage || st.droppedInReq) {
-      this.sendPage(sub, relay, st, conn, st.pageOldest ?? st.pageUntil)
-      return
-    }
-    await this.finishCatchUp(sub, relay, st)
-  }
-
-  /** Sends the next older page (`until` inclusive; undefined = no upper bound). */
-  private sendPage(sub: SubState, relay: string, st: SubRelayState, conn: RelayConn, until: number | undefined): void {
-    st.pageUntil = until
-    this.sendPageReq(sub, relay, st, conn, this.reqFilters(sub, st, until))
-    this.log.debug('fetching older page', { relay, subscription: sub.key, until: until ?? null })
-  }
-
-  private sendPageReq(sub: SubState, relay: string, st: SubRelayState, conn: RelayConn, filters: Filter[]): void {
-    st.pageCount = 0
-    st.pageOldest = undefined
-    st.pageNewest = undefined
-    st.droppedInReq = false
-    const pageId = `${sub.key.slice(0, 40)}:${++this.seq}`
-    st.pageWireId = pageId
-    this.wire.set(pageId, { sub, relay, role: 'page', eoseSeen: false, sentAuthed: conn.authed })
-    this.send(conn, ['REQ', pageId, ...filters])
-  }
-
-  private startSweep(sub: SubState, relay: string, st: SubRelayState, conn: RelayConn, second: number): void {
-    const current = secondFilters(sub.spec.filters, second, this.maxSingleSecondLimit)
-    st.sweep = { second, pageCount: st.pageCount, cap: Number.POSITIVE_INFINITY, queue: null, current, retries: 0 }
-    this.log.info('more stored events in one second than a page holds; fetching that second on its own', {
-      relay,
-      subscription: sub.key,
-      createdAt: second,
-      pageEvents: st.pageCount,
-      limit: this.maxSingleSecondLimit,
-    })
-    this.sendPageReq(sub, relay, st, conn, current)
-  }
-
-  /** Handles the EOSE of a single-second or split query, then sends the next one or resumes normal paging. */
-  private async continueSweep(sub: SubState, relay: string, st: SubRelayState, conn: RelayConn): Promise<void> {
-    const sw = st.sweep!
-    const count = st.pageCount
-    // Events dropped for queue room: ask again (the ones already delivered are dropped by id), a few times.
-    if (st.droppedInReq && sw.retries < 3) {
-      sw.retries++
-      this.sendPageReq(sub, relay, st, conn, sw.current)
-      return
-    }
-    const dropped = st.droppedInReq
-    if (sw.queue === null) {
-      // The relay honoured the larger limit (it returned more than the page) and did not fill it: that is the
-      // whole second. Otherwise the relay may cap every answer at about what it returned, so split the query.
-      const complete = !dropped && count > sw.pageCount && count < this.maxSingleSecondLimit
-      if (!complete) {
-        sw.cap = Math.min(Math.max(count, sw.pageCount), this.maxSingleSecondLimit)
-        const split = splitFilters(sub.spec.filters, sw.second, this.maxSingleSecondLimit)
-        if (split === null) this.reportFullSecond(conn, sub, sw.second, count, 'the query cannot be split further')
-        else {
-          sw.queue = split
-          sw.current = split.shift()!
-          sw.retries = 0
-          this.log.info('splitting the query for one second by author / #p value', {
-            relay,
-            subscription: sub.key,
-            createdAt: sw.second,
-            queries: split.length + 1,
-          })
-          this.sendPageReq(sub, relay, st, conn, sw.current)
-          return
-        }
-      }
-    } else {
-      if (dropped || count >= sw.cap) this.reportFullSecond(conn, sub, sw.second, count, 'a split query was full too')
-      const next = sw.queue.shift()
-      if (next !== undefined) {
-        sw.current = next
-        sw.retries = 0
-        this.sendPageReq(sub, relay, st, conn, next)
-        return
-      }
-    }
-    // This second is done: page on below it.
-    st.sweep = null
-    if (sw.second > 0) this.sendPage(sub, relay, st, conn, sw.second - 1)
-    else await this.finishCatchUp(sub, relay, st)
-  }
-
-  /** Stored events of one second that no query could fetch: an error, in the log and in the relay's health. */
-  private reportFullSecond(conn: RelayConn, sub: SubState, second: number, returned: number, why: string): void {
-    const message = `subscription ${sub.key}: second ${second} holds more stored events than the relay returns (${returned}); some may be missed`
-    conn.health.errorCount++
-    conn.health.lastError = message
-    this.log.error('stored events of one second exceed what the relay returns; some may be missed', {
-      relay: conn.url,
-      subscription: sub.key,
-      createdAt: second,
-      returned,
-      reason: why,
-    })
-    this.emit(conn)
-  }
-
-  private async finishCatchUp(sub: SubState, relay: string, st: SubRelayState): Promise<void> {
-    st.caughtUp = true
-    st.closedRetries = 0
-    st.pageCount = 0
-    st.pageOldest = undefined
-    st.pageNewest = undefined
-    await this.advanceCursor(sub, relay, st)
-    try {
-      sub.spec.onCaughtUp?.(relay)
-    } catch (err) {
-      this.log.error('onCaughtUp threw', { subscription: sub.key, reason: String((err as Error)?.message ?? err) })
-    }
-  }
-
-  private async advanceCursor(sub: SubState, relay: string, st: SubRelayState): Promise<void> {
-    if (!st.caughtUp || st.dropped || st.held || st.maxSeen === undefined) return
-    const nowSec = Math.floor(this.clock.nowMs() / 1000)
-    const next = Math.min(st.maxSeen, nowSec)
-    if (st.cursor !== undefined && next <= st.cursor) return
-    st.cursor = next
-    const store = this.opts.cursorStore
-    if (!store || !sub.spec.key) return
-    try {
-      await store.set(this.cursorKey(sub, relay), next)
-    } catch (err) {
-      this.log.error('cursor save failed', {
-        subscription: sub.key,
-        relay,
-        reason: String((err as Error)?.message ?? err),
-      })
-    }
-  }
-
-  private resetSubsOnRelay(url: string): void {
-    for (const sub of this.subs.values()) {
-      const st = sub.perRelay.get(url)
-      if (!st) continue
-      for (const id of [st.liveWireId, st.pageWireId]) if (id) this.wire.delete(id)
-      st.liveWireId = st.pageWireId = null
-      st.caughtUp = false
-      st.waitingForAuth = false
-    }
-  }
-
-  private closeSub(sub: SubState): void {
-    if (sub.closed) return
-    sub.closed = true
-    this.subs.delete(sub.key)
-    for (const [url, st] of sub.perRelay) {
-      const conn = this.conns.get(url)
-      for (const id of [st.liveWireId, st.pageWireId]) {
-        if (!id) continue
-        this.wire.delete(id)
-        if (conn) this.send(conn, ['CLOSE', id])
-      }
-    }
   }
 
   // ---- the verification / delivery queue -----------------------------------------------------------------------
@@ -1282,9 +541,5 @@ export class RelayPool {
     latencyMs: number | null,
   ): PublishResult {
     return { relay, ok, outcome, message, latencyMs }
-  }
-
-  private assertOpen(): void {
-    if (this.closed) throw new RelayPoolError('closed', 'relay pool is closed')
   }
 }

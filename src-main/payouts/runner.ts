@@ -12,8 +12,9 @@
 //  4. payouts are planned from the accruals (threshold, schedule, whole sats);
 //  5. get_balance before the batch: when the wallet cannot cover every planned payout plus its fee cap, payouts
 //     on the connection pause and an operator alert is raised — no part of the batch is paid;
-//  6. each planned payout: the invoice is obtained from the recipient's destination and stored, the request is
-//     built and signed, `markSending` stores it (journal fsync), and only then is it published.
+//  6. each planned payout: the invoice is obtained from the recipient's destination (the first wave's already
+//     while step 5 waits for the balance) and stored, the request is built and signed, `markSending` stores it
+//     (journal fsync), and only then is it published.
 // Every state change is one ledger procedure (src-main/payouts/procedures.ts) that resolves only after its
 // journal record is durable; nothing is published before the state that explains it is on disk.
 
@@ -355,18 +356,18 @@ export function createPayoutRunner(o: PayoutRunnerOptions): PayoutRunner {
     return wallet.buildRequest('pay_invoice', { invoice: target }, { ttlSec })
   }
 
-  /** Step 6 for one planned payout. */
-  async function payOne(r: FullRow): Promise<PayoutView | null> {
+  const askInvoice = (r: FullRow): Promise<ResolvedDestination> =>
+    o.destinations.resolveInvoice({ recipientKind: r.recipient_kind, recipientId: r.recipient_id }, r.amount_msat)
+
+  /** Step 6 for one planned payout; `asked`: its invoice, already requested while the balance was checked. */
+  async function payOne(r: FullRow, asked?: Promise<ResolvedDestination>): Promise<PayoutView | null> {
     let bolt11 = r.bolt11
     let paymentHash = r.payment_hash
     const attempt = Number(r.attempt)
     if (bolt11 === null || paymentHash === null) {
       let inv: ResolvedDestination
       try {
-        inv = await o.destinations.resolveInvoice(
-          { recipientKind: r.recipient_kind, recipientId: r.recipient_id },
-          r.amount_msat,
-        )
+        inv = await (asked ?? askInvoice(r))
         if (inv.amountMsat !== r.amount_msat) throw new Error(`destination amount differs from ${r.amount_msat} msat`)
         if (inv.kind === 'invoice') {
           if (invoicePaymentHash(inv.bolt11) !== inv.paymentHash) throw new Error('invoice payment hash differs')
@@ -477,6 +478,16 @@ export function createPayoutRunner(o: PayoutRunnerOptions): PayoutRunner {
     const batch = await rows("state = 'planned'")
     if (batch.length === 0) return report
     const needMsat = batch.reduce((s, r) => s + r.amount_msat + r.max_fee_msat, 0n)
+    // The first wave's invoices are asked for while the balance is checked: asking a recipient for an invoice
+    // moves no money and writes nothing, so it need not wait. An invoice is stored (attachInvoice) and paid only
+    // after the check passed; when it fails, the invoices asked for are simply never used.
+    const asked = new Map<string, Promise<ResolvedDestination>>()
+    for (const r of batch.slice(0, concurrency)) {
+      if (r.bolt11 !== null && r.payment_hash !== null) continue
+      const p = askInvoice(r)
+      p.catch(() => undefined) // handled in payOne; a batch that is not sent must not leave an unhandled rejection
+      asked.set(r.id, p)
+    }
     let balanceMsat: bigint
     try {
       balanceMsat = await wallet.getBalance()
@@ -494,7 +505,7 @@ export function createPayoutRunner(o: PayoutRunnerOptions): PayoutRunner {
       return report
     }
     report.sent = batch.length
-    tally(await pool(batch, payOne))
+    tally(await pool(batch, (r) => payOne(r, asked.get(r.id))))
     return report
   }
 

@@ -49,6 +49,7 @@ import {
   verifyPaymentProof,
   type WalletServiceInfo,
 } from '../../src-shared/nostr/nip47'
+import { nwcCrypto } from './nwc-crypto'
 import {
   createDirectTransport,
   type NwcTransport,
@@ -200,6 +201,7 @@ export class NwcClient {
       encryption,
       createdAtSec,
       expiresAtSec: createdAtSec + ttlSec,
+      crypto: nwcCrypto(),
     })
     this.rememberRecord(built.id, { method, encryption, expiresAtSec: built.expiresAtSec })
     this.log.debug('request built', { method, requestId: built.id, encryption, expiresAtSec: built.expiresAtSec })
@@ -296,7 +298,7 @@ export class NwcClient {
     let raw: RawResponse | null = null
     let refusal = ''
     for (const encryption of tries) {
-      const c = checkResponseEvent(this.connection, { id: waiter.id, encryption }, ev)
+      const c = checkResponseEvent(this.connection, { id: waiter.id, encryption }, ev, nwcCrypto())
       if (c.ok) {
         raw = c.response
         break
@@ -495,7 +497,7 @@ export class NwcClient {
       (ev, relay) => {
         if (seen.has(ev.id)) return
         seen.add(ev.id)
-        const n = openNotification(this.connection, ev)
+        const n = openNotification(this.connection, ev, nwcCrypto())
         if ('error' in n) {
           this.log.warn('notification ignored', { relay, eventId: ev.id, reason: n.error })
           return
