@@ -59,6 +59,19 @@ import {
 } from './lps'
 import { array, hex, type Infer, int, object, oneOf, optional, refine, type Schema, string, tuple } from './schema'
 import {
+  type DashboardSummaryView,
+  dashboardSummaryInput,
+  type SettlementCsvView,
+  type SettlementDetailView,
+  type SettlementNoteView,
+  type SettlementPageView,
+  type SettlementsChangedView,
+  settlementsAddNoteInput,
+  settlementsCsvInput,
+  settlementsGetInput,
+  settlementsListInput,
+} from './settlements'
+import {
   payoutReleaseInput,
   payoutResumeInput,
   type SettlementStatusView,
@@ -417,6 +430,20 @@ export const METHODS = {
   /** Cancels a request waiting on the phone (the `requestId` of its signer.activity event). */
   'remoteSigner.cancel': method<{ cancelled: boolean }>()(remoteSignerCancelInput),
   // ---- end bunker (issue 8b) ----
+  // ---- settlements and dashboard (issue 9) ----
+  // The settlement history (keyset-paged on the server), one settlement's detail, notes, CSV, and the Dashboard's
+  // aggregates (shapes in ./settlements.ts).
+  /** One page of settlements matching the filter, in the chosen order; `after` is the previous page's `next`. */
+  'settlements.list': method<SettlementPageView>()(settlementsListInput),
+  /** Everything about one settlement: record, verification badges, legs with payouts, notes, status history. */
+  'settlements.get': method<SettlementDetailView>()(settlementsGetInput),
+  /** Appends an operator note (notes are never edited or deleted). */
+  'settlements.addNote': method<SettlementNoteView>()(settlementsAddNoteInput),
+  /** The current filter as CSV, with its column dictionary. */
+  'settlements.csv': method<SettlementCsvView>()(settlementsCsvInput),
+  /** Today / 7 d / 30 d per direction, commission, LP distributions, wallet balance, worklist, attention, charts. */
+  'dashboard.summary': method<DashboardSummaryView>()(dashboardSummaryInput),
+  // ---- end settlements and dashboard (issue 9) ----
 } as const
 
 export type Methods = typeof METHODS
@@ -461,6 +488,10 @@ export const EVENTS = {
   /** One operator-signer request's progress ("approve on your phone"), for the confirm dialog. */
   'signer.activity': event<SignerActivity>(),
   // ---- end bunker (issue 8b) ----
+  // ---- settlements and dashboard (issue 9) ----
+  /** The settlement history changed (booked, status, paid, noted, receipt): lists, drawer and Dashboard reload. */
+  'settlements.changed': event<SettlementsChangedView>(),
+  // ---- end settlements and dashboard (issue 9) ----
 } as const
 
 export type Events = typeof EVENTS
