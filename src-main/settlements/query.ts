@@ -44,7 +44,7 @@ const SORTS: Record<SettlementSort, { col: string; desc: boolean }> = {
 
 /** The live generation's open refund leg, as the worklist counts it. */
 const REFUND_OPEN = `EXISTS (SELECT 1 FROM acct_leg l WHERE l.settlement_id = s.id AND l.kind = 'refund_due'
-  AND l.paid_ref IS NULL AND l.reverses_leg_id IS NULL AND l.generation = s.generation
+  AND l.paid_ref IS NULL AND +l.reverses_leg_id IS NULL AND l.generation = s.generation
   AND NOT EXISTS (SELECT 1 FROM acct_leg r WHERE r.reverses_leg_id = l.id))`
 
 const ROW_COLUMNS = `s.id, s.payment_hash, s.machine_id, m.name AS machine_name, s.direction, s.status,
