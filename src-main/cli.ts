@@ -4,6 +4,7 @@
 //
 //   satmachine start   the desktop app (Electron), or headless mode when the Electron binary is not installed
 //   satmachine serve   headless mode: the console on http://127.0.0.1 with a per-launch token
+//   satmachine demo-seed  fill a new data directory with a seeded history (src-main/cli/demo-seed.ts)
 //   satmachine help    this list
 import { type SpawnOptions, spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
@@ -13,6 +14,7 @@ import { homedir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { createAppLog } from './app-log'
 import { atmSimCommand } from './cli/atm-sim'
+import { demoSeedCommand } from './cli/demo-seed'
 import { type CommandOptions, OptionError, type ParsedOptions, runWithOptions } from './cli/options'
 import { settleCommand } from './cli/settle'
 import { type DemoRun, type DemoWorld, demoPaths, resetDemo, runDemo, startDemoWorld } from './demo/demo'
@@ -123,13 +125,20 @@ const helpCommand: Command = {
   summary: 'list the commands',
   async run(_argv, io) {
     io.out('usage: satmachine <command> [options]')
-    for (const c of COMMANDS) io.out(`  ${c.name.padEnd(8)} ${c.summary}`)
+    for (const c of COMMANDS) io.out(`  ${c.name.padEnd(9)} ${c.summary}`)
     return 0
   },
 }
 
 /** The dispatch table. Add a subcommand here (one import line above, one entry below). */
-export const COMMANDS: Command[] = [startCommand, serveCommand, settleCommand, atmSimCommand, helpCommand]
+export const COMMANDS: Command[] = [
+  startCommand,
+  serveCommand,
+  settleCommand,
+  atmSimCommand,
+  demoSeedCommand,
+  helpCommand,
+]
 
 /**
  * The Electron executable, if installed: `ELECTRON_EXEC_PATH`, or node_modules/electron/path.txt naming a file
