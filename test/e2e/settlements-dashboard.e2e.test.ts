@@ -27,6 +27,21 @@ const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core
 const missing = chromiumMissingReason()
 if (missing) console.warn(`[settlements-dashboard.e2e] skipped: ${missing}`)
 
+/** The few DOM members the in-page code uses: this file compiles without the DOM library (tsconfig.node.json). */
+interface PageEl {
+  click(): void
+  getAttribute(name: string): string | null
+}
+interface PageDom {
+  document: {
+    querySelector(selector: string): PageEl | null
+    activeElement: PageEl | null
+    documentElement: { dataset: Record<string, string | undefined> }
+  }
+  requestAnimationFrame(cb: () => void): number
+  MutationObserver: new (cb: () => void) => { observe(target: PageEl, opts: unknown): void; disconnect(): void }
+}
+
 interface AxeViolation {
   id: string
   impact: string | null
@@ -41,7 +56,7 @@ async function axeSerious(page: Page): Promise<AxeViolation[]> {
     const g = globalThis as unknown as {
       axe: { run: (ctx: unknown, opts: unknown) => Promise<{ violations: unknown[] }> }
     }
-    const r = await g.axe.run(document, { resultTypes: ['violations'] })
+    const r = await g.axe.run((globalThis as unknown as PageDom).document, { resultTypes: ['violations'] })
     return r.violations
   })
   return (violations as AxeViolation[]).filter((v) => v.impact === 'serious' || v.impact === 'critical')
@@ -154,9 +169,9 @@ describe.skipIf(missing !== null)('Dashboard and Settlements in Chromium (demo m
     // Escape closes the modal drawer and focus goes back to the row's button.
     await page.keyboard.press('Escape')
     await expect.poll(() => drawer.isVisible()).toBe(false)
-    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe(
-      `settlement-open-${target.row.id}`,
-    )
+    expect(
+      await page.evaluate(() => (globalThis as unknown as PageDom).document.activeElement?.getAttribute('data-testid')),
+    ).toBe(`settlement-open-${target.row.id}`)
 
     // The worklist tab (keyboard: arrow right from the history tab): every item carries a reason.
     await page.getByTestId('settlements-tab-history').focus()
@@ -170,7 +185,9 @@ describe.skipIf(missing !== null)('Dashboard and Settlements in Chromium (demo m
     await page.getByTestId('settlement-reset').click()
     const confirm = page.getByTestId('confirm-reset')
     await confirm.waitFor()
-    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('confirm-cancel')
+    expect(
+      await page.evaluate(() => (globalThis as unknown as PageDom).document.activeElement?.getAttribute('data-testid')),
+    ).toBe('confirm-cancel')
     await page.screenshot({ path: join(RESULTS, 'issue9-worklist-confirm.png'), fullPage: false })
     await page.getByTestId('confirm-cancel').click()
     await expect.poll(() => confirm.isVisible()).toBe(false)
@@ -191,7 +208,9 @@ describe.skipIf(missing !== null)('Dashboard and Settlements in Chromium (demo m
       await page.getByTestId('app-shell').waitFor()
       const pressed = (await page.getByTestId('theme-toggle').getAttribute('aria-pressed')) === 'true'
       if (pressed !== (theme === 'dark')) await page.getByTestId('theme-toggle').click()
-      await expect.poll(() => page.evaluate(() => document.documentElement.dataset.theme)).toBe(theme)
+      await expect
+        .poll(() => page.evaluate(() => (globalThis as unknown as PageDom).document.documentElement.dataset.theme))
+        .toBe(theme)
 
       await page.getByTestId('nav-dashboard').click()
       await page.getByTestId('chart-volume').locator('svg').first().waitFor()
