@@ -2,8 +2,8 @@
 // procedures (BENCH base size, default 50,000), then the base is replicated in SQL until the ledger holds N
 // settlements. demo-seed books every settlement through the full money path (claim, process, payouts), which on a
 // busy 2-core machine runs at a few hundred settlements a second: a million would take more than an hour, so the
-// bench books the realistic base and copies it. Each copy gets new ids, a new payment hash (its first byte replaced
-// by the copy number) and booking times a few ms later, with its result and legs (reversing entries keep pointing
+// bench books the realistic base and copies it. Each copy gets new ids, a new payment hash (its first 8 bytes replaced
+// by the new id) and booking times a few ms later, with its result and legs (reversing entries keep pointing
 // at their own copy). The copies are what the list, its filters and the drawer read; they are not money anyone owes.
 import { spawnSync } from 'node:child_process'
 import { cpSync } from 'node:fs'
@@ -27,7 +27,7 @@ function replicate(db: TxDb, a: { copies: number }): { settlements: number } {
       .replace('status_changed_at_ms', `status_changed_at_ms + ${k * 37}`)
     db.run(
       `INSERT INTO acct_settlement (id, payment_hash, ${SETTLEMENT_COLS})
-       SELECT id + ${k * m}, printf('%02x', ${k}) || substr(payment_hash, 3), ${shifted}
+       SELECT id + ${k * m}, printf('%016x', id + ${k * m}) || substr(payment_hash, 17), ${shifted}
        FROM acct_settlement WHERE id <= ${m}`,
     )
     db.run(

@@ -29,6 +29,7 @@ const AUTHOR = 'operator'
 /** get_balance is asked at most this often; the Dashboard reloads on every change. */
 const BALANCE_TTL_MS = 30_000
 const BALANCE_TIMEOUT_MS = 8_000
+const BALANCE_RETRY_MS = 5_000
 /** Changes are coalesced over this window before the fingerprint is read. */
 const CHANGE_DEBOUNCE_MS = 200
 
@@ -176,7 +177,9 @@ export function settlementsHandlers(
     'dashboard.summary': async ({ balance: wantBalance }) => {
       const ledger = ctx.ledger()
       const parts = wiring.fleet?.current() ?? null
-      if (wantBalance !== false && (balance.checkedAtMs === null || now() - balance.checkedAtMs > BALANCE_TTL_MS)) {
+      // A failure (no wallet yet, no answer) is asked again sooner than a good balance is refreshed.
+      const ttl = balance.error === null ? BALANCE_TTL_MS : BALANCE_RETRY_MS
+      if (wantBalance !== false && (balance.checkedAtMs === null || now() - balance.checkedAtMs > ttl)) {
         balanceInFlight ??= refreshBalance().finally(() => {
           balanceInFlight = null
         })

@@ -140,6 +140,18 @@ describe.skipIf(missing !== null)('Dashboard and Settlements in Chromium (demo m
     await page.getByTestId('chart-volume').locator('svg').first().waitFor()
     await page.getByTestId('chart-commission').locator('svg').first().waitFor()
     expect(await page.getByTestId('dash-platform-fee').textContent()).toMatch(/\d/)
+    // The operator wallet's balance (get_balance over NWC) and what LPs received.
+    await expect
+      .poll(
+        () =>
+          page
+            .getByTestId('dash-wallet-balance')
+            .textContent({ timeout: 1_000 })
+            .catch(() => ''),
+        { timeout: 30_000 },
+      )
+      .toMatch(/\d.*sats/)
+    expect(await page.getByTestId('dash-lps').textContent()).toMatch(/\d.*sats/)
     await page.screenshot({ path: join(RESULTS, 'issue9-dashboard.png'), fullPage: true })
 
     // Settlements history: the row is listed; a search by its payment hash finds exactly it.
