@@ -6,7 +6,8 @@
 //  - the detail drawer: a click on Details until the badges are on screen, and the `settlements.get` call alone.
 // Budgets: first page < 300 ms, filter change < 200 ms, drawer < 100 ms (medians; the maxima are recorded too).
 //
-// SETTLEMENTS_BENCH_DIR=dir reuses a directory already seeded (it is never deleted); otherwise a temporary one is
+// SETTLEMENTS_BENCH_DIR=dir reuses a directory already seeded, or seeds it when it holds no ledger yet (it is never
+// deleted); otherwise a temporary one is
 // seeded first: SETTLEMENTS_BENCH_BASE (50,000) settlements by `satmachine demo-seed`, replicated in SQL to
 // SETTLEMENTS_BENCH_N (1,000,000) — see ./settlements-seed.ts — and the seed times are recorded.
 // SETTLEMENTS_BENCH_SEEDED_BASE=dir copies a directory demo-seed already filled with BASE settlements instead.
@@ -57,7 +58,7 @@ async function timedCall(page: Page, method: string, arg: unknown): Promise<[num
     async ([m, a]) => {
       const api = (globalThis as unknown as { api: Api }).api
       const t0 = performance.now()
-      const r = await api[m as string]!(a)
+      const r = a === undefined ? await api[m as string]!() : await api[m as string]!(a)
       const ms = performance.now() - t0
       if (!r.ok) throw new Error(`${m}: ${JSON.stringify(r.error)}`)
       return [ms, r.value] as [number, unknown]
@@ -117,7 +118,9 @@ it.skipIf(missing !== null)(
     const given = process.env.SETTLEMENTS_BENCH_DIR
     const dir = given ?? mkdtempSync(join(tmpdir(), 'settlements-bench-'))
     let seed: BenchSeed | null = null
-    if (!given) seed = await seedSettlementsBench(ROOT, dir, N, BASE, process.env.SETTLEMENTS_BENCH_SEEDED_BASE)
+    // A given directory without a ledger yet is seeded and kept, so later runs can reuse it.
+    if (!given || !existsSync(join(dir, 'ledger')))
+      seed = await seedSettlementsBench(ROOT, dir, N, BASE, process.env.SETTLEMENTS_BENCH_SEEDED_BASE)
     const tOpen = performance.now()
     const served = await startServeProcess(dir, [], 600_000)
     const chrome = await launchChromium({ viewport: { width: 1360, height: 1000 } })
@@ -225,8 +228,8 @@ it.skipIf(missing !== null)(
 
       const result = {
         settlements: N,
-        seededBy: given
-          ? 'existing directory (SETTLEMENTS_BENCH_DIR)'
+        seededBy: !seed
+          ? 'existing directory (SETTLEMENTS_BENCH_DIR), seeded by an earlier run of this bench'
           : `satmachine demo-seed (${BASE.toLocaleString('en-US')} settlements through the money path), replicated in SQL to ${N.toLocaleString('en-US')} (bench/settlements-seed.ts)`,
         seed,
         serveOpenUntilLedgerReadyMs: openMs,
