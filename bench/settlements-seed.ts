@@ -23,8 +23,10 @@ function replicate(db: TxDb, a: { copies: number }): { settlements: number } {
   const m = Number(db.get<{ m: number }>('SELECT MAX(id) AS m FROM acct_settlement')?.m ?? 0)
   const l = Number(db.get<{ m: number }>('SELECT MAX(id) AS m FROM acct_leg')?.m ?? 0)
   for (let k = 1; k <= a.copies; k++) {
-    const shifted = SETTLEMENT_COLS.replace('booked_at_ms', `booked_at_ms + ${k * 37}`)
-      .replace('status_changed_at_ms', `status_changed_at_ms + ${k * 37}`)
+    const shifted = SETTLEMENT_COLS.replace('booked_at_ms', `booked_at_ms + ${k * 37}`).replace(
+      'status_changed_at_ms',
+      `status_changed_at_ms + ${k * 37}`,
+    )
     db.run(
       `INSERT INTO acct_settlement (id, payment_hash, ${SETTLEMENT_COLS})
        SELECT id + ${k * m}, printf('%016x', id + ${k * m}) || substr(payment_hash, 17), ${shifted}

@@ -12,6 +12,7 @@ import { ApiError } from '../../src-shared/ipc/contract'
 import {
   type BadgeView,
   SETTLEMENT_CSV_COLUMNS,
+  type SettlementCountView,
   type SettlementCsvView,
   type SettlementDetailView,
   type SettlementFilter,
@@ -134,7 +135,11 @@ async function resolveSearch(ledger: LedgerStore, search: string): Promise<strin
   return [...found]
 }
 
-async function buildWhere(ledger: LedgerStore, f: SettlementFilter | undefined): Promise<Where> {
+/**
+ * `sortByFiat` false: the amount range is written `+s.fiat_minor` so SQLite keeps walking the index of the chosen
+ * order (and stops after one page) instead of collecting the whole range on the amount index and sorting it.
+ */
+async function buildWhere(ledger: LedgerStore, f: SettlementFilter | undefined, sortByFiat = false): Promise<Where> {
   const w: Where = { clauses: [], params: [], empty: false }
   if (!f) return w
   const add = (sql: string, ...p: SqlValue[]) => {
@@ -158,22 +163,27 @@ async function buildWhere(ledger: LedgerStore, f: SettlementFilter | undefined):
       f.lpId,
     )
   if (f.feeMismatch === true) add('s.fee_mismatch_flagged = 1')
-  if (f.refundDue === true) add(REFUND_OPEN)
+  // Open refunds are few: drive from their partial index rather than test every settlement in order.
+  if (f.refundDue === true)
+    add(`s.id IN (SELECT l.settlement_id FROM acct_leg l JOIN acct_settlement x ON x.id = l.settlement_id
+      WHERE l.kind = 'refund_due' AND l.paid_ref IS NULL AND +l.reverses_leg_id IS NULL AND l.generation = x.generation
+        AND NOT EXISTS (SELECT 1 FROM acct_leg r WHERE r.reverses_leg_id = l.id))`)
   if (f.minAmount !== undefined || f.maxAmount !== undefined) {
     const currencies = (await ledger.query<{ c: string }>('SELECT DISTINCT currency AS c FROM acct_machine'))
       .map((r) => r.c)
       .filter(isCurrency)
     const parts: string[] = []
     const params: SqlValue[] = []
+    const fiatCol = sortByFiat ? 's.fiat_minor' : '+s.fiat_minor'
     for (const c of currencies) {
       const conds = ['s.currency = ?']
       params.push(c)
       if (f.minAmount !== undefined) {
-        conds.push('s.fiat_minor >= ?')
+        conds.push(`${fiatCol} >= CAST(? AS INTEGER)`)
         params.push(majorToMinor(f.minAmount, c, 'up'))
       }
       if (f.maxAmount !== undefined) {
-        conds.push('s.fiat_minor <= ?')
+        conds.push(`${fiatCol} <= CAST(? AS INTEGER)`)
         params.push(majorToMinor(f.maxAmount, c, 'down'))
       }
       parts.push(`(${conds.join(' AND ')})`)
@@ -249,13 +259,13 @@ export async function listSettlements(ledger: LedgerStore, a: ListArgs): Promise
   const sort = a.sort ?? 'booked_desc'
   const limit = a.limit ?? DEFAULT_PAGE
   const { col, desc } = SORTS[sort]
-  const w = await buildWhere(ledger, a.filter)
-  if (w.empty) return { rows: [], next: null, count: 0, countCapped: false, countCap: COUNT_CAP }
+  const w = await buildWhere(ledger, a.filter, col === 's.fiat_minor')
+  if (w.empty) return { rows: [], next: null }
   const clauses = [...w.clauses]
   const params = [...w.params]
   if (a.after !== undefined) {
     const c = decodeCursor(sort, a.after)
-    clauses.push(`(${col}, s.id) ${desc ? '<' : '>'} (?, ?)`)
+    clauses.push(`(${col}, s.id) ${desc ? '<' : '>'} (CAST(? AS INTEGER), CAST(? AS INTEGER))`)
     params.push(c.value, c.id)
   }
   const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''
@@ -269,25 +279,29 @@ export async function listSettlements(ledger: LedgerStore, a: ListArgs): Promise
   const more = rows.length > limit
   const page = more ? rows.slice(0, limit) : rows
   const last = page[page.length - 1]
-  // The count is bounded: "10,000+" is all a person needs, and it keeps a filter change cheap at any size.
-  let count = page.length
-  let countCapped = false
-  if (a.after === undefined && more) {
-    const baseWhere = w.clauses.length ? `WHERE ${w.clauses.join(' AND ')}` : ''
-    const c = await ledger.query<{ n: number }>(
-      `SELECT COUNT(*) AS n FROM (SELECT 1 FROM acct_settlement s ${baseWhere} LIMIT ${COUNT_CAP + 1})`,
-      w.params,
-    )
-    count = Math.min(Number(c[0]?.n ?? 0), COUNT_CAP)
-    countCapped = Number(c[0]?.n ?? 0) > COUNT_CAP
-  }
   return {
     rows: page.map(rowView),
     next: more && last ? encodeCursor(sort, SORT_VALUE[sort](last), last.id) : null,
-    count,
-    countCapped,
-    countCap: COUNT_CAP,
   }
+}
+
+/**
+ * How many settlements match, counted up to COUNT_CAP: "more than 10,000" is all a person needs, and the bound keeps
+ * the cost of a count independent of the ledger's size. A separate call, so the page is on screen before it.
+ */
+export async function countSettlements(
+  ledger: LedgerStore,
+  filter: SettlementFilter | undefined,
+): Promise<SettlementCountView> {
+  const w = await buildWhere(ledger, filter)
+  if (w.empty) return { count: 0, capped: false, cap: COUNT_CAP }
+  const where = w.clauses.length ? `WHERE ${w.clauses.join(' AND ')}` : ''
+  const c = await ledger.query<{ n: number }>(
+    `SELECT COUNT(*) AS n FROM (SELECT 1 FROM acct_settlement s ${where} LIMIT ${COUNT_CAP + 1})`,
+    w.params,
+  )
+  const n = Number(c[0]?.n ?? 0)
+  return { count: Math.min(n, COUNT_CAP), capped: n > COUNT_CAP, cap: COUNT_CAP }
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -92,8 +92,10 @@ describe('settlements.list', () => {
       after = p.next
     }
     expect(seen).toEqual([...ids].reverse())
-    expect(first?.count).toBe(N)
-    expect(first?.countCapped).toBe(false)
+    expect(ok(await d('settlements.count', [{}], caller))).toEqual({ count: N, capped: false, cap: 10_000 })
+    expect(ok(await d('settlements.count', [{ filter: { direction: 'cash_in' } }], caller))).toMatchObject({
+      count: 10,
+    })
     expect(first?.rows[0]).toMatchObject({ machineId: 'atm-1', machineName: 'Lobby', currency: 'GTQ' })
   })
 
@@ -142,7 +144,8 @@ describe('settlements.list', () => {
     const prefix = await list({ filter: { search: hashOf(12).slice(0, 62) } })
     expect(prefix.rows.map((r) => r.id)).toContain(ids[11])
     const nothing = await list({ filter: { search: 'no-such-tx' } })
-    expect(nothing).toMatchObject({ rows: [], next: null, count: 0 })
+    expect(nothing).toEqual({ rows: [], next: null })
+    expect(ok(await d('settlements.count', [{ filter: { search: 'no-such-tx' } }], caller))).toMatchObject({ count: 0 })
   })
 })
 

@@ -15,10 +15,11 @@ import type { LedgerStore } from '../ledger/types'
 import { toApiError } from '../lps/service'
 import type { ServiceContext } from '../service-context'
 import { dashboardSummary } from './dashboard'
-import { getSettlement, listSettlements, settlementsCsv } from './query'
+import { countSettlements, getSettlement, listSettlements, settlementsCsv } from './query'
 
 type SettlementMethods =
   | 'settlements.list'
+  | 'settlements.count'
   | 'settlements.get'
   | 'settlements.addNote'
   | 'settlements.csv'
@@ -152,6 +153,7 @@ export function settlementsHandlers(
 
   return {
     'settlements.list': async (a) => listSettlements(ctx.ledger(), a),
+    'settlements.count': async ({ filter }) => countSettlements(ctx.ledger(), filter),
     'settlements.get': async ({ settlementId }) =>
       getSettlement(ctx.ledger(), settlementId, ctx.settings.get().operatorPubkey),
     'settlements.addNote': async ({ settlementId, text }): Promise<SettlementNoteView> => {

@@ -45,13 +45,8 @@ describe('useSettlementsStore', () => {
   })
 
   it('applies the filter, then pages forward and back by cursor', async () => {
-    const page = (n: number, next: string | null) => ({
-      rows: [{ id: n }],
-      next,
-      count: 3,
-      countCapped: false,
-      countCap: 10_000,
-    })
+    const page = (n: number, next: string | null) => ({ rows: [{ id: n }], next })
+    bridge.handlers['settlements.count'] = () => ({ count: 3, capped: false, cap: 10_000 })
     bridge.handlers['settlements.list'] = (a: unknown) => {
       const after = (a as { after?: string }).after
       return after === undefined ? page(3, 'c1') : after === 'c1' ? page(2, 'c2') : page(1, null)
@@ -59,11 +54,9 @@ describe('useSettlementsStore', () => {
     const s = useSettlementsStore()
     s.form.direction = 'cash_out'
     await s.apply('UTC')
-    expect(bridge.calls.at(-1)?.args[0]).toMatchObject({
-      filter: { direction: 'cash_out' },
-      sort: 'booked_desc',
-      limit: 50,
-    })
+    const listCall = bridge.calls.find((c) => c.method === 'settlements.list')
+    expect(listCall?.args[0]).toMatchObject({ filter: { direction: 'cash_out' }, sort: 'booked_desc', limit: 50 })
+    await expect.poll(() => s.count).toEqual({ count: 3, capped: false, cap: 10_000 })
     await s.next()
     await s.next()
     expect(s.page?.rows[0]?.id).toBe(1)
@@ -71,7 +64,7 @@ describe('useSettlementsStore', () => {
     await s.previous()
     expect(s.page?.rows[0]?.id).toBe(2)
     expect(s.pageNumber).toBe(2)
-    expect(bridge.calls.at(-1)?.args[0]).toMatchObject({ after: 'c1' })
+    expect(bridge.calls.filter((c) => c.method === 'settlements.list').at(-1)?.args[0]).toMatchObject({ after: 'c1' })
   })
 
   it('shows a refusal of the main side under the form field it names', async () => {

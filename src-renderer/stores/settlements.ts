@@ -6,6 +6,7 @@
 import { defineStore } from 'pinia'
 import { computed, reactive, ref } from 'vue'
 import type {
+  SettlementCountView,
   SettlementDetailView,
   SettlementFilter,
   SettlementPageView,
@@ -136,6 +137,8 @@ export const useSettlementsStore = defineStore('settlements', () => {
   const applied = ref<SettlementFilter>({})
   const sort = ref<SettlementSort>('booked_desc')
   const page = ref<SettlementPageView | null>(null)
+  /** How many settlements the applied filter matches (asked after the first page is on screen). */
+  const count = ref<SettlementCountView | null>(null)
   /** Cursors of the pages before the one shown (undefined = the first page). */
   const cursors = ref<Array<string | undefined>>([])
   const current = ref<string | undefined>(undefined)
@@ -190,6 +193,7 @@ export const useSettlementsStore = defineStore('settlements', () => {
       current.value = after
       error.value = null
       lastLoadMs.value = performance.now() - t0
+      if (after === undefined) void fetchCount(mine)
       return true
     } catch (e) {
       if (mine !== seq) return false
@@ -204,6 +208,15 @@ export const useSettlementsStore = defineStore('settlements', () => {
     }
   }
 
+  async function fetchCount(mine: number): Promise<void> {
+    try {
+      const c = await api()['settlements.count']({ filter: applied.value })
+      if (mine === seq) count.value = c
+    } catch {
+      if (mine === seq) count.value = null
+    }
+  }
+
   /** Applies the typed filter (refusing what cannot be right before asking) and shows the first page. */
   async function apply(timeZone: string): Promise<void> {
     const f = toFilter(form, timeZone)
@@ -212,6 +225,7 @@ export const useSettlementsStore = defineStore('settlements', () => {
       return
     }
     formError.value = null
+    count.value = null
     applied.value = f as SettlementFilter
     cursors.value = []
     await fetchPage(undefined)
@@ -316,6 +330,7 @@ export const useSettlementsStore = defineStore('settlements', () => {
     applied,
     sort,
     page,
+    count,
     pageNumber,
     loading,
     error,

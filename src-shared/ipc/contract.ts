@@ -61,12 +61,14 @@ import { array, hex, type Infer, int, object, oneOf, optional, refine, type Sche
 import {
   type DashboardSummaryView,
   dashboardSummaryInput,
+  type SettlementCountView,
   type SettlementCsvView,
   type SettlementDetailView,
   type SettlementNoteView,
   type SettlementPageView,
   type SettlementsChangedView,
   settlementsAddNoteInput,
+  settlementsCountInput,
   settlementsCsvInput,
   settlementsGetInput,
   settlementsListInput,
@@ -435,6 +437,8 @@ export const METHODS = {
   // aggregates (shapes in ./settlements.ts).
   /** One page of settlements matching the filter, in the chosen order; `after` is the previous page's `next`. */
   'settlements.list': method<SettlementPageView>()(settlementsListInput),
+  /** How many settlements match the filter, counted up to a cap (asked after the page is on screen). */
+  'settlements.count': method<SettlementCountView>()(settlementsCountInput),
   /** Everything about one settlement: record, verification badges, legs with payouts, notes, status history. */
   'settlements.get': method<SettlementDetailView>()(settlementsGetInput),
   /** Appends an operator note (notes are never edited or deleted). */

@@ -53,6 +53,7 @@ export const settlementsListInput = object({
   /** The `next` cursor of the previous page. */
   after: optional(string({ min: 1, max: 400 })),
 })
+export const settlementsCountInput = object({ filter: optional(settlementFilterInput) })
 export const settlementsGetInput = object({ settlementId })
 export const settlementsAddNoteInput = object({ settlementId, text: string({ min: 1, max: 2000, multiline: true }) })
 export const settlementsCsvInput = object({
@@ -86,10 +87,13 @@ export interface SettlementPageView {
   rows: SettlementRowView[]
   /** Cursor for the next page, or null on the last one. */
   next: string | null
-  /** Matching rows, counted up to `countCap`; `countCapped` true means "more than countCap". */
+}
+
+export interface SettlementCountView {
+  /** Matching rows, counted up to `cap`; `capped` true means "more than cap". */
   count: number
-  countCapped: boolean
-  countCap: number
+  capped: boolean
+  cap: number
 }
 
 export type BadgeState = 'ok' | 'failed' | 'missing'
