@@ -50,14 +50,17 @@ export async function dashboardSummary(i: DashboardInputs): Promise<DashboardSum
   }>(
     `SELECT local_day AS day, machine_id, direction, currency, COUNT(*) AS n, SUM(fiat_minor) AS fiat,
        SUM(wire_msat) AS msat
-     FROM acct_settlement WHERE local_day >= ? AND status <> 'rejected'
+     FROM acct_settlement INDEXED BY stl_dash_day WHERE local_day >= ? AND status <> 'rejected'
      GROUP BY local_day, machine_id, direction, currency`,
     [from30],
     BIG,
   )
+  // CROSS JOIN keeps SQLite driving from the period's settlements (left) into their legs: left to itself it may
+  // start from every leg of those kinds, millions at scale. Both sides are read from covering indexes (1702).
   const legs = await ledger.query<{ day: string; kind: string; recipient_id: string; msat: bigint; fiat: bigint }>(
     `SELECT s.local_day AS day, l.kind, l.recipient_id, SUM(l.msat) AS msat, SUM(l.fiat_minor) AS fiat
-     FROM acct_settlement s JOIN acct_leg l ON l.settlement_id = s.id
+     FROM acct_settlement s INDEXED BY stl_dash_day CROSS JOIN acct_leg l INDEXED BY stl_dash_leg
+       ON l.settlement_id = s.id
      WHERE s.local_day >= ? AND s.status <> 'rejected' AND l.kind IN ('platform_fee', 'split', 'lp')
      GROUP BY s.local_day, l.kind, l.recipient_id`,
     [from30],

