@@ -135,7 +135,7 @@ it.skipIf(missing !== null)(
       const openMs = Math.round(performance.now() - tOpen)
 
       // First page through the UI, cold each time: the app is opened afresh (nothing of the list is kept), the
-      // Dashboard has finished loading its figures, then Settlements is clicked.
+      // Dashboard has finished loading its figures and worklist, then Settlements is clicked.
       const firstUi: number[] = []
       for (let i = 0; i < RUNS; i++) {
         await page.goto(served.url)
@@ -152,6 +152,8 @@ it.skipIf(missing !== null)(
             },
           )
           .not.toContain('…')
+        // …and its worklist card (worklist.list shares the one ledger worker with the list call).
+        await page.getByTestId('kpi-worklist-value').waitFor({ timeout: 300_000 })
         firstUi.push(await timedUi(page, 'nav-settlements', '[data-testid^="settlement-row-"]'))
       }
       const firstCall: number[] = []
@@ -231,6 +233,8 @@ it.skipIf(missing !== null)(
         drawerCall.push((await timedCall(page, 'settlements.get', { settlementId: id }))[0])
       }
       const [dashMs] = await timedCall(page, 'dashboard.summary', { balance: false })
+      const worklistCall: number[] = []
+      for (let i = 0; i < 3; i++) worklistCall.push((await timedCall(page, 'worklist.list', {}))[0])
 
       const result = {
         settlements: N,
@@ -249,6 +253,7 @@ it.skipIf(missing !== null)(
         drawerUiMs: spread(drawerUi),
         drawerCallMs: spread(drawerCall),
         dashboardSummaryCallMs: Math.round(dashMs),
+        worklistListCallMs: spread(worklistCall),
         note:
           'times measured in Chromium with performance.now(): UI = click until the rows/badges are in the DOM; ' +
           'call = one window.api call over the WebSocket bridge, including the ledger worker and JSON both ways',
