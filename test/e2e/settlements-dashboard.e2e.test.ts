@@ -216,6 +216,8 @@ describe.skipIf(missing !== null)('Dashboard and Settlements in Chromium (demo m
     const page = chrome.page
     const found: string[] = []
     for (const theme of ['light', 'dark'] as const) {
+      // A full load each time (a goto that only changes the #fragment would keep the page and its state).
+      await page.goto('about:blank')
       await page.goto(served.url)
       await page.getByTestId('app-shell').waitFor()
       const pressed = (await page.getByTestId('theme-toggle').getAttribute('aria-pressed')) === 'true'
@@ -231,7 +233,10 @@ describe.skipIf(missing !== null)('Dashboard and Settlements in Chromium (demo m
       await page.screenshot({ path: join(RESULTS, `issue9-dashboard-${theme}.png`), fullPage: true })
 
       await page.getByTestId('nav-settlements').click()
-      await expect.poll(() => page.locator('[data-testid^="settlement-row-"]').count()).toBeGreaterThan(0)
+      await page.getByTestId('panel-history').waitFor()
+      await expect
+        .poll(() => page.locator('[data-testid^="settlement-row-"]').count(), { timeout: 30_000 })
+        .toBeGreaterThan(0)
       const hist = await axeSerious(page)
       if (hist.length) found.push(`settlements/${theme}:\n${describeAxe(hist)}`)
       await page.screenshot({ path: join(RESULTS, `issue9-settlements-${theme}.png`), fullPage: true })
