@@ -4,6 +4,7 @@
 //
 //   satmachine start   the desktop app (Electron), or headless mode when the Electron binary is not installed
 //   satmachine serve   headless mode: the console on http://127.0.0.1 with a per-launch token
+//   satmachine demo-seed  fill a new data directory with a seeded history (src-main/cli/demo-seed.ts)
 //   satmachine help    this list
 import { type SpawnOptions, spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
@@ -13,6 +14,7 @@ import { homedir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { createAppLog } from './app-log'
 import { atmSimCommand } from './cli/atm-sim'
+import { demoSeedCommand } from './cli/demo-seed'
 import { type CommandOptions, OptionError, type ParsedOptions, runWithOptions } from './cli/options'
 import { settleCommand } from './cli/settle'
 import { signerEmuCommand } from './cli/signer-emu'
@@ -136,6 +138,7 @@ export const COMMANDS: Command[] = [
   settleCommand,
   atmSimCommand,
   signerEmuCommand,
+  demoSeedCommand,
   helpCommand,
 ]
 

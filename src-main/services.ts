@@ -35,6 +35,7 @@ import type { PipelineWiring } from './pipeline/feature'
 import { recipientsHandlers } from './recipients/service'
 import type { ServiceContext } from './service-context'
 import { openSettingsStore } from './settings-store'
+import { settlementsHandlers } from './settlements/service'
 import { createSetupFeature } from './setup/service'
 import type { SignerDeviceWiring } from './signer/device-service'
 import { createSignerDeviceFeature } from './signer/device-service'
@@ -233,6 +234,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     ...recipientsHandlers(ctx, opts.lps?.secrets ? { secrets: opts.lps.secrets } : {}),
     ...lpServiceHandlers(ctx),
     ...worklistHandlers(ctx),
+    ...settlementsHandlers(ctx, { fleet: fleetParts }),
     ...pairingHandlers(ctx, { signer: bunker.operator, fleet: fleetParts }),
     ...bunker.handlers,
     ...device.handlers,

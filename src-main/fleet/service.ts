@@ -240,6 +240,16 @@ export function acceptArgsOf(a: AcceptedRecord): AcceptRecordArgs {
     ratesMismatch: claimedRatesMismatch(r, v.config),
     action: a.action,
     atMs: a.atMs,
+    // What verification established, kept for the settlement's detail view.
+    proof: {
+      paymentHash: r.paymentHash,
+      atmEventId: v.event.id,
+      atmPubkey: v.atmPubkey,
+      preimage: v.preimage,
+      settledAt: v.settledAt,
+      rosterEventId: v.rosterEventId,
+      verifiedAtMs: a.atMs,
+    },
   }
 }
 

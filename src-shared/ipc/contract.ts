@@ -76,6 +76,21 @@ import {
 } from './recipients'
 import { array, hex, type Infer, int, object, oneOf, optional, refine, type Schema, string, tuple } from './schema'
 import {
+  type DashboardSummaryView,
+  dashboardSummaryInput,
+  type SettlementCountView,
+  type SettlementCsvView,
+  type SettlementDetailView,
+  type SettlementNoteView,
+  type SettlementPageView,
+  type SettlementsChangedView,
+  settlementsAddNoteInput,
+  settlementsCountInput,
+  settlementsCsvInput,
+  settlementsGetInput,
+  settlementsListInput,
+} from './settlements'
+import {
   type SignerDeviceView,
   type SignerEmulatorScreenView,
   type SignerRequestLogView,
@@ -493,6 +508,22 @@ export const METHODS = {
   /** Demo only: types the PIN on the emulated device's keypad (the console never sends a PIN to a real device). */
   'signer.emulator.pin': method<SignerEmulatorScreenView>()(signerEmulatorPinInput),
   // ---- end signer device (issue 8b) ----
+  // ---- settlements and dashboard (issue 9) ----
+  // The settlement history (keyset-paged on the server), one settlement's detail, notes, CSV, and the Dashboard's
+  // aggregates (shapes in ./settlements.ts).
+  /** One page of settlements matching the filter, in the chosen order; `after` is the previous page's `next`. */
+  'settlements.list': method<SettlementPageView>()(settlementsListInput),
+  /** How many settlements match the filter, counted up to a cap (asked after the page is on screen). */
+  'settlements.count': method<SettlementCountView>()(settlementsCountInput),
+  /** Everything about one settlement: record, verification badges, legs with payouts, notes, status history. */
+  'settlements.get': method<SettlementDetailView>()(settlementsGetInput),
+  /** Appends an operator note (notes are never edited or deleted). */
+  'settlements.addNote': method<SettlementNoteView>()(settlementsAddNoteInput),
+  /** The current filter as CSV, with its column dictionary. */
+  'settlements.csv': method<SettlementCsvView>()(settlementsCsvInput),
+  /** Today / 7 d / 30 d per direction, commission, LP distributions, wallet balance, worklist, attention, charts. */
+  'dashboard.summary': method<DashboardSummaryView>()(dashboardSummaryInput),
+  // ---- end settlements and dashboard (issue 9) ----
 } as const
 
 export type Methods = typeof METHODS
@@ -543,6 +574,10 @@ export const EVENTS = {
   /** Demo only: the emulated device's screen while it changes. */
   'signer.emulator.screen': event<SignerEmulatorScreenView>(),
   // ---- end signer device (issue 8b) ----
+  // ---- settlements and dashboard (issue 9) ----
+  /** The settlement history changed (booked, status, paid, noted, receipt): lists, drawer and Dashboard reload. */
+  'settlements.changed': event<SettlementsChangedView>(),
+  // ---- end settlements and dashboard (issue 9) ----
 } as const
 
 export type Events = typeof EVENTS
