@@ -48,7 +48,7 @@ describe('journal scan properties', () => {
       }),
       { numRuns: RUNS, seed: SEED },
     )
-  })
+  }, 180_000)
 
   it('a cut anywhere keeps exactly the complete records before it', () => {
     fc.assert(

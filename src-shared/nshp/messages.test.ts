@@ -81,7 +81,7 @@ describe('NSHP/1 envelope and bodies', () => {
       ),
       { numRuns: RUNS },
     )
-  })
+  }, 180_000)
 
   it('any answer survives the same path; error statuses carry their reason', () => {
     fc.assert(
