@@ -31,6 +31,7 @@ import type { LedgerStatus, LedgerStore } from './ledger/types'
 import { openLedger } from './ledger/worker-host'
 import { lpServiceHandlers } from './lp-service/ipc'
 import { type LpsWiring, lpsHandlers } from './lps/service'
+import { onboardingHandlers } from './onboarding/service'
 import type { PipelineWiring } from './pipeline/feature'
 import type { ServiceContext } from './service-context'
 import { openSettingsStore } from './settings-store'
@@ -218,6 +219,10 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     ...bunkerHandlers(ctx, {
       ...(opts.operatorSigner ? { operatorSigner: opts.operatorSigner } : {}),
       ...(opts.lps?.secrets ? { secrets: opts.lps.secrets } : {}),
+    }),
+    ...onboardingHandlers(ctx, {
+      signer: opts.operatorSigner ?? noOperatorSigner(),
+      setupStatus: setup.handlers['setup.status'],
     }),
   }
 

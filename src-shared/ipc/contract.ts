@@ -28,6 +28,7 @@ import {
   remoteSignerCancelInput,
   remoteSignerConnectInput,
 } from './bunker'
+// ---- end onboarding (issue 13) ----
 import {
   type DelegationView,
   type FleetPairView,
@@ -57,6 +58,16 @@ import {
   lpSetDestinationInput,
   lpStatementInput,
 } from './lps'
+// ---- onboarding (issue 13) ----
+import {
+  type OnboardingStatusView,
+  onboardingCheckRelayInput,
+  onboardingCheckWalletInput,
+  onboardingFeesInput,
+  onboardingSaveInput,
+  type RelayCheckView,
+  type WalletCheckView,
+} from './onboarding'
 import { array, hex, type Infer, int, object, oneOf, optional, refine, type Schema, string, tuple } from './schema'
 import {
   payoutReleaseInput,
@@ -417,6 +428,19 @@ export const METHODS = {
   /** Cancels a request waiting on the phone (the `requestId` of its signer.activity event). */
   'remoteSigner.cancel': method<{ cancelled: boolean }>()(remoteSignerCancelInput),
   // ---- end bunker (issue 8b) ----
+  // ---- onboarding (issue 13) ----
+  // The first-run wizard (docs/onboarding.md; shapes in ./onboarding.ts). Progress is kept by the main side.
+  /** Where the operator stands in the wizard, the signer's state and whether the console is configured. */
+  'onboarding.status': method<OnboardingStatusView>()(),
+  /** Moves to a step, marks one done, or closes the wizard (`dismissed`); answers the new status. */
+  'onboarding.save': method<OnboardingStatusView>()(onboardingSaveInput),
+  /** Connects to one relay now and asks it for nothing: answers whether it replied, and how fast. */
+  'onboarding.checkRelay': method<RelayCheckView>()(onboardingCheckRelayInput),
+  /** Asks a wallet connection for get_info and get_balance (nothing is saved; the URI is not kept). */
+  'onboarding.checkWallet': method<WalletCheckView>()(onboardingCheckWalletInput),
+  /** Saves the default fees and commission split (the fleet's fee configuration from now on). */
+  'onboarding.setFees': method<OnboardingStatusView>()(onboardingFeesInput),
+  // ---- end onboarding (issue 13) ----
 } as const
 
 export type Methods = typeof METHODS
@@ -461,6 +485,19 @@ export const EVENTS = {
   /** One operator-signer request's progress ("approve on your phone"), for the confirm dialog. */
   'signer.activity': event<SignerActivity>(),
   // ---- end bunker (issue 8b) ----
+  // ---- onboarding (issue 13) ----
+  // The first-run wizard (docs/onboarding.md; shapes in ./onboarding.ts). Progress is kept by the main side.
+  /** Where the operator stands in the wizard, the signer's state and whether the console is configured. */
+  'onboarding.status': method<OnboardingStatusView>()(),
+  /** Moves to a step, marks one done, or closes the wizard (`dismissed`); answers the new status. */
+  'onboarding.save': method<OnboardingStatusView>()(onboardingSaveInput),
+  /** Connects to one relay now and asks it for nothing: answers whether it replied, and how fast. */
+  'onboarding.checkRelay': method<RelayCheckView>()(onboardingCheckRelayInput),
+  /** Asks a wallet connection for get_info and get_balance (nothing is saved; the URI is not kept). */
+  'onboarding.checkWallet': method<WalletCheckView>()(onboardingCheckWalletInput),
+  /** Saves the default fees and commission split (the fleet's fee configuration from now on). */
+  'onboarding.setFees': method<OnboardingStatusView>()(onboardingFeesInput),
+  // ---- end onboarding (issue 13) ----
 } as const
 
 export type Events = typeof EVENTS
