@@ -5,7 +5,7 @@
 // history stays plausible (a 1M history is ~two years of 20 ATMs, not three months of two).
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { expect, it } from 'vitest'
 import { buildLedgerWorker } from '../src-main/ledger/test-support'
@@ -27,6 +27,7 @@ it('demo-seed: time and peak RSS by size', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'demo-seed-bench-'))
       const [from, to, machines, lps] = shape(n)
       try {
+        const loadBefore = loadavg().map((x) => Number(x.toFixed(2)))
         const t0 = performance.now()
         const r = spawnSync(
           process.execPath,
@@ -40,6 +41,9 @@ it('demo-seed: time and peak RSS by size', async () => {
           settlementsAsked: n,
           command: `demo-seed --settlements ${n} --from ${from} --to ${to} --machines ${machines} --lps ${lps}`,
           wallMsWithReopen: wallMs,
+          // The machine is shared: 1/5/15-minute load averages around the run (2 cores).
+          loadAverageBefore: loadBefore,
+          loadAverageAfter: loadavg().map((x) => Number(x.toFixed(2))),
           ...res,
         }
         delete (row as Record<string, unknown>).ledgerDir
