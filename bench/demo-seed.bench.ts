@@ -49,6 +49,8 @@ it('demo-seed: time and peak RSS by size', async () => {
         delete (row as Record<string, unknown>).ledgerDir
         console.log('[bench demo-seed]', JSON.stringify(row))
         results.push(row)
+        // Recorded after each size, so a long run that is stopped still leaves the sizes it finished.
+        record(results)
       } finally {
         rmSync(dir, { recursive: true, force: true })
       }
@@ -56,6 +58,12 @@ it('demo-seed: time and peak RSS by size', async () => {
   } finally {
     built.dispose()
   }
+  record(results)
+  expect(results.length).toBe(SIZES.length)
+  for (const r of results) expect(r.settlements).toBe(r.settlementsAsked)
+}, 3_600_000)
+
+function record(results: Record<string, unknown>[]): void {
   recordBench('demo-seed', {
     note:
       'satmachine demo-seed: settlements booked by accounting.bookSettlement, claimed and processed, deposits, ' +
@@ -64,6 +72,4 @@ it('demo-seed: time and peak RSS by size', async () => {
     doneWhen: '1,000,000 settlements in under 15 minutes',
     sizes: results,
   })
-  expect(results.length).toBe(SIZES.length)
-  for (const r of results) expect(r.settlements).toBe(r.settlementsAsked)
-}, 3_600_000)
+}
