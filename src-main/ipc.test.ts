@@ -39,6 +39,9 @@ describe('createDispatcher over the real services', () => {
       'fleet.rejected': [{}],
       'setup.setOperator': [{ operatorNpub: '79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798' }],
       'remoteSigner.cancel': [{ requestId: 'r-1' }],
+      // ---- onboarding (issue 13): progress and a relay check need no ledger (a closed port answers ok: false) ----
+      'onboarding.save': [{ step: 'relays', done: 'signer' }],
+      'onboarding.checkRelay': [{ url: 'ws://127.0.0.1:9' }],
     }
     // LP methods read the ledger, which this suite does not open: well-formed calls answer `unavailable`
     // (src-main/lps/lps-ipc.test.ts runs them over a real ledger).
@@ -93,6 +96,13 @@ describe('createDispatcher over the real services', () => {
       'remoteSigner.nostrConnect': [],
       // No secret store in this suite: the operator wallet cannot be sealed (src-main/setup/setup-ipc.test.ts).
       'setup.setOperatorWallet': [
+        { nwcUri: `nostr+walletconnect://${'ab'.repeat(32)}?relay=ws://127.0.0.1:9&secret=${'42'.repeat(32)}` },
+      ],
+      // ---- onboarding (issue 13): the fees go to the ledger; the wallet's relay is a closed port ----
+      'onboarding.setFees': [
+        { cashOut: { platformPpm: 0, operatorPpm: 0 }, cashIn: { platformPpm: 0, operatorPpm: 0 }, splits: [] },
+      ],
+      'onboarding.checkWallet': [
         { nwcUri: `nostr+walletconnect://${'ab'.repeat(32)}?relay=ws://127.0.0.1:9&secret=${'42'.repeat(32)}` },
       ],
     }

@@ -124,7 +124,11 @@ export async function checkWallet(nwcUri: string, timeoutMs = WALLET_TIMEOUT_MS)
           ? `the wallet did not answer on ${conn.relays.join(', ')} within ${Math.round(timeoutMs / 1000)} s`
           : e.code === 'UNAUTHORIZED' || e.code === 'RESTRICTED'
             ? `the wallet refused this connection (${e.code}): ${e.message}`
-            : `${e.code}: ${e.message}`
+            : e.code === 'PUBLISH_FAILED'
+              ? `the wallet's relay could not be reached (${e.message.replace(/^(PUBLISH_FAILED: )+/, '')})`
+              : e.message.startsWith(e.code)
+                ? e.message
+                : `${e.code}: ${e.message}`
       throw new ApiError('unavailable', `${field}: ${why}`, field)
     }
     throw new ApiError('unavailable', `${field}: ${(e as Error).message}`, field)
