@@ -28,7 +28,6 @@ import {
   remoteSignerCancelInput,
   remoteSignerConnectInput,
 } from './bunker'
-// ---- end onboarding (issue 13) ----
 import {
   type DelegationView,
   type FleetPairView,
@@ -68,6 +67,23 @@ import {
   type RelayCheckView,
   type WalletCheckView,
 } from './onboarding'
+import {
+  type PayoutListView,
+  payoutsListInput,
+  type ReceiptListView,
+  type RecipientsView,
+  type RecipientView,
+  type ReconcileDifferenceView,
+  type ReconcileStatusView,
+  receiptsListInput,
+  recipientSetActiveInput,
+  recipientSetDestinationInput,
+  recipientSetSplitWeightsInput,
+  recipientSetThresholdInput,
+  recipientsListInput,
+  reconcileDifferencesInput,
+} from './recipients'
+// ---- end onboarding (issue 13) ----
 import { array, hex, type Infer, int, object, oneOf, optional, refine, type Schema, string, tuple } from './schema'
 import {
   payoutReleaseInput,
@@ -406,6 +422,27 @@ export const METHODS = {
   'payouts.resume': method<{ ok: true }>()(payoutResumeInput),
   /** Takes a payout that failed for good off the worklist; its amount is planned again. */
   'payouts.release': method<{ payoutId: string; state: string }>()(payoutReleaseInput),
+  // ---- recipients and money history (issue 15) ----
+  // The platform fee and commission-split recipients, paid like LPs (docs/payouts.md; shapes in ./recipients.ts).
+  /** The platform and every split: destination and its health, accrued sats, threshold, state; the change log. */
+  'recipients.list': method<RecipientsView>()(recipientsListInput),
+  /** Sets (checked live first) or removes (null) a recipient's destination; an NWC URI goes in, never out. */
+  'recipients.setDestination': method<RecipientView>()(recipientSetDestinationInput),
+  /** The payout threshold in whole sats. */
+  'recipients.setThreshold': method<RecipientView>()(recipientSetThresholdInput),
+  /** Pauses or resumes a recipient's payouts; a paused recipient keeps accruing. */
+  'recipients.setActive': method<RecipientView>()(recipientSetActiveInput),
+  /** New split weights as a logged fee-configuration change, in force from now. */
+  'recipients.setSplitWeights': method<{ configurations: number; changes: number }>()(recipientSetSplitWeightsInput),
+  /** Payouts newest first, per recipient or LP, with state and preimage; keyset-paged by `cursor`. */
+  'payouts.list': method<PayoutListView>()(payoutsListInput),
+  /** Settlement receipts newest first with their event ids and the relays that accepted them. */
+  'receipts.list': method<ReceiptListView>()(receiptsListInput),
+  /** Whether the wallet reconciliation runs, its last run and how many differences are open. */
+  'reconcile.status': method<ReconcileStatusView>()(),
+  /** Differences between the wallet and the ledger found by the recent runs, newest first. */
+  'reconcile.differences': method<ReconcileDifferenceView[]>()(reconcileDifferencesInput),
+  // ---- end recipients and money history (issue 15) ----
   // ---- bunker (issue 8b) ----
   // The local NIP-46 bunker and the remote-bunker operator signer (docs/nip46-bunker.md; shapes in ./bunker.ts).
   /** Whether the bunker listens, its transport pubkey, relays and every authorised client. */
@@ -485,19 +522,6 @@ export const EVENTS = {
   /** One operator-signer request's progress ("approve on your phone"), for the confirm dialog. */
   'signer.activity': event<SignerActivity>(),
   // ---- end bunker (issue 8b) ----
-  // ---- onboarding (issue 13) ----
-  // The first-run wizard (docs/onboarding.md; shapes in ./onboarding.ts). Progress is kept by the main side.
-  /** Where the operator stands in the wizard, the signer's state and whether the console is configured. */
-  'onboarding.status': method<OnboardingStatusView>()(),
-  /** Moves to a step, marks one done, or closes the wizard (`dismissed`); answers the new status. */
-  'onboarding.save': method<OnboardingStatusView>()(onboardingSaveInput),
-  /** Connects to one relay now and asks it for nothing: answers whether it replied, and how fast. */
-  'onboarding.checkRelay': method<RelayCheckView>()(onboardingCheckRelayInput),
-  /** Asks a wallet connection for get_info and get_balance (nothing is saved; the URI is not kept). */
-  'onboarding.checkWallet': method<WalletCheckView>()(onboardingCheckWalletInput),
-  /** Saves the default fees and commission split (the fleet's fee configuration from now on). */
-  'onboarding.setFees': method<OnboardingStatusView>()(onboardingFeesInput),
-  // ---- end onboarding (issue 13) ----
 } as const
 
 export type Events = typeof EVENTS
