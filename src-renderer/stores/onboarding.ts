@@ -103,7 +103,36 @@ export const useOnboardingStore = defineStore('onboarding', () => {
     return r
   }
 
+  /**
+   * After the first machine is paired: its own fee configuration (signed at pairing) reaches the ledger through the
+   * fleet service, and it carries no commission split. Once the machine is listed with its configuration, the
+   * split chosen in the wizard is applied to every configuration in force (`recipients.setSplitWeights`, a logged
+   * config change). Answers what happened, in operator words.
+   */
+  async function applySplitToMachine(atmPubkey: string, timeoutMs = 30_000): Promise<string | null> {
+    const splits = status.value?.fees?.splits ?? []
+    if (splits.length === 0) return null
+    busy.value = 'split'
+    try {
+      const deadline = Date.now() + timeoutMs
+      for (;;) {
+        const machines = await api()['fleet.machines']()
+        if (machines.some((m) => m.atmPubkey === atmPubkey && m.configEventId !== null)) break
+        if (Date.now() > deadline)
+          return 'The machine’s configuration has not arrived yet; set the split later under Settings → Recipients.'
+        await new Promise((r) => setTimeout(r, 500))
+      }
+      await api()['recipients.setSplitWeights']({ splits, note: 'commission split chosen in the first-run wizard' })
+      return 'Your commission split applies to this machine.'
+    } catch (e) {
+      return `The commission split could not be applied: ${toApiError(e).message}`
+    } finally {
+      busy.value = null
+    }
+  }
+
   return {
+    applySplitToMachine,
     status,
     loadError,
     busy,

@@ -182,6 +182,17 @@ describe.skipIf(missing !== null)('first-run wizard in Chromium over headless mo
     await page.getByTestId('pair-submit').click()
     await page.getByTestId('oneshot-qr').waitFor({ timeout: 30_000 })
     await page.getByTestId('machine-paired').waitFor()
+    // The machine's own configuration carries no split: once it arrives, the wizard applies the one chosen above.
+    await expect
+      .poll(
+        () =>
+          page
+            .getByTestId('machine-split')
+            .textContent()
+            .catch(() => ''),
+        { timeout: 40_000 },
+      )
+      .toBe('Your commission split applies to this machine.')
     await shot('5-machine-paired')
     expect(await page.getByTestId('onboarding-step-machine').textContent()).toContain('(done)')
 
