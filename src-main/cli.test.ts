@@ -33,13 +33,13 @@ describe('satmachine CLI', () => {
     expect(d.err[0]).toMatch(/^satmachine serve: unknown option '--bogus'/)
   })
 
-  it('serve refuses an operator key file without the demo flag, before reading it or starting anything', async () => {
+  it('serve refuses a malformed --signer-emu address and the retired software operator key option', async () => {
     const c = capture()
-    expect(await main(['serve', '--demo', '', '--operator-key-file', '/nonexistent/operator.key'], c.io)).toBe(2)
-    expect(c.err.at(-1)).toBe(
-      'satmachine serve: --operator-key-file: a software operator key is only accepted with the demo flag ' +
-        'software-operator-signer',
-    )
+    expect(await main(['serve', '--signer-emu', '10.0.0.1:4000'], c.io)).toBe(2)
+    expect(c.err.at(-1)).toMatch(/^satmachine serve: --signer-emu: expected 127\.0\.0\.1:PORT/)
+    const d = capture()
+    expect(await main(['serve', '--operator-key-file', '/nonexistent/operator.key'], d.io)).toBe(2)
+    expect(d.err[0]).toMatch(/^satmachine serve: unknown option '--operator-key-file'/)
   })
 
   it('finds no Electron binary where ELECTRON_EXEC_PATH points nowhere', () => {

@@ -17,13 +17,15 @@ import { atmSimCommand } from './cli/atm-sim'
 import { demoSeedCommand } from './cli/demo-seed'
 import { type CommandOptions, OptionError, type ParsedOptions, runWithOptions } from './cli/options'
 import { settleCommand } from './cli/settle'
+import { signerEmuCommand } from './cli/signer-emu'
 import { type DemoRun, type DemoWorld, demoPaths, resetDemo, runDemo, startDemoWorld } from './demo/demo'
-import { demoOperatorSigner } from './demo/signer'
-import { type OperatorSignerProvider, operatorSignerFromOptions } from './fleet/operator-signer'
+import { type DemoSignerDevice, demoSignerDevice } from './demo/signer'
 import type { LedgerStore } from './ledger/types'
 import { lazySecretStore } from './secrets/secret-store'
 import { appRoot, DEFAULT_PORT, startServe } from './serve/server'
 import { defaultDataDir, demoFlagsFromEnv, type OpenLedger, PRODUCT_NAME, workerLedger } from './services'
+import type { SignerDeviceWiring } from './signer/device-service'
+import { hidWiring, parseEmulatorAddress, tcpEmulatorWiring } from './signer/device-wiring'
 
 /** Where a command writes; tests pass their own. */
 export interface CliIo {
@@ -40,7 +42,7 @@ export interface Command {
 }
 
 /** The demo flags `--demo FLAGS` accepts (anything else is refused naming it). */
-export const KNOWN_DEMO_FLAGS = ['full', 'software-operator-signer', 'emulated-signer'] as const
+export const KNOWN_DEMO_FLAGS = ['full', 'emulated-signer'] as const
 
 /** The options of `serve` and `start` (one declaration: parsing and `--help` both read it). */
 export const SERVE_OPTIONS: CommandOptions = {
@@ -67,10 +69,10 @@ export const SERVE_OPTIONS: CommandOptions = {
     },
     { name: 'accept-plaintext-secrets', kind: 'boolean', help: 'store secrets unencrypted (not recommended)' },
     {
-      name: 'operator-key-file',
+      name: 'signer-emu',
       kind: 'string',
-      value: 'FILE',
-      help: 'with --demo software-operator-signer: the operator key as 64 hex',
+      value: 'HOST:PORT',
+      help: 'use the emulated signer `satmachine signer-emu` on 127.0.0.1:PORT instead of the USB device (demo banner on)',
     },
   ],
   example: 'satmachine serve --demo',
@@ -106,8 +108,7 @@ const startCommand: Command = {
       }
       const env = { ...process.env }
       if (typeof values['data-dir'] === 'string') env.SATMACHINE_DATA_DIR = values['data-dir']
-      if (typeof values['operator-key-file'] === 'string')
-        env.SATMACHINE_OPERATOR_KEY_FILE = values['operator-key-file']
+      if (typeof values['signer-emu'] === 'string') env.SATMACHINE_SIGNER_EMU = values['signer-emu']
       const opts: SpawnOptions = { stdio: 'inherit', env }
       const child = spawn(exe, [appRoot()], opts)
       return new Promise<number>((res) => {
@@ -125,7 +126,7 @@ const helpCommand: Command = {
   summary: 'list the commands',
   async run(_argv, io) {
     io.out('usage: satmachine <command> [options]')
-    for (const c of COMMANDS) io.out(`  ${c.name.padEnd(9)} ${c.summary}`)
+    for (const c of COMMANDS) io.out(`  ${c.name.padEnd(10)} ${c.summary}`)
     return 0
   },
 }
@@ -137,6 +138,7 @@ export const COMMANDS: Command[] = [
   settleCommand,
   atmSimCommand,
   demoSeedCommand,
+  signerEmuCommand,
   helpCommand,
 ]
 
@@ -196,6 +198,14 @@ async function runServe(values: ParsedOptions, io: CliIo): Promise<number> {
     io.err(`satmachine serve: ${(e as Error).message}`)
     return 2
   }
+  const emuText = str('signer-emu') ?? (process.env.SATMACHINE_SIGNER_EMU || undefined)
+  let emuAddr: { host: string; port: number } | undefined
+  try {
+    if (emuText !== undefined) emuAddr = parseEmulatorAddress(emuText)
+  } catch (e) {
+    io.err(`satmachine serve: --signer-emu: ${(e as Error).message}`)
+    return 2
+  }
   const fullDemo = demoFlags.includes('full')
   if (values.reset === true && !fullDemo) {
     io.err('satmachine serve: --reset: only with --demo (it wipes the demo directory)')
@@ -245,27 +255,29 @@ async function runServe(values: ParsedOptions, io: CliIo): Promise<number> {
     acceptPlaintext: acceptPlaintext && !keyFile,
     log: appLog.log.child('secrets'),
   })
-  let operatorSigner: OperatorSignerProvider
+  // The hardware signer: the USB device, or an emulator (demo banner on): the in-process one in the demo, or
+  // `satmachine signer-emu` over TCP with --signer-emu (src-main/signer/device-wiring.ts).
+  let signerDevice: SignerDeviceWiring
+  let demoDevice: DemoSignerDevice | undefined
   let world: DemoWorld | undefined
-  try {
-    if (demo) {
-      await mkdir(demo.root, { recursive: true, mode: 0o700 })
-      operatorSigner = await demoOperatorSigner(demo.root)
-    } else {
-      // A software operator signer over a key file, refused without the demo flag (src-main/fleet/).
-      const operatorKeyFile = str('operator-key-file') ?? (process.env.SATMACHINE_OPERATOR_KEY_FILE || undefined)
-      operatorSigner = await operatorSignerFromOptions({ demoFlags, ...(operatorKeyFile ? { operatorKeyFile } : {}) })
-    }
-  } catch (e) {
-    io.err(`satmachine serve: --operator-key-file: ${(e as Error).message.replace(/^operatorKeyFile: /, '')}`)
-    return 2
-  }
+  if (demo) {
+    await mkdir(demo.root, { recursive: true, mode: 0o700 })
+    demoDevice = await demoSignerDevice(demo.root)
+    signerDevice = demoDevice.wiring
+  } else if (emuAddr !== undefined) signerDevice = tcpEmulatorWiring(emuAddr)
+  else if (demoFlags.includes('emulated-signer')) {
+    // `--demo emulated-signer` alone: the in-process emulator over a demo key kept beside the data (never the
+    // operator's key: the banner is on, and the key file says what it is).
+    await mkdir(dataDir, { recursive: true, mode: 0o700 })
+    signerDevice = (await demoSignerDevice(dataDir, 'demo-signer.key')).wiring
+  } else signerDevice = hidWiring()
+  if ((demo || emuAddr !== undefined) && !demoFlags.includes('emulated-signer')) demoFlags.push('emulated-signer')
   if (demo) world = await startDemoWorld(appLog.log.child('demo'), demo.root)
   const base = {
     dataDir,
     appLog,
     demoFlags,
-    operatorSigner,
+    signerDevice,
     openLedger,
     secrets,
     ...(demo ? { pipeline: DEMO_PIPELINE_TIMING } : {}),
@@ -299,16 +311,24 @@ async function runServe(values: ParsedOptions, io: CliIo): Promise<number> {
   let run: DemoRun | undefined
   if (demo && world) {
     try {
-      run = await runDemo({
-        handlers: handle.services.handlers,
-        ledger: () => {
-          if (!ledgerStore) throw new Error('the ledger is not open')
-          return ledgerStore
-        },
-        world,
-        root: demo.root,
-        operatorPubkey: operatorSigner.pubkey() as string,
-        log: appLog.log.child('demo'),
+      const h = handle.services.handlers
+      const w = world
+      const dev = demoDevice as DemoSignerDevice
+      // The demo's own set-up (pinning, the two pairings) is approved on the emulated signer by the script; after
+      // that the operator approves on the on-screen device panel.
+      run = await dev.scripted(async () => {
+        await dev.pin(h)
+        return runDemo({
+          handlers: h,
+          ledger: () => {
+            if (!ledgerStore) throw new Error('the ledger is not open')
+            return ledgerStore
+          },
+          world: w,
+          root: (demo as { root: string }).root,
+          operatorPubkey: dev.pubkey,
+          log: appLog.log.child('demo'),
+        })
       })
     } catch (e) {
       await handle.close()

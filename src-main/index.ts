@@ -7,11 +7,11 @@ import { join } from 'node:path'
 import { app, BrowserWindow, safeStorage, session, type WebContents } from 'electron'
 import { CSP } from '../src-shared/ipc/contract'
 import { createAppLog } from './app-log'
-import { operatorSignerFromOptions } from './fleet/operator-signer'
 import { createDispatcher } from './ipc'
 import { makeEmitter, registerIpc } from './ipc-electron'
 import { lazySecretStore } from './secrets/secret-store'
 import { createServices, demoFlagsFromEnv, type Services, workerLedger } from './services'
+import { hidWiring, parseEmulatorAddress, tcpEmulatorWiring } from './signer/device-wiring'
 
 const appLog = createAppLog({ write: (line) => process.stderr.write(`${line}\n`) })
 const log = appLog.log.child('shell')
@@ -133,19 +133,19 @@ async function boot(): Promise<void> {
   // Secrets (NWC URIs, the console key) are sealed by the OS keychain; without one the store refuses (docs/architecture.md §3)
   // and the Settings view's setup card says why. Opened on first use, so start-up never waits on the keychain.
   const secrets = lazySecretStore({ dataDir, safeStorage, log: appLog.log.child('secrets') })
-  // Demo only: a software operator signer over a key file (refused without the demo flag; src-main/fleet/).
-  const operatorKeyFile = process.env.SATMACHINE_OPERATOR_KEY_FILE || undefined
-  const operatorSigner = await operatorSignerFromOptions({
-    demoFlags: demoFlagsFromEnv(),
-    ...(operatorKeyFile ? { operatorKeyFile } : {}),
-  })
+  // The hardware signer over USB; SATMACHINE_SIGNER_EMU=127.0.0.1:PORT uses `satmachine signer-emu` instead (an
+  // emulator: the demo banner goes on).
+  const demoFlags = demoFlagsFromEnv()
+  const emu = process.env.SATMACHINE_SIGNER_EMU || undefined
+  const signerDevice = emu ? tcpEmulatorWiring(parseEmulatorAddress(emu)) : hidWiring()
+  if (emu && !demoFlags.includes('emulated-signer')) demoFlags.push('emulated-signer')
   services = await createServices({
     runtime: 'electron',
-    operatorSigner,
+    signerDevice,
     emit: makeEmitter(() => windows),
     dataDir,
     appLog,
-    demoFlags: demoFlagsFromEnv(),
+    demoFlags,
     // The ledger worker is built next to this entry (out/main/ledger-worker.js).
     openLedger: workerLedger(new URL('./ledger-worker.js', import.meta.url)),
     lps: { secrets },

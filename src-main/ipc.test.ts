@@ -39,6 +39,8 @@ describe('createDispatcher over the real services', () => {
       'fleet.rejected': [{}],
       'setup.setOperator': [{ operatorNpub: '79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798' }],
       'remoteSigner.cancel': [{ requestId: 'r-1' }],
+      'signer.cancel': [{ requestId: 'r-1' }],
+      'signer.requests': [{}],
       // ---- onboarding (issue 13): progress and a relay check need no ledger (a closed port answers ok: false) ----
       'onboarding.save': [{ step: 'relays', done: 'signer' }],
       'onboarding.checkRelay': [{ url: 'ws://127.0.0.1:9' }],
@@ -116,8 +118,20 @@ describe('createDispatcher over the real services', () => {
         { nwcUri: `nostr+walletconnect://${'ab'.repeat(32)}?relay=ws://127.0.0.1:9&secret=${'42'.repeat(32)}` },
       ],
     }
+    // ---- signer device (issue 8b): no device in this suite, and the emulator panel is demo-only ----
+    const noDevice: Record<string, [unknown[], string]> = {
+      'signer.pin': [[], 'unavailable'],
+      'signer.emulator.press': [[{ button: 'approve' }], 'forbidden'],
+      'signer.emulator.pin': [[{ digits: '1234' }], 'forbidden'],
+    }
     for (const m of METHOD_NAMES) {
       if (m === 'lps.register') continue // needs a real npub; covered by lps-ipc.test.ts
+      const special = noDevice[m]
+      if (special) {
+        const r = await d(m, special[0], ctx)
+        expect(r.ok ? 'ok' : r.error.code, m).toBe(special[1])
+        continue
+      }
       const r = await d(m, good[m] ?? ledgerOnly[m] ?? [], ctx)
       if (m in ledgerOnly) expect(r.ok ? 'ok' : r.error.code, m).toBe('unavailable')
       else expect(r.ok, m).toBe(true)

@@ -23,9 +23,9 @@ import {
 } from '../src-shared/ipc/contract'
 import type { Logger } from '../src-shared/log'
 import type { AppLog } from './app-log'
-import { bunkerHandlers } from './bunker/service'
+import { createBunkerFeature } from './bunker/service'
 import type { FleetWiring } from './fleet/feature'
-import { noOperatorSigner, type OperatorSignerProvider } from './fleet/operator-signer'
+import type { OperatorSignerProvider } from './fleet/operator-signer'
 import { createFleetPartsSlot, pairingHandlers } from './fleet/pairing-service'
 import type { LedgerStatus, LedgerStore } from './ledger/types'
 import { openLedger } from './ledger/worker-host'
@@ -37,6 +37,9 @@ import { recipientsHandlers } from './recipients/service'
 import type { ServiceContext } from './service-context'
 import { openSettingsStore } from './settings-store'
 import { createSetupFeature } from './setup/service'
+import type { SignerDeviceWiring } from './signer/device-service'
+import { createSignerDeviceFeature } from './signer/device-service'
+import { noDeviceWiring } from './signer/device-wiring'
 import { worklistHandlers } from './worklist/service'
 
 export const PRODUCT_NAME = 'Satmachine Console'
@@ -102,6 +105,12 @@ export interface ServicesOptions {
    * `fleet.pair`/`renew`/`revoke` answer `unavailable` (the hardware signer plugs in here).
    */
   operatorSigner?: OperatorSignerProvider
+  /**
+   * The operator's hardware signer: its transport (USB, the TCP emulator, the in-process emulator). Absent: no
+   * device is ever found. Its provider signs unless `operatorSigner` is given (tests); the remote bunker is the
+   * fallback either way (src-main/signer/device-service.ts).
+   */
+  signerDevice?: SignerDeviceWiring
 }
 
 export interface Services {
@@ -204,6 +213,14 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     ...(opts.fleet ? { fleet: opts.fleet } : {}),
     ...(opts.payouts ? { payouts: opts.payouts } : {}),
   })
+  // The operator signer: the hardware signer, else the remote bunker (src-main/signer/, src-main/bunker/).
+  const device = createSignerDeviceFeature(ctx, opts.signerDevice ?? noDeviceWiring(), async (pk) => {
+    await setup.handlers['setup.setOperator']({ operatorNpub: pk })
+  })
+  const bunker = createBunkerFeature(ctx, {
+    operatorSigner: opts.operatorSigner ?? device.provider,
+    ...(opts.lps?.secrets ? { secrets: opts.lps.secrets } : {}),
+  })
   const handlers: Handlers = {
     ...shellHandlers(ctx, {
       startedAtMs,
@@ -217,15 +234,10 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     ...recipientsHandlers(ctx, opts.lps?.secrets ? { secrets: opts.lps.secrets } : {}),
     ...lpServiceHandlers(ctx),
     ...worklistHandlers(ctx),
-    ...pairingHandlers(ctx, { signer: opts.operatorSigner ?? noOperatorSigner(), fleet: fleetParts }),
-    ...bunkerHandlers(ctx, {
-      ...(opts.operatorSigner ? { operatorSigner: opts.operatorSigner } : {}),
-      ...(opts.lps?.secrets ? { secrets: opts.lps.secrets } : {}),
-    }),
-    ...onboardingHandlers(ctx, {
-      signer: opts.operatorSigner ?? noOperatorSigner(),
-      setupStatus: setup.handlers['setup.status'],
-    }),
+    ...pairingHandlers(ctx, { signer: bunker.operator, fleet: fleetParts }),
+    ...bunker.handlers,
+    ...device.handlers,
+    ...onboardingHandlers(ctx, { signer: bunker.operator, setupStatus: setup.handlers['setup.status'] }),
   }
 
   let closing: Promise<void> | undefined

@@ -1,6 +1,7 @@
 // The local NIP-46 bunker against a real third-party client (nostr-tools BunkerSigner) over a real relay process:
-// connect with a single-use secret, get_public_key, sign_event and nip44 round-trip approved on the operator
-// signer, permission refusals, revocation, NIP-04 refusal, busy beyond the queue, rate limit, request log.
+// connect with a single-use secret, get_public_key, sign_event and nip44 round-trip approved on the
+// operator signer — the emulated hardware signer, its buttons pressed by the script — permission refusals,
+// revocation, NIP-04 refusal, busy beyond the queue, rate limit, request log.
 import { schnorr } from '@noble/curves/secp256k1.js'
 import { bytesToHex } from '@noble/hashes/utils.js'
 import * as nip44 from 'nostr-tools/nip44'
@@ -11,6 +12,7 @@ import WebSocket from 'ws'
 import { memoryLogger } from '../../src-shared/log'
 import { checkEvent } from '../../src-shared/nostr/event'
 import { type ClientPermissions, GRANTABLE_METHODS, parseBunkerUri } from '../../src-shared/nostr/nip46'
+import { compareCode } from '../../src-shared/nshp/review'
 import { type ApprovalSigner, operatorForTest } from '../../test/support/approval-signer'
 import { type RelayHandle, startRelay } from '../../test/support/relay'
 import { useTempDirs } from '../../test/support/temp-dirs'
@@ -74,12 +76,19 @@ describe('local NIP-46 bunker with nostr-tools BunkerSigner over a real relay', 
       tags: [['d', 'atm-config/a1']],
       content: 'x',
     })
+    // The emulated device shows the request (who asked, the d tag, the compare code); the script presses approve.
     const op = await operator.next()
     expect(op.what).toBe('sign_event')
+    const shown = op.detail.pages.flatMap((p) => p.lines)
+    expect(shown).toContainEqual({ label: 'Requested by (per computer)', value: 'test tool' })
+    expect(shown).toContainEqual({ label: 'App config for', value: 'atm-config/a1' })
     op.approve()
     const ev = await signing
     expect(ev.pubkey).toBe(operator.pubkey)
     expect(checkEvent(ev)).toEqual({ ok: true })
+    expect(op.detail.compareCode).toBe(compareCode(ev.id))
+    const logged = operator.manager.requests(0, 1).entries[0]
+    expect(logged).toMatchObject({ what: 'sign_event', outcome: 'approved', requester: 'NIP-46 client "test tool"' })
 
     const peerSk = key()
     const peer = bytesToHex(schnorr.getPublicKey(peerSk))
@@ -125,7 +134,7 @@ describe('local NIP-46 bunker with nostr-tools BunkerSigner over a real relay', 
 
     const refused = c.signEvent({ kind: 30078, created_at: 1, tags: [['d', 'atm-config/b']], content: '' })
     ;(await operator.next()).refuse('operator pressed reject')
-    await expect(refused).rejects.toMatch(/refused: operator pressed reject/)
+    await expect(refused).rejects.toMatch(/refused: You rejected this on the signer/)
 
     const stranger = client(bunker.issueConnect(ALL).uri)
     await expect(stranger.sendRequest('get_public_key', [])).rejects.toMatch(/connect with a bunker:\/\/ secret first/)
@@ -171,11 +180,20 @@ describe('local NIP-46 bunker with nostr-tools BunkerSigner over a real relay', 
     const reqs = [0, 1, 2, 3].map((i) =>
       c.signEvent({ kind: 1, created_at: 1_760_000_000 + i, tags: [], content: `n${i}` }),
     )
-    // 1 running + 2 waiting: the 4th is answered busy while the others still wait for the operator.
-    await expect(reqs[3]).rejects.toMatch(/^busy:/)
+    // 1 running + 2 waiting: the 4th to arrive (relays do not keep the sending order) is answered busy while the
+    // others still wait for the operator.
+    const settled = Promise.allSettled(reqs)
+    for (let i = 0; i < 200; i++) {
+      if ((await store.pageLog({ offset: 0, limit: 10 })).entries.some((e) => e.outcome === 'busy')) break
+      await new Promise((r) => setTimeout(r, 25))
+    }
     for (let i = 0; i < 3; i++) (await operator.next()).approve()
-    const done = await Promise.all(reqs.slice(0, 3))
-    expect(done.map((e) => e.content)).toEqual(['n0', 'n1', 'n2'])
+    const out = await settled
+    const refused = out.filter((o) => o.status === 'rejected')
+    expect(refused).toHaveLength(1)
+    expect(String((refused[0] as PromiseRejectedResult).reason)).toMatch(/^busy:/)
+    const done = out.flatMap((o) => (o.status === 'fulfilled' ? [o.value.content] : []))
+    expect(done).toHaveLength(3)
     // 4 requests so far (connect is not rate counted); 4 pings fill the minute's 8, the next is refused.
     for (let i = 0; i < 4; i++) expect(await c.sendRequest('ping', [])).toBe('pong')
     await expect(c.sendRequest('ping', [])).rejects.toMatch(/busy: too many requests/)

@@ -30,6 +30,7 @@ import {
   permissionProblem,
 } from '../../src-shared/nostr/nip46'
 import { type Signer, SignerOutputError, signEventChecked } from '../../src-shared/signer'
+import { withRequester } from '../signer/requester'
 import type { BunkerClient, BunkerStore, RequestOutcome } from './store'
 import type { Nip46Subscription, Nip46Transport } from './transport'
 
@@ -251,7 +252,10 @@ export class Bunker {
       try {
         const signer = this.o.signer()
         if (!signer) return refuse('error', "the operator's signer is not connected", summary)
-        const result = await this.callSigner(signer, operator, req, template)
+        // The device log and screen name the client behind the request.
+        const result = await withRequester({ label: `NIP-46 client "${client.name}"`, clientLabel: client.name }, () =>
+          this.callSigner(signer, operator, req, template),
+        )
         await this.logRequest(ev.pubkey, req.method, summary, 'answered', 'approved on the signer')
         await reply({ result })
       } catch (e) {

@@ -17,7 +17,7 @@ import type { OperatorSignerProvider } from '../fleet/operator-signer'
 import type { SecretStore } from '../secrets/secret-store'
 import type { ServiceContext } from '../service-context'
 import { Bunker } from './bunker'
-import { RemoteBunkerSigner } from './remote-signer'
+import { RemoteBunkerError, RemoteBunkerSigner } from './remote-signer'
 import { type BunkerClient, type BunkerStore, openBunkerStore } from './store'
 import { type Nip46Transport, simplePoolTransport } from './transport'
 
@@ -43,6 +43,39 @@ export function preferringProvider(
     current: (): Signer | null => base.current() ?? fallback.current(),
     pubkey: () => (base.current() ? base.pubkey() : fallback.pubkey()),
     describe: () => (base.current() ? base.describe() : fallback.current() ? fallback.describe() : base.describe()),
+  }
+}
+
+const REMOTE_CODES = {
+  timeout: 'timeout',
+  refused: 'forbidden',
+  not_connected: 'unavailable',
+  wrong_key: 'unavailable',
+  unsupported: 'unavailable',
+  cancelled: 'conflict',
+} as const
+
+/**
+ * The remote bunker's refusals as API errors the operator reads (pairing passes ApiErrors through): "refused on
+ * your phone", "a NIP-46 bunker cannot sign delegations: use the hardware signer", a timeout — not `internal`.
+ */
+function operatorFacing(s: Signer): Signer {
+  const wrap =
+    <A extends unknown[], R>(f: (...a: A) => Promise<R>) =>
+    async (...a: A): Promise<R> => {
+      try {
+        return await f(...a)
+      } catch (e) {
+        if (e instanceof RemoteBunkerError) throw new ApiError(REMOTE_CODES[e.code], `The phone signer: ${e.message}`)
+        throw e
+      }
+    }
+  return {
+    getPublicKey: wrap(() => s.getPublicKey()),
+    signEvent: wrap((t) => s.signEvent(t)),
+    signDelegation: wrap((r) => s.signDelegation(r)),
+    nip44Encrypt: wrap((p, x) => s.nip44Encrypt(p, x)),
+    nip44Decrypt: wrap((p, x) => s.nip44Decrypt(p, x)),
   }
 }
 
@@ -80,7 +113,17 @@ function asApiError(e: unknown): never {
   throw e
 }
 
+export interface BunkerFeature {
+  handlers: Pick<Handlers, BunkerMethods>
+  /** The operator signer the console uses: the device (w.operatorSigner) when it has a signer, else the remote bunker. */
+  operator: OperatorSignerProvider
+}
+
 export function bunkerHandlers(ctx: ServiceContext, w: BunkerWiring = {}): Pick<Handlers, BunkerMethods> {
+  return createBunkerFeature(ctx, w).handlers
+}
+
+export function createBunkerFeature(ctx: ServiceContext, w: BunkerWiring = {}): BunkerFeature {
   const log = ctx.log.child('bunker')
   const makeTransport = w.transport ?? simplePoolTransport
   let secretsP: Promise<SecretStore> | undefined
@@ -132,7 +175,10 @@ export function bunkerHandlers(ctx: ServiceContext, w: BunkerWiring = {}): Pick<
     return remote
   }
   const remoteProvider: OperatorSignerProvider = {
-    current: () => remote?.current() ?? null,
+    current: () => {
+      const s = remote?.current()
+      return s ? operatorFacing(s) : null
+    },
     pubkey: () => remote?.pubkey() ?? null,
     describe: () => remote?.describe() ?? 'no remote bunker connected',
   }
@@ -225,7 +271,7 @@ export function bunkerHandlers(ctx: ServiceContext, w: BunkerWiring = {}): Pick<
     }
   })()
 
-  return {
+  const handlers: Pick<Handlers, BunkerMethods> = {
     'bunker.status': async () => {
       try {
         await ensureBunker()
@@ -303,4 +349,5 @@ export function bunkerHandlers(ctx: ServiceContext, w: BunkerWiring = {}): Pick<
       return remoteView()
     },
   }
+  return { handlers, operator }
 }

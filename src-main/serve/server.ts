@@ -24,6 +24,7 @@ import { createDispatcher } from '../ipc'
 import type { PipelineWiring } from '../pipeline/feature'
 import type { SecretStore } from '../secrets/secret-store'
 import { createServices, type OpenLedger, type Services } from '../services'
+import type { SignerDeviceWiring } from '../signer/device-service'
 import { bridgeClientScript } from './bridge-client'
 
 export const DEFAULT_PORT = 4780
@@ -55,8 +56,10 @@ export interface ServeOptions {
    * consent. Absent: NWC destinations and the operator wallet are refused as `unavailable`.
    */
   secrets?: SecretStore | (() => Promise<SecretStore>)
-  /** The operator's signer for pairing (demo: a software signer); absent, pairing answers `unavailable`. */
+  /** Tests only: an operator signer used instead of the hardware signer (the remote bunker stays the fallback). */
   operatorSigner?: OperatorSignerProvider
+  /** How the hardware signer is reached (USB, the TCP emulator, the in-process demo emulator); absent: none. */
+  signerDevice?: SignerDeviceWiring
   /** Pipeline timing and receipt options (demo mode runs them every few seconds); the secret store is `secrets`. */
   pipeline?: Omit<PipelineWiring, 'secrets'>
 }
@@ -166,6 +169,7 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
     ...(opts.demoFlags ? { demoFlags: opts.demoFlags } : {}),
     ...(opts.openLedger ? { openLedger: opts.openLedger } : {}),
     ...(opts.operatorSigner ? { operatorSigner: opts.operatorSigner } : {}),
+    ...(opts.signerDevice ? { signerDevice: opts.signerDevice } : {}),
     // With a secret store, the money pipeline starts once the operator setup is complete (src-main/setup/).
     ...(opts.secrets
       ? { lps: { secrets: opts.secrets }, payouts: { ...(opts.pipeline ?? {}), secrets: opts.secrets } }

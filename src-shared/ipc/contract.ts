@@ -86,6 +86,15 @@ import {
 // ---- end onboarding (issue 13) ----
 import { array, hex, type Infer, int, object, oneOf, optional, refine, type Schema, string, tuple } from './schema'
 import {
+  type SignerDeviceView,
+  type SignerEmulatorScreenView,
+  type SignerRequestLogView,
+  signerCancelInput,
+  signerEmulatorPinInput,
+  signerEmulatorPressInput,
+  signerRequestsInput,
+} from './signer-device'
+import {
   payoutReleaseInput,
   payoutResumeInput,
   type SettlementStatusView,
@@ -465,6 +474,27 @@ export const METHODS = {
   /** Cancels a request waiting on the phone (the `requestId` of its signer.activity event). */
   'remoteSigner.cancel': method<{ cancelled: boolean }>()(remoteSignerCancelInput),
   // ---- end bunker (issue 8b) ----
+  // ---- signer device (issue 8b) ----
+  // The operator's hardware signer (docs/signer-host.md; shapes in ./signer-device.ts).
+  /** Device state, what is connected, what is pinned, whether operator signatures go through it now. */
+  'signer.status': method<SignerDeviceView>()(),
+  /** Looks for the device now (discovery otherwise retries with backoff). */
+  'signer.connect': method<SignerDeviceView>()(),
+  /** The device shows its npub; once the operator confirms it there, npub + serial are pinned. */
+  'signer.pin': method<SignerDeviceView>()(),
+  /** Forgets the pinned device (the operator key in the settings stays). */
+  'signer.forget': method<SignerDeviceView>()(),
+  /** Cancels a request waiting on the device (the `requestId` of its signer.activity event). */
+  'signer.cancel': method<{ cancelled: boolean }>()(signerCancelInput),
+  /** Every request the signer was asked, newest first (who asked, what, when, outcome). */
+  'signer.requests': method<SignerRequestLogView>()(signerRequestsInput),
+  /** Demo only: the emulated device's screen (null when the signer is not emulated in this process). */
+  'signer.emulator.screen': method<SignerEmulatorScreenView | null>()(),
+  /** Demo only: presses a button on the emulated device. */
+  'signer.emulator.press': method<SignerEmulatorScreenView>()(signerEmulatorPressInput),
+  /** Demo only: types the PIN on the emulated device's keypad (the console never sends a PIN to a real device). */
+  'signer.emulator.pin': method<SignerEmulatorScreenView>()(signerEmulatorPinInput),
+  // ---- end signer device (issue 8b) ----
   // ---- onboarding (issue 13) ----
   // The first-run wizard (docs/onboarding.md; shapes in ./onboarding.ts). Progress is kept by the main side.
   /** Where the operator stands in the wizard, the signer's state and whether the console is configured. */
@@ -522,6 +552,12 @@ export const EVENTS = {
   /** One operator-signer request's progress ("approve on your phone"), for the confirm dialog. */
   'signer.activity': event<SignerActivity>(),
   // ---- end bunker (issue 8b) ----
+  // ---- signer device (issue 8b) ----
+  /** The device state after any change (plugged, unplugged, locked, busy, pinned, forgotten). */
+  'signer.device': event<SignerDeviceView>(),
+  /** Demo only: the emulated device's screen while it changes. */
+  'signer.emulator.screen': event<SignerEmulatorScreenView>(),
+  // ---- end signer device (issue 8b) ----
 } as const
 
 export type Events = typeof EVENTS

@@ -172,6 +172,21 @@ describe.skipIf(missing !== null)('satmachine serve --demo in Chromium', () => {
     await expect.poll(() => page.getByTestId('setup-secrets').textContent()).toContain(join(root, 'demo', 'secret.key'))
     expect(await page.getByTestId('setup-secrets-move').textContent()).toMatch(/removable media.*--secret-key-file/s)
 
+    // The emulated signer on screen (issue 8b): a renewal waits on the device; the confirm dialog draws the device
+    // with its buttons, and Approve on that panel signs the delegation, then the re-signed machine config.
+    await page.getByTestId('nav-fleet').click()
+    await page.getByTestId('view-fleet').waitFor()
+    await page.locator('[data-testid^="renew-"]').first().click()
+    await page.getByTestId('confirm-renew').getByRole('button', { name: 'Renew delegation' }).click()
+    const panel = page.getByTestId('signer-dialog').getByTestId('device-panel')
+    await expect.poll(() => panel.getByTestId('device-title').textContent()).toMatch(/Delegate signing/)
+    expect(await page.getByTestId('signer-dialog-title').textContent()).toMatch(/Confirm on your signer/)
+    await page.screenshot({ path: join(RESULTS, 'demo-device-panel.png'), fullPage: true })
+    await panel.getByTestId('device-approve').click()
+    await expect.poll(() => panel.getByTestId('device-title').textContent()).toMatch(/Sign event/)
+    await panel.getByTestId('device-approve').click()
+    await page.getByTestId('oneshot').waitFor()
+
     const problems = chrome.problems.splice(0)
     expect(problems, formatProblems(problems)).toEqual([])
 

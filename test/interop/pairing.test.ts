@@ -1,25 +1,25 @@
 // ATM pairing over IPC (src-main/fleet/pairing-service.ts; docs/protocol.md §10, §7): through the real dispatcher,
 // an in-process ledger, a REAL relay process and the REAL @getalby/sdk wallet service. Without an operator signer
-// pairing answers `unavailable` and stores nothing; with the demo software signer (demo flag + key file) an ATM is
-// paired, the ATM simulator started from the returned URI sells once and the sale is booked; renewal answers a new
+// pairing answers `unavailable` and stores nothing; with the emulated hardware signer (in-process emulator, pinned
+// through `signer.pin`, every review approved on the device by its auto-approve setting) an ATM is paired, the ATM simulator started from the returned URI sells once and the sale is booked; renewal answers a new
 // window; after revocation a record is rejected `revoked`; two pairings at once keep both ATMs; bad arguments name
 // the field; the receive-only NWC URI appears nowhere but in the one-shot payload.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { bytesToHex } from '@noble/hashes/utils.js'
 import { npubEncode } from 'nostr-tools/nip19'
 import { getPublicKey } from 'nostr-tools/pure'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { createAppLog } from '../../src-main/app-log'
 import { type AtmSimulator, type Customer, createAtmSimulator } from '../../src-main/atm-sim/simulator'
-import { NO_OPERATOR_SIGNER, operatorSignerFromOptions } from '../../src-main/fleet/operator-signer'
+import { NO_OPERATOR_SIGNER } from '../../src-main/fleet/operator-signer'
 import { createDispatcher, type Dispatch } from '../../src-main/ipc'
 import '../../src-main/ledger/registry'
 import { openLedgerInProcess } from '../../src-main/ledger/store'
 import { lazySecretStore } from '../../src-main/secrets/secret-store'
 import { createServices, type Services } from '../../src-main/services'
+import { inProcessEmulatorWiring } from '../../src-main/signer/device-wiring'
 import type {
   FleetMachineView,
   Notice,
@@ -28,6 +28,7 @@ import type {
   SetupStatusView,
 } from '../../src-shared/ipc/contract'
 import type { DelegationView, FleetPairView, FleetRenewView, FleetRevokeView } from '../../src-shared/ipc/fleet-pairing'
+import type { SignerDeviceView } from '../../src-shared/ipc/signer-device'
 import type { WorklistView } from '../../src-shared/ipc/worklist'
 import { parsePairingPayload } from '../../src-shared/nostr/pairing'
 import { waitFor } from '../support/fleet-harness'
@@ -84,24 +85,26 @@ async function open(dataDir: string, withSigner: boolean) {
   const appLog = createAppLog()
   const notices: Notice[] = []
   const secrets = lazySecretStore({ dataDir, keyFile: join(root, 'secret.key'), log: appLog.log.child('secrets') })
-  const keyFile = join(root, 'operator.key')
-  writeFileSync(keyFile, bytesToHex(OPERATOR_SK), { mode: 0o600 })
-  const demoFlags = withSigner ? ['software-operator-signer'] : []
-  const operatorSigner = await operatorSignerFromOptions(
-    withSigner ? { demoFlags, operatorKeyFile: keyFile } : { demoFlags },
-  )
+  // The operator key lives on the emulated device; every review on it is approved at once (auto-approve).
+  const device = withSigner
+    ? inProcessEmulatorWiring({
+        mode: 'test',
+        secretKey: OPERATOR_SK,
+        serial: 'TEST-0001',
+        config: { autoApprove: true },
+      })
+    : undefined
   const services: Services = await createServices({
     runtime: 'node',
     dataDir,
     appLog,
-    demoFlags,
     emit: (event, payload) => {
       if (event === 'notice') notices.push(payload as Notice)
     },
     openLedger: ({ dir, log }) => openLedgerInProcess({ dir, logger: log, autoSnapshot: false }),
     lps: { secrets },
     payouts: { secrets },
-    operatorSigner,
+    ...(device ? { signerDevice: device.wiring } : {}),
   })
   await services.ledgerReady
   const d: Dispatch = createDispatcher(services.handlers, appLog.log.child('ipc'))
@@ -171,7 +174,7 @@ function filesUnder(dir: string): string[] {
 }
 
 describe('pairing over IPC', () => {
-  it('unavailable without a signer or a running fleet; then pairs, sells, renews, revokes with the demo signer', async () => {
+  it('unavailable without a signer or a running fleet; then pairs, sells, renews, revokes through the emulated hardware signer', async () => {
     const dataDir = join(root, 'data')
     const a = await open(dataDir, false)
     const atm1 = atmKey(0x51)
@@ -198,12 +201,16 @@ describe('pairing over IPC', () => {
       await a.services.close()
     }
 
-    // The same data with the demo software operator signer: the saved setup starts the fleet again.
+    // The same data with the emulated hardware signer: the saved setup starts the fleet again; the device is pinned
+    // (it shows its npub, approved on the device) and holds the operator key already set.
     const b = await open(dataDir, true)
     const sims: AtmSimulator[] = []
     const answers: unknown[] = []
     try {
       await b.running()
+      ok(await b.d('signer.connect', [], call))
+      const pinned = ok<SignerDeviceView>(await b.d('signer.pin', [], call))
+      expect(pinned).toMatchObject({ usable: true, transport: 'emulator-inproc', pinned: { pubkey: OPERATOR_PK } })
       const receive = await svc.addConnection({ wallet: op.wallet, methods: RECEIVE_ONLY_METHODS })
       const pair = ok<FleetPairView>(
         await b.d('fleet.pair', [pairArgs(npubEncode(atm1.pk), 'atm-1', { nwcReceiveOnlyUri: receive.uri })], call),
@@ -347,15 +354,19 @@ describe('pairing over IPC', () => {
       expect(JSON.stringify(answers)).not.toContain(secret)
       expect(JSON.stringify(b.notices)).not.toContain(secret)
 
-      // Another operator key pinned: the demo signer holds a different key, so pairing is refused before signing.
+      // Another operator key in the settings: the pinned signer holds a different key, so it is not used and pairing
+      // is refused before anything is signed; the Signer screen says why.
       const other = getPublicKey(new Uint8Array(32).fill(0x42))
       ok(await b.d('setup.setOperator', [{ operatorNpub: npubEncode(other) }], call))
       await b.running()
       const before = ok<DelegationView[]>(await b.d('fleet.delegations', [], call)).length
       expect(await b.d('fleet.pair', [pairArgs(atmKey(0x5a).pk, 'atm-10')], call)).toMatchObject({
         ok: false,
-        error: { code: 'unavailable', message: expect.stringMatching(/pinned operator key/) },
+        error: { code: 'unavailable', message: NO_OPERATOR_SIGNER },
       })
+      const st = ok<SignerDeviceView>(await b.d('signer.status', [], call))
+      expect(st).toMatchObject({ usable: false, state: 'error' })
+      expect(st.detail).toMatch(/different key than the operator key in Settings/)
       expect(ok<DelegationView[]>(await b.d('fleet.delegations', [], call))).toHaveLength(before)
     } finally {
       for (const s of sims) await s.close()

@@ -1,15 +1,22 @@
-// A test operator signer that, like a hardware signer, does nothing until someone approves: each call waits in a
-// queue until the test calls approve() or refuse() on it. It wraps the software signer. Until the device emulator
-// (issue 8a) is merged this stands in for "press the button on the device"; swapping in the emulator's provider is
-// the one line in `operatorForTest` below.
-
-import { createSoftwareSigner } from '../../src-main/signer/software-signer'
-import type { EventTemplate } from '../../src-shared/nostr/event'
+// The operator signer the NIP-46 and pairing tests use: the emulated hardware signer (the NSHP/1 device core in
+// process), reached through the console's real host path — the NSHP/1 client over the in-process transport and the
+// DeviceManager that pins it and runs each request. Like the real device it does nothing until someone presses a
+// button: `next()` resolves with the review on the device's screen, and `approve()` / `refuse()` press its buttons.
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { DeviceManager } from '../../src-main/signer/device-manager'
+import { openDeviceStore } from '../../src-main/signer/device-store'
+import { inProcessEmulatorWiring } from '../../src-main/signer/device-wiring'
+import { memoryLogger } from '../../src-shared/log'
+import { publicKeyHex } from '../../src-shared/nostr/event'
+import type { CommandName, EmulatorControlApi, ReviewScreen } from '../../src-shared/nshp/types'
 import type { Signer } from '../../src-shared/signer'
 
 export interface PendingOp {
-  what: 'sign_event' | 'sign_delegation' | 'nip44_encrypt' | 'nip44_decrypt'
-  detail: unknown
+  what: 'sign_event' | 'sign_delegation' | 'nip44_encrypt' | 'nip44_decrypt' | 'get_public_key'
+  /** What the device shows. */
+  detail: ReviewScreen
   approve(): void
   refuse(reason?: string): void
 }
@@ -17,46 +24,82 @@ export interface PendingOp {
 export interface ApprovalSigner {
   signer: Signer
   pubkey: string
-  /** Resolves with the next operation waiting for approval. */
+  /** Resolves with the next request on the device's screen. */
   next(): Promise<PendingOp>
-  /** Operations waiting right now. */
+  /** Requests on the device's screen right now (the device holds at most one). */
   pendingCount(): number
+  /** The emulated device's control (faults, unplug, screen). */
+  control: EmulatorControlApi
+  manager: DeviceManager
 }
 
-export async function approvalSigner(secretKey: Uint8Array): Promise<ApprovalSigner> {
-  const inner = createSoftwareSigner(secretKey)
-  const pubkey = await inner.getPublicKey()
-  const queue: PendingOp[] = []
-  const waiters: Array<(op: PendingOp) => void> = []
-  const gate = <T>(what: PendingOp['what'], detail: unknown, run: () => Promise<T>): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      const op: PendingOp = {
-        what,
-        detail,
-        approve: () => run().then(resolve, reject),
-        refuse: (reason = 'refused on the signer') => reject(new Error(reason)),
-      }
-      const w = waiters.shift()
-      if (w) w(op)
-      else queue.push(op)
-    })
+const WHAT: Partial<Record<CommandName, PendingOp['what']>> = {
+  SIGN_EVENT: 'sign_event',
+  SIGN_DELEGATION: 'sign_delegation',
+  NIP44_ENCRYPT: 'nip44_encrypt',
+  NIP44_DECRYPT: 'nip44_decrypt',
+  GET_PUBLIC_KEY: 'get_public_key',
+}
+
+/** The emulated device over `secretKey`, connected and pinned (the pinning review approved by the script). */
+export async function emulatedOperator(secretKey: Uint8Array): Promise<ApprovalSigner> {
+  const pubkey = publicKeyHex(secretKey)
+  const { wiring, control } = inProcessEmulatorWiring({
+    mode: 'test',
+    secretKey: Uint8Array.from(secretKey),
+    serial: 'TEST-0001',
+  })
+  const store = await openDeviceStore(mkdtempSync(join(tmpdir(), 'emulated-operator-')), memoryLogger())
+  let operator: string | null = pubkey
+  const manager = new DeviceManager({
+    opener: wiring.opener,
+    createClient: wiring.createClient,
+    review: wiring.review,
+    store,
+    operatorPubkey: () => operator,
+    setOperatorPubkey: async (pk) => {
+      operator = pk
+    },
+    log: memoryLogger(),
+  })
+  await manager.connectNow()
+  control.configure({ autoApprove: true })
+  try {
+    await manager.pin()
+  } finally {
+    control.configure({ autoApprove: false })
+  }
+  const provider = manager.provider()
+  const now = (): Signer => {
+    const s = provider.current()
+    if (!s) throw new Error('the emulated signer is not usable (unplugged or not pinned)')
+    return s
+  }
   const signer: Signer = {
-    getPublicKey: async () => pubkey,
-    signEvent: (t: EventTemplate) => gate('sign_event', t, () => inner.signEvent(t)),
-    signDelegation: (r) => gate('sign_delegation', r, () => inner.signDelegation(r)),
-    nip44Encrypt: (p, x) => gate('nip44_encrypt', p, () => inner.nip44Encrypt(p, x)),
-    nip44Decrypt: (p, x) => gate('nip44_decrypt', p, () => inner.nip44Decrypt(p, x)),
+    getPublicKey: () => now().getPublicKey(),
+    signEvent: (t) => now().signEvent(t),
+    signDelegation: (r) => now().signDelegation(r),
+    nip44Encrypt: (p, x) => now().nip44Encrypt(p, x),
+    nip44Decrypt: (p, x) => now().nip44Decrypt(p, x),
   }
   return {
     signer,
     pubkey,
-    next: () => {
-      const op = queue.shift()
-      return op ? Promise.resolve(op) : new Promise((r) => waiters.push(r))
+    control,
+    manager,
+    async next() {
+      const s = await control.waitFor('reviewing', 20_000)
+      const review = s.review as ReviewScreen & { page: number }
+      return {
+        what: WHAT[review.command] ?? 'sign_event',
+        detail: review,
+        approve: () => control.press('approve'),
+        refuse: () => control.press('reject'),
+      }
     },
-    pendingCount: () => queue.length,
+    pendingCount: () => (control.screen().state === 'reviewing' ? 1 : 0),
   }
 }
 
-/** The operator signer the NIP-46 tests use. To run them against the device emulator, return its provider here. */
-export const operatorForTest = approvalSigner
+/** The operator signer the NIP-46 tests use. */
+export const operatorForTest = emulatedOperator
