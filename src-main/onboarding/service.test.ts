@@ -10,7 +10,7 @@ import { type RelayHandle, startRelay } from '../../test/support/relay'
 import { startNodeServices } from '../../test/support/services'
 import { useTempDirs } from '../../test/support/temp-dirs'
 import { startWalletService, type WalletConnection, type WalletServiceFixture } from '../../test/support/wallet-service'
-import { softwareOperatorSigner } from '../fleet/operator-signer'
+import type { OperatorSignerProvider } from '../fleet/operator-signer'
 import '../ledger/registry'
 import { type InProcessLedger, openLedgerInProcess } from '../ledger/store'
 import type { Services } from '../services'
@@ -68,7 +68,13 @@ describe('onboarding handlers', () => {
 
   it('reads the connected signer from the provider and compares it with the pinned operator key', async () => {
     const sk = new Uint8Array(32).fill(0x31)
-    const s = await startNodeServices({ dataDir: tempDir(), operatorSigner: await softwareOperatorSigner(sk) })
+    // A provider holding a key, as the device feature's or the remote bunker's is once connected.
+    const provider: OperatorSignerProvider = {
+      current: () => null,
+      pubkey: () => getPublicKey(sk),
+      describe: () => 'test signer',
+    }
+    const s = await startNodeServices({ dataDir: tempDir(), operatorSigner: provider })
     try {
       const st = await s.handlers['onboarding.status']()
       expect(st.signer).toMatchObject({ connected: true, pubkey: getPublicKey(sk), matchesOperator: false })

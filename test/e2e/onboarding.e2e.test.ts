@@ -1,8 +1,8 @@
 // End-to-end test of the first-run wizard ("Get started", src-renderer/views/WelcomeView.vue) in real Chromium
 // against the BUILT headless mode, with a REAL relay process and the REAL @getalby/sdk wallet service:
 //   - a console with no signer lands on the wizard, and the device step says plainly that no device was found;
-//   - a console whose signer provider holds a key (the demo software signer stands in for the device) is walked
-//     through every step: the signer's key pinned, a dead relay refused live and a real one accepted, the wizard
+//   - a console whose hardware signer is the in-process emulator (demo only) is walked through every step: the
+//     device found and its key pinned on the device, a dead relay refused live and a real one accepted, the wizard
 //     left half-way and resumed after a reload (progress kept by the main side), a wrong wallet URI refused and the
 //     real one checked with get_info and get_balance (balance shown), fees and a split with the engine's live
 //     preview (a split that does not add up refused), and the first machine paired (pairing QR shown);
@@ -10,13 +10,13 @@
 // Screenshots of every step go to test-results/; any console error, page error or failed request fails the test.
 // Needs `npm run build` first (`npm test` does it) and /usr/bin/chromium (skipped otherwise).
 import { existsSync, readFileSync } from 'node:fs'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { bytesToHex } from '@noble/hashes/utils.js'
 import { npubEncode } from 'nostr-tools/nip19'
 import { getPublicKey } from 'nostr-tools/pure'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { WindowApi } from '../../src-shared/ipc/renderer-api'
 import { computeSettlement } from '../../src-shared/money/settlement'
 import { type ChromiumSession, chromiumMissingReason, formatProblems, launchChromium } from '../support/chromium'
 import { LightningNetwork } from '../support/lightning'
@@ -27,8 +27,6 @@ import { startWalletService, type WalletConnection, type WalletServiceFixture } 
 const ROOT = resolve(import.meta.dirname, '../..')
 const BIN = join(ROOT, 'bin', 'satmachine.mjs')
 const RESULTS = join(ROOT, 'test-results')
-const OPERATOR_SK = new Uint8Array(32).fill(0x6b)
-const OPERATOR_PK = getPublicKey(OPERATOR_SK)
 const ATM_PK = getPublicKey(new Uint8Array(32).fill(0x2c))
 
 const missing = chromiumMissingReason()
@@ -87,27 +85,46 @@ describe.skipIf(missing !== null)('first-run wizard in Chromium over headless mo
   }, 60_000)
 
   it('walks every step, can be left and resumed, and pairs the first machine', async () => {
-    const keyFile = join(root, 'operator.key')
-    await writeFile(keyFile, `${bytesToHex(OPERATOR_SK)}\n`, { mode: 0o600 })
     const dataDir = join(root, 'data')
+    // The in-process emulator of the hardware signer (demo only) stands in for the USB device.
     const s = await startServeProcess(dataDir, [
       '--secret-key-file',
       join(root, 'secret.key'),
       '--demo',
-      'software-operator-signer',
-      '--operator-key-file',
-      keyFile,
+      'emulated-signer',
     ])
     served.push(s)
     const page = chrome.page
+    /** Approves the next review on the emulated device, through the page's own API (demo only). */
+    const approveOnDevice = async () => {
+      await expect
+        .poll(
+          () =>
+            page.evaluate(async () => {
+              const api = (globalThis as unknown as { api: WindowApi }).api
+              const r = await api['signer.emulator.screen']()
+              return r.ok ? (r.value?.review ? 'reviewing' : 'idle') : 'error'
+            }),
+          { timeout: 20_000 },
+        )
+        .toBe('reviewing')
+      await page.evaluate(async () => {
+        const api = (globalThis as unknown as { api: WindowApi }).api
+        await api['signer.emulator.press']({ button: 'approve' })
+      })
+    }
     await page.goto(s.url)
     await page.getByTestId('view-welcome').waitFor()
 
-    // 1. Signer: the provider's key is found and pinned as the operator key.
-    await page.getByTestId('signer-device-found').waitFor()
-    expect(await page.getByTestId('signer-device-found').textContent()).toContain(npubEncode(OPERATOR_PK))
+    // 1. Signer: the device is found through signer.status; its key is shown on the device and pinned there.
+    await page.getByTestId('signer-device-state').waitFor({ timeout: 20_000 })
+    await page.getByTestId('signer-pin-device').waitFor({ timeout: 20_000 })
     await shot('1-signer-found')
-    await page.getByTestId('signer-use-device').click()
+    await page.getByTestId('signer-pin-device').click()
+    await approveOnDevice()
+    await page.getByTestId('signer-device-usable').waitFor({ timeout: 20_000 })
+    await expect.poll(() => page.getByTestId('signer-next').isDisabled()).toBe(false)
+    await page.getByTestId('signer-next').click()
 
     // 2. Relays, each checked live: a closed port is refused in plain words, the real relay answers.
     await page.getByTestId('onboarding-panel-relays').waitFor()
@@ -180,6 +197,8 @@ describe.skipIf(missing !== null)('first-run wizard in Chromium over headless mo
     await page.getByTestId('pair-machineId').fill('atm-01')
     await page.getByTestId('pair-name').fill('Main Street')
     await page.getByTestId('pair-submit').click()
+    // Delegation, machine config and roster: each confirmed on the device.
+    for (let i = 0; i < 3; i++) await approveOnDevice()
     await page.getByTestId('oneshot-qr').waitFor({ timeout: 30_000 })
     await page.getByTestId('machine-paired').waitFor()
     // The machine's own configuration carries no split: once it arrives, the wizard applies the one chosen above.
