@@ -14,6 +14,7 @@ import type { OperatorSignerProvider } from '../fleet/operator-signer'
 import '../ledger/registry'
 import { type InProcessLedger, openLedgerInProcess } from '../ledger/store'
 import type { Services } from '../services'
+import { createSoftwareSigner } from '../signer/software-signer'
 
 const tempDir = useTempDirs('onboarding-')
 let relay: RelayHandle
@@ -69,8 +70,9 @@ describe('onboarding handlers', () => {
   it('reads the connected signer from the provider and compares it with the pinned operator key', async () => {
     const sk = new Uint8Array(32).fill(0x31)
     // A provider holding a key, as the device feature's or the remote bunker's is once connected.
+    const signer = createSoftwareSigner(sk)
     const provider: OperatorSignerProvider = {
-      current: () => null,
+      current: () => signer,
       pubkey: () => getPublicKey(sk),
       describe: () => 'test signer',
     }
