@@ -58,6 +58,10 @@ describe('createDispatcher over the real services', () => {
       'lps.dustSettle': [{ ...lpId, rateMsatPerMajor: '1' }],
       'lps.deactivate': [{ ...lpId, reason: 'r' }],
       'lps.history': [lpId],
+      // liquidity providers screen (issue 9): no fleet runs here, so nothing can be sent
+      'lps.statement.send': [{ ...lpId, fromMs: 0, toMs: 1 }],
+      'lps.update': [{ ...lpId, name: 'New name' }],
+      'lps.checkDestination': [lpId],
       'lps.setDestination': [
         { ...lpId, destination: { kind: 'keysend', nodeId: `02${'11'.repeat(32)}` }, payout: lpPolicy },
       ],

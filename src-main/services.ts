@@ -230,7 +230,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
       onRelaysChanged: () => void setup.apply('relays changed'),
     }),
     ...setup.handlers,
-    ...lpsHandlers(ctx, opts.lps),
+    ...lpsHandlers(ctx, { ...opts.lps, fleet: fleetParts }),
     ...recipientsHandlers(ctx, opts.lps?.secrets ? { secrets: opts.lps.secrets } : {}),
     ...lpServiceHandlers(ctx),
     ...worklistHandlers(ctx),

@@ -2,7 +2,10 @@
 // ledger store holding every registered module): JSON-safe answers with decimal-string amounts, bad arguments
 // answered bad_args naming the field (from the schema and from the ledger procedures), state refusals as
 // conflict / not_found, an NWC destination sealed at rest (never in the ledger, the answer or the log) and usable
-// by the payout resolver against the real relay and wallet service.
+// by the payout resolver against the real relay and wallet service. Destinations are checked live before they
+// are stored (the shared check; the `@example.com` addresses of the bookkeeping tests answer through a stand-in,
+// every other destination meets the real check): a failed check is refused naming the field, a passed one shows
+// as the LP's destination health.
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -18,18 +21,36 @@ import { startWalletService, type WalletServiceFixture } from '../../test/suppor
 import { createAppLog } from '../app-log'
 import { createDispatcher, type Dispatch } from '../ipc'
 import '../ledger/registry'
+import { finalizeEvent } from 'nostr-tools/pure'
+import { DEFAULT_SETTINGS } from '../../src-shared/ipc/contract'
+import { KIND_DM_RELAYS, KIND_GIFT_WRAP, unwrapGiftWrap } from '../../src-shared/nostr/nip17'
+import type { FleetParts } from '../fleet/feature'
+import { createFleetPartsSlot } from '../fleet/pairing-service'
 import { openLedgerInProcess } from '../ledger/store'
 import type { LedgerStore } from '../ledger/types'
+import { createRelayPool } from '../nostr/relay-pool'
+import { createDestinationChecker, type DestinationChecker } from '../payouts/destinations/check'
 import { createDestinationResolver } from '../payouts/destinations/resolver'
+import { queryOnce } from '../receipts/query'
 import { aesGcmSecretBox } from '../secrets/file-key'
 import { openSecretStore, SECRETS_FILE, type SecretStore } from '../secrets/secret-store'
+import type { ServiceContext } from '../service-context'
 import { createServices, type Services } from '../services'
-import { ledgerDestinationLookup } from './service'
+import type { SettingsStore } from '../settings-store'
+import { createSoftwareSigner } from '../signer/software-signer'
+import { ledgerDestinationLookup, lpsHandlers } from './service'
 
 const ctx = { transport: 'ws', caller: 'test' } as const
 const NODE_ID = '0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798'
 const POLICY = { thresholdMsat: '10000', schedule: 'threshold', maxFeePpm: 5000 }
 const npubOf = (n: number) => npubEncode(getPublicKey(new Uint8Array(32).fill(n)))
+const realChecker = createDestinationChecker()
+const checker: DestinationChecker = {
+  check: (dst) =>
+    dst.kind === 'lightning_address' && dst.address.endsWith('@example.com')
+      ? Promise.resolve({ ok: true, text: `${dst.address} answered` })
+      : realChecker.check(dst),
+}
 
 let dir: string
 let services: Services
@@ -63,9 +84,16 @@ beforeAll(async () => {
       ledgerA = await openLedger(o)
       return ledgerA
     },
-    lps: { secrets },
+    lps: { secrets, checker },
   })
-  bare = await createServices({ runtime: 'node', dataDir: join(dir, 'b'), appLog, emit: () => {}, openLedger })
+  bare = await createServices({
+    runtime: 'node',
+    dataDir: join(dir, 'b'),
+    appLog,
+    emit: () => {},
+    openLedger,
+    lps: { checker },
+  })
   await services.ledgerReady
   await bare.ledgerReady
   d = createDispatcher(services.handlers, appLog.log)
@@ -245,6 +273,12 @@ describe('lps.* over the dispatcher', () => {
     expect(toNwc.destination).toEqual({ kind: 'nwc', walletPubkey: conn.walletPubkey })
     expect(toNwc.payout).toMatchObject({ schedule: 'weekly', minIntervalMs: 7 * 86_400_000 })
     expect(await secrets.get(slot)).toBe(conn.uri)
+    // Checked again from the sealed URI: the wallet still announces make_invoice on its relay.
+    const rechecked = await ok<LpView>('lps.checkDestination', { lpId: lp.id })
+    expect(rechecked.health).toMatchObject({
+      ok: true,
+      text: 'the wallet answered on its relays and can create invoices',
+    })
     // A refused change leaves the sealed URI as it was.
     const bad = await err('lps.setDestination', {
       lpId: lp.id,
@@ -285,6 +319,143 @@ describe('lps.* over the dispatcher', () => {
       () => dBare,
     )
     expect(k.destination).toEqual({ kind: 'keysend', nodeId: NODE_ID })
+  }, 30_000)
+})
+
+describe('live destination check', () => {
+  it('refuses a destination that does not answer, naming the field, and shows the health of one that does', async () => {
+    const bad = await err(
+      'lps.register',
+      reg(8, { destination: { kind: 'lightning_address', address: 'nobody@127.0.0.1:1' } }),
+    )
+    expect([bad.code, bad.field]).toEqual(['bad_args', 'args[0].destination.address'])
+    expect(bad.message).toMatch(
+      /^args\[0\]\.destination\.address: nobody@127\.0\.0\.1:1 did not answer as a Lightning address/,
+    )
+    expect((await ok<LpView[]>('lps.list', {})).some((l) => l.npub === npubOf(8))).toBe(false)
+    const badNode = await err(
+      'lps.register',
+      reg(8, { destination: { kind: 'keysend', nodeId: `02${'00'.repeat(32)}` } }),
+    )
+    expect([badNode.code, badNode.field]).toEqual(['bad_args', 'args[0].destination.nodeId'])
+    expect(badNode.message).toMatch(/not a point on secp256k1/)
+    const lp = await ok<LpView>('lps.register', reg(8))
+    expect(lp.health).toMatchObject({ ok: true, text: 'lp8@example.com answered' })
+    expect([lp.paidMsat, lp.lastPayout]).toEqual(['0', null])
+    const refused = await err('lps.setDestination', {
+      lpId: lp.id,
+      destination: { kind: 'lightning_address', address: 'nobody@127.0.0.1:1' },
+      payout: POLICY,
+    })
+    expect([refused.code, refused.field]).toEqual(['bad_args', 'args[0].destination.address'])
+    const still = (await ok<LpView[]>('lps.list', {})).find((l) => l.id === lp.id)
+    expect(still?.destination).toEqual({ kind: 'lightning_address', address: 'lp8@example.com' })
+    const moved = await ok<LpView>('lps.setDestination', {
+      lpId: lp.id,
+      destination: { kind: 'keysend', nodeId: NODE_ID },
+      payout: POLICY,
+    })
+    expect(moved.health?.text).toMatch(/valid public key/)
+    // Checking again keeps the destination and refreshes its health.
+    const again = await ok<LpView>('lps.checkDestination', { lpId: lp.id })
+    expect(again.destination).toEqual({ kind: 'keysend', nodeId: NODE_ID })
+    expect(again.health?.ok).toBe(true)
+    expect(again.health!.checkedAtMs).toBeGreaterThanOrEqual(moved.health!.checkedAtMs)
+    const none = await err('lps.checkDestination', { lpId: 'lp-nobody' })
+    expect([none.code, none.field]).toEqual(['not_found', 'args[0].lpId'])
+  }, 30_000)
+
+  it('cannot send a statement while the console is not connected to its relays', async () => {
+    const lp = (await ok<LpView[]>('lps.list', {}))[0]!
+    const e = await err('lps.statement.send', { lpId: lp.id, fromMs: 0, toMs: Date.now() })
+    expect(e.code).toBe('unavailable')
+    expect(e.message).toMatch(/not connected to its relays/)
+  })
+})
+
+describe('lps.update', () => {
+  it('renames always, changes mode and limit only while the LP has no deposit', async () => {
+    const lp = await ok<LpView>('lps.register', reg(9))
+    expect(lp.inUse).toBe(false)
+    const fixed = await ok<LpView>('lps.update', { lpId: lp.id, mode: 'fixed', dailyLimitMinor: '50000' })
+    expect([fixed.mode, fixed.dailyLimitMinor]).toEqual(['fixed', '50000'])
+    const noLimit = await err('lps.update', { lpId: lp.id, mode: 'fixed', dailyLimitMinor: '0' })
+    expect([noLimit.code, noLimit.field]).toEqual(['bad_args', 'args[0].dailyLimitMinor'])
+    await ok<DepositView>('lps.deposit.record', { lpId: lp.id, amountMinor: '1000' })
+    const used = (await ok<LpView[]>('lps.list', {})).find((l) => l.id === lp.id)!
+    expect(used.inUse).toBe(true)
+    const locked = await err('lps.update', { lpId: lp.id, mode: 'flow' })
+    expect([locked.code, locked.field]).toEqual(['conflict', 'args[0].mode'])
+    expect(locked.message).toMatch(/already has deposits, so its mode and daily limit stay/)
+    const renamed = await ok<LpView>('lps.update', { lpId: lp.id, name: 'Nine' })
+    expect([renamed.name, renamed.mode]).toEqual(['Nine', 'fixed'])
+  })
+})
+
+describe('lps.statement.send', () => {
+  it("sends the statement of a period to the LP by NIP-17 over the running fleet's relays", async () => {
+    const lpSk = new Uint8Array(32).fill(10)
+    const lp = await ok<LpView>('lps.register', reg(10))
+    await ok<DepositView>('lps.deposit.record', { lpId: lp.id, amountMinor: '123450' }).then((dep) =>
+      ok('lps.deposit.confirm', { depositId: dep.depositId }),
+    )
+    const pool = await createRelayPool({ relays: [relay.url], backoff: { initialMs: 20, maxMs: 200 } })
+    try {
+      // The LP's own client announced where it reads messages (kind 10050).
+      const dmList = finalizeEvent(
+        { kind: KIND_DM_RELAYS, created_at: Math.floor(Date.now() / 1000), tags: [['relay', relay.url]], content: '' },
+        lpSk,
+      )
+      await pool.publish(dmList)
+      const slot = createFleetPartsSlot()
+      slot.set({
+        ledger: ledgerA,
+        pool,
+        consoleSigner: createSoftwareSigner(new Uint8Array(32).fill(77)),
+        relays: [relay.url],
+      } as unknown as FleetParts)
+      const ctx = {
+        runtime: 'node',
+        emit: () => {},
+        dataDir: dir,
+        clock: { nowMs: () => Date.now() },
+        log: appLog.log,
+        settings: {
+          get: () => ({ ...DEFAULT_SETTINGS, operatorName: 'Cajero Uno', timeZone: 'UTC' }),
+        } as unknown as SettingsStore,
+        ledger: () => ledgerA,
+        ledgerReady: Promise.resolve(),
+        onClose: () => {},
+      } as unknown as ServiceContext
+      const h = lpsHandlers(ctx, { checker, fleet: slot })
+      const from = Date.UTC(2020, 0, 1)
+      const to = Date.now() + 86_400_000
+      const sent = await h['lps.statement.send']({ lpId: lp.id, fromMs: from, toMs: to })
+      expect(sent.relays).toEqual([relay.url])
+      expect(sent.period).toMatch(/^2020-01-01 to \d{4}-\d{2}-\d{2}$/)
+      const lpPubkey = getPublicKey(lpSk)
+      const got = await queryOnce(pool, [{ kinds: [KIND_GIFT_WRAP], '#p': [lpPubkey] }], {
+        relays: [relay.url],
+        timeoutMs: 5_000,
+      })
+      const texts = await Promise.all(
+        got.events.map(async (w) => (await unwrapGiftWrap(w, createSoftwareSigner(lpSk))).rumor.content),
+      )
+      const text = texts.find((t) => t.includes(`Statement ${sent.period} (UTC)`))
+      expect(text, texts.join('\n---\n')).toBeDefined()
+      expect(text).toContain('Hello, this is Cajero Uno.')
+      expect(text).toContain('Deposits: GTQ 1,234.50')
+      expect(text).toContain('Closing balance: GTQ 1,234.50')
+      // Without the LP's message relays nothing is sent, and the operator is told why.
+      const other = await ok<LpView>('lps.register', reg(11))
+      const refused = await Promise.resolve(h['lps.statement.send']({ lpId: other.id, fromMs: from, toMs: to })).catch(
+        (e: unknown) => e,
+      )
+      expect(refused).toMatchObject({ code: 'conflict', field: 'args[0].lpId' })
+      expect((refused as Error).message).toMatch(/has not published the relays it reads messages on/)
+    } finally {
+      await pool.close()
+    }
   }, 30_000)
 })
 

@@ -142,6 +142,17 @@ function recipientKindArg(field: string, v: unknown): RecipientKind {
   return v
 }
 
+/**
+ * The live destination check the service made before the change (src-main/payouts/destinations/check.ts), kept in
+ * the LP's event so the screen can show the destination's health; absent for changes made without one.
+ */
+function checkArg(v: unknown): { check?: { ok: boolean; text: string } } {
+  if (v === undefined || v === null) return {}
+  const c = objectArg('check', v)
+  if (typeof c.ok !== 'boolean') throw inputError('check.ok', 'must be a boolean')
+  return { check: { ok: c.ok, text: stringArg('check.text', c.text, 2000) } }
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Reads
 
@@ -235,6 +246,19 @@ function lpView(db: TxDb, r: LpJoinRow): LpRow {
     )?.s,
   )
   const d = destRow(db, 'lp', r.id)
+  const paid = big(
+    db.get(
+      "SELECT COALESCE(SUM(amount_msat), 0) AS s FROM payout WHERE recipient_kind = 'lp' AND recipient_id = ? AND state = 'paid'",
+      [r.id],
+      BIG,
+    )?.s,
+  )
+  const last = db.get<{ amount_msat: bigint; state: string; updated_at_ms: bigint }>(
+    `SELECT amount_msat, state, updated_at_ms FROM payout WHERE recipient_kind = 'lp' AND recipient_id = ?
+     ORDER BY planned_at_ms DESC, id DESC LIMIT 1`,
+    [r.id],
+    BIG,
+  )
   return {
     id: r.id,
     name: r.name,
@@ -253,7 +277,57 @@ function lpView(db: TxDb, r: LpJoinRow): LpRow {
     accruedMsat: recipientAccrual(db, 'lp', r.id).toString(),
     destination: d ? destFromJson(d.destination_json) : null,
     payout: d ? policyFromRow(d) : null,
+    health: destinationHealth(db, r.id),
+    inUse: lpInUse(db, r.id),
+    paidMsat: paid.toString(),
+    lastPayout: last
+      ? { amountMsat: big(last.amount_msat).toString(), state: last.state, atMs: Number(last.updated_at_ms) }
+      : null,
   }
+}
+
+/** True once the LP has a deposit (any state) or a ledger line: from then on its mode and daily limit stay. */
+function lpInUse(db: TxDb, lpId: string): boolean {
+  return (
+    db.get('SELECT 1 AS x FROM acct_deposit WHERE lp_id = ? LIMIT 1', [lpId]) !== undefined ||
+    db.get('SELECT 1 AS x FROM acct_lp_entry WHERE lp_id = ? LIMIT 1', [lpId]) !== undefined
+  )
+}
+
+/** The live check made when the current destination was set (the newest registration or destination event). */
+function destinationHealth(db: TxDb, lpId: string): LpView['health'] {
+  const e = db.get<{ detail_json: string; at_ms: bigint }>(
+    "SELECT detail_json, at_ms FROM lp_event WHERE lp_id = ? AND kind IN ('registered', 'destination') ORDER BY id DESC LIMIT 1",
+    [lpId],
+    BIG,
+  )
+  const c = e ? (JSON.parse(e.detail_json) as { check?: { ok: boolean; text: string } }).check : undefined
+  const fromEvent = e && c ? { ok: c.ok, text: c.text, checkedAtMs: Number(e.at_ms) } : null
+  // A later "check again" of the same destination (lp_check, newer than the change that set it) wins.
+  const again = db.get<{ ok: bigint; text: string; at_ms: bigint }>(
+    'SELECT ok, text, at_ms FROM lp_check WHERE lp_id = ? AND at_ms >= ? ORDER BY id DESC LIMIT 1',
+    [lpId, e ? Number(e.at_ms) : 0],
+    BIG,
+  )
+  return again ? { ok: Number(again.ok) === 1, text: again.text, checkedAtMs: Number(again.at_ms) } : fromEvent
+}
+
+/** Stores the outcome of a destination check made again for the LP's current destination ("Check again"). */
+export function recordLpCheck(db: TxDb, raw: unknown): LpRow {
+  const a = objectArg('args', raw)
+  const lpId = stringArg('lpId', a.lpId)
+  const lp = getLp(db, lpId)
+  if (!lp.destination) throw new AccountingError('E_STATE', 'lpId', `LP ${lpId} has no destination to check`)
+  const { check } = checkArg(a.check)
+  if (!check) throw inputError('check', 'is required')
+  db.run('INSERT INTO lp_check (lp_id, destination_kind, ok, text, at_ms) VALUES (?, ?, ?, ?, ?)', [
+    lpId,
+    lp.destination.kind,
+    check.ok ? 1 : 0,
+    check.text,
+    msArg('atMs', a.atMs),
+  ])
+  return getLp(db, lpId)
 }
 
 function getLp(db: TxDb, id: string, field = 'lpId'): LpRow {
@@ -334,6 +408,7 @@ export function registerLp(db: TxDb, raw: unknown): LpRow {
   const author = stringArg('author', a.author ?? 'operator')
   const destination = destinationArg('destination', a.destination)
   const payout = policyArg('payout', a.payout)
+  const check = checkArg(a.check)
   if (db.get('SELECT 1 AS x FROM acct_lp WHERE id = ?', [id])) {
     throw new AccountingError('E_CONFLICT', 'id', `LP ${id} exists`)
   }
@@ -361,11 +436,53 @@ export function registerLp(db: TxDb, raw: unknown): LpRow {
     db,
     id,
     'registered',
-    { npub, mode: a.mode, destination: destDetail(destination), payout: policyView(payout) },
+    { npub, mode: a.mode, destination: destDetail(destination), payout: policyView(payout), ...check },
     author,
     atMs,
   )
   return getLp(db, id, 'id')
+}
+
+/**
+ * Edits an LP's name, and its mode and daily limit while it is unused (no deposit, no ledger line yet): once money
+ * went through under a mode, statements and past allocations are read under it, so it stays. The currency and the
+ * npub never change (the ledger refuses them). The change is a system note on the LP (accounting's own record).
+ */
+export function updateLp(db: TxDb, raw: unknown): LpRow {
+  const a = objectArg('args', raw)
+  const lpId = stringArg('lpId', a.lpId)
+  const lp = getLp(db, lpId)
+  const name = a.name === undefined ? lp.name : stringArg('name', a.name, 200)
+  const mode = a.mode === undefined ? lp.mode : a.mode
+  if (mode !== 'flow' && mode !== 'fixed') throw inputError('mode', 'must be flow or fixed')
+  const limit =
+    mode === 'flow'
+      ? null
+      : a.dailyLimitMinor === undefined || a.dailyLimitMinor === null
+        ? lp.dailyLimitMinor
+        : amountArg('dailyLimitMinor', a.dailyLimitMinor, 1n).toString()
+  if (mode === 'fixed' && limit === null) throw inputError('dailyLimitMinor', 'required in fixed mode')
+  if ((mode !== lp.mode || limit !== lp.dailyLimitMinor) && lpInUse(db, lpId)) {
+    const field = mode !== lp.mode ? 'mode' : 'dailyLimitMinor'
+    throw new AccountingError(
+      'E_STATE',
+      field,
+      'this LP already has deposits, so its mode and daily limit stay as they are; deactivate it and register the provider again to change them',
+    )
+  }
+  if (!lp.active) throw new AccountingError('E_STATE', 'lpId', `LP ${lpId} is deactivated`)
+  upsertLp(db, {
+    id: lpId,
+    name,
+    currency: lp.currency,
+    machineId: lp.machineId,
+    mode,
+    dailyLimitMinor: limit ?? undefined,
+    active: true,
+    atMs: msArg('atMs', a.atMs),
+    author: stringArg('author', a.author ?? 'operator'),
+  })
+  return getLp(db, lpId)
 }
 
 /** Sets (or replaces) any recipient's destination and payout policy; for an LP the change lands in its history. */
@@ -377,9 +494,17 @@ export function setPayoutDestination(db: TxDb, raw: unknown): RecipientDestinati
   const payout = policyArg('payout', a.payout)
   const atMs = msArg('atMs', a.atMs)
   const author = stringArg('author', a.author ?? 'operator')
+  const check = checkArg(a.check)
   if (kind === 'lp') {
     getLp(db, id, 'recipientId')
-    lpEvent(db, id, 'destination', { destination: destDetail(destination), payout: policyView(payout) }, author, atMs)
+    lpEvent(
+      db,
+      id,
+      'destination',
+      { destination: destDetail(destination), payout: policyView(payout), ...check },
+      author,
+      atMs,
+    )
   }
   writeDestination(db, kind, id, destination, payout, atMs)
   return { recipientKind: kind, recipientId: id, destination, payout: policyView(payout), updatedAtMs: atMs }

@@ -13,10 +13,12 @@ import {
   listLps,
   lpHistory,
   lpStatement,
+  recordLpCheck,
   recordLpDeposit,
   registerLp,
   reverseLpDeposit,
   setPayoutDestination,
+  updateLp,
 } from './procedures'
 import { lpsMigrations } from './schema'
 
@@ -33,6 +35,8 @@ export const lpsProcedures: Record<string, Procedure> = {
   'lps.get': getLpProcedure,
   'lps.history': lpHistory,
   'lps.statement': lpStatement,
+  'lps.update': updateLp,
+  'lps.recordCheck': recordLpCheck,
 }
 
 export { lpsMigrations }

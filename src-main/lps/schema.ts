@@ -9,7 +9,9 @@
 //     DestinationConfig: a Lightning address, a node id, or the sealed-secret slot + wallet pubkey of an NWC
 //     connection — never the URI itself);
 //   - lp_event: an append-only history of registrations, destination changes and deactivations.
-// Migration versions 700–799 belong to this module.
+// Migration versions 700–799 belong to this module. Migration 1750 (the Liquidity providers screen's range,
+// 1750–1799) adds lp_check: append-only outcomes of the live destination checks the operator asks for again
+// ("Check again"), so a destination's health can be re-tested without changing it.
 
 import { appendOnlyTriggers, noDeleteTrigger } from '../ledger/append-only'
 import type { Migration, TxDb } from '../ledger/types'
@@ -46,10 +48,30 @@ CREATE TRIGGER lp_profile_frozen BEFORE UPDATE ON lp_profile
   BEGIN SELECT RAISE(ABORT, 'an LP keeps its identity; a deactivated LP stays deactivated'); END;
 `
 
+export const LP_CHECK_SCHEMA_VERSION = 1750
+
+const CHECK_TABLE = `
+CREATE TABLE lp_check (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  lp_id TEXT NOT NULL REFERENCES acct_lp(id),
+  destination_kind TEXT NOT NULL,
+  ok INTEGER NOT NULL CHECK (ok IN (0, 1)),
+  text TEXT NOT NULL,
+  at_ms INTEGER NOT NULL
+);
+CREATE INDEX lp_check_lp ON lp_check (lp_id, id);
+${appendOnlyTriggers('lp_check')}
+`
+
 export const lpsMigrations: Migration[] = [
   {
     version: LPS_SCHEMA_VERSION,
     name: 'lps',
     up: (db: TxDb) => db.run(TABLES),
+  },
+  {
+    version: LP_CHECK_SCHEMA_VERSION,
+    name: 'lp-destination-checks',
+    up: (db: TxDb) => db.run(CHECK_TABLE),
   },
 ]

@@ -5,6 +5,12 @@
 // is decoded, an NWC destination's URI is checked and sealed into the secret store (the ledger keeps only the slot
 // name and the wallet pubkey), and ledger refusals become ApiErrors whose `field` names the IPC argument
 // (`args[0].amountMinor`), with a log line giving the reason. The NWC URI is never logged, never returned.
+// Before a destination is stored it is checked live (src-main/payouts/destinations/check.ts, the same check the
+// platform and split recipients get): a Lightning address must answer LNURL-pay, an NWC wallet must announce
+// make_invoice on its relays, a keysend node id must be a valid key. A failed check refuses the change with the
+// reason in operator words, naming the field; a passed one is kept in the LP's history as the destination's health.
+// `lps.statement.send` sends a statement for any period to the LP as a NIP-17 DM from the console key, through the
+// notice service over the running fleet's relay pool.
 
 import { randomBytes } from 'node:crypto'
 import { decode as nip19decode } from 'nostr-tools/nip19'
@@ -16,8 +22,15 @@ import type {
   LpRegisterInput,
   LpView,
 } from '../../src-shared/ipc/lps'
+import type { StatementResult } from '../../src-shared/lp-service/rpc'
+import { statementText } from '../../src-shared/lp-service/texts'
+import { localDay } from '../../src-shared/money/local-day'
+import type { FleetPartsSlot } from '../fleet/pairing-service'
 import { LedgerProcedureError } from '../ledger/errors'
 import type { LedgerStore } from '../ledger/types'
+import type { NoticeContact } from '../notices/procedures'
+import { createNoticeService, emitNoticeSink, NoticeSendError } from '../notices/service'
+import { createDestinationChecker, type DestinationChecker } from '../payouts/destinations/check'
 import { nwcWalletPubkey } from '../payouts/destinations/lp-nwc'
 import type { DestinationLookup } from '../payouts/destinations/resolver'
 import type { DestinationConfig } from '../payouts/destinations/types'
@@ -32,6 +45,10 @@ export interface LpsWiring {
    * other destination kinds still work); docs/architecture.md §3 forbids falling back to storing the URI in plain text.
    */
   secrets?: SecretStore | (() => Promise<SecretStore>)
+  /** The live destination check (tests inject one; default: real LNURL / NWC / node-id checks). */
+  checker?: DestinationChecker
+  /** The running fleet's parts (relay pool, console key): statements are sent over them. */
+  fleet?: FleetPartsSlot
 }
 
 type LpMethods =
@@ -45,6 +62,9 @@ type LpMethods =
   | 'lps.dustSettle'
   | 'lps.deactivate'
   | 'lps.history'
+  | 'lps.statement.send'
+  | 'lps.update'
+  | 'lps.checkDestination'
 
 const AUTHOR = 'operator'
 
@@ -98,7 +118,18 @@ export function lpView(r: LpRow): LpView {
     accruedMsat: r.accruedMsat,
     destination: destinationView(r.destination),
     payout: r.payout,
+    health: r.health,
+    inUse: r.inUse,
+    paidMsat: r.paidMsat,
+    lastPayout: r.lastPayout,
   }
+}
+
+/** The field of a destination input a failed live check names. */
+function destinationField(d: DestinationInput): string {
+  if (d.kind === 'lightning_address') return 'args[0].destination.address'
+  if (d.kind === 'nwc') return 'args[0].destination.uri'
+  return 'args[0].destination.nodeId'
 }
 
 function decodeNpub(npub: string): string {
@@ -129,6 +160,7 @@ export function ledgerDestinationLookup(ledger: () => LedgerStore): DestinationL
 
 export function lpsHandlers(ctx: ServiceContext, wiring: LpsWiring = {}): Pick<Handlers, LpMethods> {
   const log = ctx.log.child('lps')
+  const checker = wiring.checker ?? createDestinationChecker({ logger: log.child('check') })
   let secretsPromise: Promise<SecretStore> | undefined
   const secrets = (): Promise<SecretStore> => {
     const s = wiring.secrets
@@ -202,6 +234,7 @@ export function lpsHandlers(ctx: ServiceContext, wiring: LpsWiring = {}): Pick<H
         throw new ApiError('conflict', `args[0].npub: this npub is already registered as LP ${id}`, 'args[0].npub')
       }
     }
+    const check = await liveCheck('lps.register', id, input.destination)
     const { destination, undo } = await storeDestination('lps.register', id, input.destination)
     try {
       const row = await call<LpRow>(
@@ -218,6 +251,7 @@ export function lpsHandlers(ctx: ServiceContext, wiring: LpsWiring = {}): Pick<H
           dailyLimitMinor: input.dailyLimitMinor,
           destination,
           payout: input.payout,
+          check,
           atMs: now(),
           author: AUTHOR,
         },
@@ -230,6 +264,108 @@ export function lpsHandlers(ctx: ServiceContext, wiring: LpsWiring = {}): Pick<H
       // The ledger refused: the sealed URI must not outlive the registration it belonged to.
       await undo()
       throw e
+    }
+  }
+
+  /** Asks the destination whether it would accept a payment; refuses in operator words when it would not. */
+  async function liveCheck(method: LpMethods, lpId: string, d: DestinationInput): Promise<{ ok: true; text: string }> {
+    const result = await checker.check(d)
+    if (!result.ok) {
+      const field = destinationField(d)
+      log.warn('lp request refused', { method, lpId, code: 'bad_args', field, reason: 'destination check failed' })
+      throw new ApiError('bad_args', `${field}: ${result.text}`, field)
+    }
+    return { ok: true, text: result.text }
+  }
+
+  /** The live check once more on the stored destination (an NWC URI is read back from the secret store). */
+  async function checkAgain(lpId: string): Promise<LpView> {
+    const lp = await call<LpRow>('lps.checkDestination', 'lps.get', { lpId })
+    const d = lp.destination
+    if (!d) throw new ApiError('conflict', 'args[0].lpId: this LP has no destination to check', 'args[0].lpId')
+    let input: DestinationInput
+    if (d.kind === 'nwc') {
+      const store = await secrets()
+      const uri = await store.get(d.secretSlot).catch(() => undefined)
+      if (!uri) {
+        throw new ApiError(
+          'conflict',
+          'args[0].lpId: the stored wallet connection cannot be read; set the destination again',
+          'args[0].lpId',
+        )
+      }
+      input = { kind: 'nwc', uri }
+    } else input = d
+    const result = await checker.check(input)
+    log.info('lp destination checked again', { lpId, destination: d.kind, ok: result.ok })
+    const row = await call<LpRow>('lps.checkDestination', 'lps.recordCheck', {
+      lpId,
+      check: { ok: result.ok, text: result.text },
+      atMs: now(),
+    })
+    return lpView(row)
+  }
+
+  /** Sends the statement of [fromMs, toMs) to the LP by NIP-17 DM from the console key. */
+  async function sendStatement(o: { lpId: string; fromMs: number; toMs: number }) {
+    const parts = wiring.fleet?.current()
+    if (!parts) {
+      throw new ApiError(
+        'unavailable',
+        'The statement cannot be sent: the console is not connected to its relays yet (finish the operator setup)',
+      )
+    }
+    await call<LpRow>('lps.statement.send', 'lps.get', { lpId: o.lpId })
+    const contact = await call<NoticeContact | null>('lps.statement.send', 'notices.getContact', {
+      recipientKind: 'lp',
+      recipientId: o.lpId,
+    })
+    if (!contact?.pubkey) {
+      throw new ApiError('conflict', 'args[0].lpId: messages to this LP are switched off', 'args[0].lpId')
+    }
+    const { timeZone, operatorName } = ctx.settings.get()
+    const period = `${localDay(o.fromMs, timeZone)} to ${localDay(o.toMs - 1, timeZone)}`
+    const notices = createNoticeService({
+      pool: parts.pool,
+      consoleSigner: parts.consoleSigner,
+      clock: ctx.clock,
+      log: log.child('statement'),
+      ledger: parts.ledger,
+      desktop: emitNoticeSink(ctx.emit, ctx.clock),
+      lookupRelays: parts.relays,
+      timeZone: () => timeZone,
+    })
+    try {
+      // The same statement an LP gets when it asks by DM (src-main/lp-service/), over the operator's period.
+      const statement = await call<StatementResult>(
+        'lps.statement.send',
+        'lpss.statement',
+        { lpId: o.lpId, period: 'period', timeZone, fromMs: o.fromMs, untilMs: o.toMs },
+        { untilMs: 'args[0].toMs' },
+      )
+      const hello = operatorName ? `Hello, this is ${operatorName}. ` : 'Hello. '
+      const body = `${hello}Your statement:\n\n${statementText({ ...statement, period })}`
+      const r = await notices.sendDirectMessage(
+        { pubkey: contact.pubkey, relays: contact.relays },
+        { subject: `Statement ${period}`, body },
+        { kind: 'statement' },
+      )
+      log.info('lp statement sent', { lpId: o.lpId, period, relays: r.relays.length })
+      return { period, relays: r.relays, rumorId: r.rumorId, sentAtMs: now() }
+    } catch (e) {
+      if (e instanceof NoticeSendError) {
+        log.warn('lp statement not sent', { lpId: o.lpId, code: e.code })
+        const why =
+          e.code === 'no_dm_relays'
+            ? 'this LP has not published the relays it reads messages on (a kind 10050 list), so nothing was sent'
+            : e.code === 'all_relays_failed'
+              ? "none of the LP's message relays accepted it; try again later"
+              : "the LP's Nostr key cannot receive messages"
+        throw new ApiError('conflict', `args[0].lpId: ${why}`, 'args[0].lpId')
+      }
+      throw e
+    } finally {
+      notices.close()
     }
   }
 
@@ -279,6 +415,7 @@ export function lpsHandlers(ctx: ServiceContext, wiring: LpsWiring = {}): Pick<H
 
   async function setDestinationSerial(o: SetDestinationArgs): Promise<LpView> {
     const before = await call<LpRow>('lps.setDestination', 'lps.get', { lpId: o.lpId })
+    const check = await liveCheck('lps.setDestination', o.lpId, o.destination)
     const { destination, undo } = await storeDestination('lps.setDestination', o.lpId, o.destination)
     try {
       await call(
@@ -289,6 +426,7 @@ export function lpsHandlers(ctx: ServiceContext, wiring: LpsWiring = {}): Pick<H
           recipientId: o.lpId,
           destination,
           payout: o.payout,
+          check,
           atMs: now(),
           author: AUTHOR,
         },
@@ -381,5 +519,12 @@ export function lpsHandlers(ctx: ServiceContext, wiring: LpsWiring = {}): Pick<H
     },
     'lps.history': (o) =>
       call('lps.history', 'lps.history', { lpId: o.lpId, limit: o.limit, before: o.before ?? null }),
+    'lps.statement.send': sendStatement,
+    'lps.checkDestination': (o) => serialFor(o.lpId, () => checkAgain(o.lpId)),
+    'lps.update': async (o) => {
+      const row = await call<LpRow>('lps.update', 'lps.update', { ...o, atMs: now(), author: AUTHOR })
+      log.info('lp updated', { lpId: o.lpId, mode: row.mode })
+      return lpView(row)
+    },
   }
 }

@@ -57,6 +57,7 @@ import {
   lpSetDestinationInput,
   lpStatementInput,
 } from './lps'
+import { type LpStatementSentView, lpCheckDestinationInput, lpStatementSendInput, lpUpdateInput } from './lps-screen'
 // ---- onboarding (issue 13) ----
 import {
   type OnboardingStatusView,
@@ -67,6 +68,7 @@ import {
   type RelayCheckView,
   type WalletCheckView,
 } from './onboarding'
+// ---- end onboarding (issue 13) ----
 import {
   type PayoutListView,
   payoutsListInput,
@@ -83,7 +85,6 @@ import {
   recipientsListInput,
   reconcileDifferencesInput,
 } from './recipients'
-// ---- end onboarding (issue 13) ----
 import { array, hex, type Infer, int, object, oneOf, optional, refine, type Schema, string, tuple } from './schema'
 import {
   type SignerDeviceView,
@@ -411,6 +412,14 @@ export const METHODS = {
   'lps.deactivate': method<LpDeactivateView>()(lpDeactivateInput),
   /** Money lines newest first (page with `before`), plus profile events and deposits on the first page. */
   'lps.history': method<LpHistoryView>()(lpHistoryInput),
+  // ---- liquidity providers screen (issue 9) ----
+  /** Sends the LP its statement for [fromMs, toMs) as a NIP-17 DM from the console key (shapes in ./lps-screen.ts). */
+  'lps.statement.send': method<LpStatementSentView>()(lpStatementSendInput),
+  /** Renames an LP; changes its mode and daily limit only while it has no deposits (refused after, naming the field). */
+  'lps.update': method<LpView>()(lpUpdateInput),
+  /** Checks the LP's current destination live again (nothing changes but its health); answers the LP. */
+  'lps.checkDestination': method<LpView>()(lpCheckDestinationInput),
+  // ---- end liquidity providers screen (issue 9) ----
   // ---- lp self-service (issue 12) ----
   // LPs ask the console key for their own figures by NIP-17 DM or RPC (docs/lp-rpc.md; shapes in ./lp-service.ts).
   /** The global switch, each LP's switch, answered/refused counts and last requests, unknown-key refusals. */

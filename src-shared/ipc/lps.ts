@@ -141,6 +141,14 @@ export interface LpView {
   accruedMsat: string
   destination: DestinationView | null
   payout: PayoutPolicyView | null
+  /** The live check made when the current destination was set (null: set before checks existed). */
+  health: { ok: boolean; text: string; checkedAtMs: number } | null
+  /** msat paid out to the LP so far (paid payouts). */
+  paidMsat: string
+  /** True once the LP has a deposit or a ledger line: its mode and daily limit can no longer be changed. */
+  inUse: boolean
+  /** The LP's newest payout, whatever its state. */
+  lastPayout: { amountMsat: string; state: string; atMs: number } | null
 }
 
 export interface DepositView {

@@ -1,6 +1,6 @@
 // Calendar months in the operator's zone: bounds at local midnight, across DST changes and the year boundary.
 import { describe, expect, it } from 'vitest'
-import { localMonthStartMs, monthOf, previousMonth } from './period'
+import { localDayStartMs, localMonthStartMs, monthOf, previousMonth } from './period'
 
 describe('month periods', () => {
   it('starts months at local midnight, including across a DST change', () => {
@@ -25,5 +25,16 @@ describe('month periods', () => {
       untilMs: Date.UTC(2025, 11, 1, 6),
     })
     expect(previousMonth(Date.UTC(2026, 0, 15), 'UTC').period).toBe('2025-12')
+  })
+})
+
+describe('localDayStartMs', () => {
+  it('is local midnight of that day in the zone, across a DST change', () => {
+    expect(localDayStartMs('2026-11-21', 'UTC')).toBe(Date.UTC(2026, 10, 21))
+    expect(localDayStartMs('2026-11-21', 'Europe/Berlin')).toBe(Date.UTC(2026, 10, 20, 23))
+    // Berlin goes to summer time on 2026-03-29: that day starts at 23:00 UTC the day before (still winter time).
+    expect(localDayStartMs('2026-03-29', 'Europe/Berlin')).toBe(Date.UTC(2026, 2, 28, 23))
+    expect(localDayStartMs('2026-03-30', 'Europe/Berlin')).toBe(Date.UTC(2026, 2, 29, 22))
+    expect(() => localDayStartMs('21.11.2026', 'UTC')).toThrow(/not a day/)
   })
 })

@@ -57,3 +57,13 @@ export function previousMonth(ms: number, timeZone: string): MonthPeriod {
   const current = monthOf(ms, timeZone)
   return monthOf(current.fromMs - 1, timeZone)
 }
+
+/** Epoch ms of local midnight starting `day` ("YYYY-MM-DD") in `timeZone` (the LP screen's statement periods). */
+export function localDayStartMs(day: string, timeZone: string): number {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day)
+  if (!m) throw new RangeError(`not a day: ${JSON.stringify(day)}`)
+  const wall = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))
+  let t = wall - offsetMs(wall, timeZone)
+  t = wall - offsetMs(t, timeZone)
+  return t
+}

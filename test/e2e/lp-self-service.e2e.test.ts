@@ -52,7 +52,8 @@ describe.skipIf(missing !== null)('LP self-service card in Chromium over headles
         name: 'Ana',
         currency: 'GTQ',
         mode: 'flow',
-        destination: { kind: 'keysend', nodeId: `02${'11'.repeat(32)}` },
+        // A valid point: destinations are checked live before they are stored (the generator point G).
+        destination: { kind: 'keysend', nodeId: '0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798' },
         payout: { thresholdMsat: '1000', schedule: 'threshold', maxFeePpm: 0 },
       })
       if (!r.ok) throw new Error(r.error.message)
