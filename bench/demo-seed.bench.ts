@@ -5,7 +5,7 @@
 // history stays plausible (a 1M history is ~two years of 20 ATMs, not three months of two).
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { expect, it } from 'vitest'
 import { buildLedgerWorker } from '../src-main/ledger/test-support'
@@ -27,6 +27,7 @@ it('demo-seed: time and peak RSS by size', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'demo-seed-bench-'))
       const [from, to, machines, lps] = shape(n)
       try {
+        const loadBefore = loadavg().map((x) => Number(x.toFixed(2)))
         const t0 = performance.now()
         const r = spawnSync(
           process.execPath,
@@ -40,11 +41,16 @@ it('demo-seed: time and peak RSS by size', async () => {
           settlementsAsked: n,
           command: `demo-seed --settlements ${n} --from ${from} --to ${to} --machines ${machines} --lps ${lps}`,
           wallMsWithReopen: wallMs,
+          // The machine is shared: 1/5/15-minute load averages around the run (2 cores).
+          loadAverageBefore: loadBefore,
+          loadAverageAfter: loadavg().map((x) => Number(x.toFixed(2))),
           ...res,
         }
         delete (row as Record<string, unknown>).ledgerDir
         console.log('[bench demo-seed]', JSON.stringify(row))
         results.push(row)
+        // Recorded after each size, so a long run that is stopped still leaves the sizes it finished.
+        record(results)
       } finally {
         rmSync(dir, { recursive: true, force: true })
       }
@@ -52,6 +58,12 @@ it('demo-seed: time and peak RSS by size', async () => {
   } finally {
     built.dispose()
   }
+  record(results)
+  expect(results.length).toBe(SIZES.length)
+  for (const r of results) expect(r.settlements).toBe(r.settlementsAsked)
+}, 3_600_000)
+
+function record(results: Record<string, unknown>[]): void {
   recordBench('demo-seed', {
     note:
       'satmachine demo-seed: settlements booked by accounting.bookSettlement, claimed and processed, deposits, ' +
@@ -60,6 +72,4 @@ it('demo-seed: time and peak RSS by size', async () => {
     doneWhen: '1,000,000 settlements in under 15 minutes',
     sizes: results,
   })
-  expect(results.length).toBe(SIZES.length)
-  for (const r of results) expect(r.settlements).toBe(r.settlementsAsked)
-}, 3_600_000)
+}

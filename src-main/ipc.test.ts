@@ -41,6 +41,9 @@ describe('createDispatcher over the real services', () => {
       'remoteSigner.cancel': [{ requestId: 'r-1' }],
       'signer.cancel': [{ requestId: 'r-1' }],
       'signer.requests': [{}],
+      // ---- onboarding (issue 13): progress and a relay check need no ledger (a closed port answers ok: false) ----
+      'onboarding.save': [{ step: 'relays', done: 'signer' }],
+      'onboarding.checkRelay': [{ url: 'ws://127.0.0.1:9' }],
     }
     // LP methods read the ledger, which this suite does not open: well-formed calls answer `unavailable`
     // (src-main/lps/lps-ipc.test.ts runs them over a real ledger).
@@ -109,6 +112,13 @@ describe('createDispatcher over the real services', () => {
       'remoteSigner.nostrConnect': [],
       // No secret store in this suite: the operator wallet cannot be sealed (src-main/setup/setup-ipc.test.ts).
       'setup.setOperatorWallet': [
+        { nwcUri: `nostr+walletconnect://${'ab'.repeat(32)}?relay=ws://127.0.0.1:9&secret=${'42'.repeat(32)}` },
+      ],
+      // ---- onboarding (issue 13): the fees go to the ledger; the wallet's relay is a closed port ----
+      'onboarding.setFees': [
+        { cashOut: { platformPpm: 0, operatorPpm: 0 }, cashIn: { platformPpm: 0, operatorPpm: 0 }, splits: [] },
+      ],
+      'onboarding.checkWallet': [
         { nwcUri: `nostr+walletconnect://${'ab'.repeat(32)}?relay=ws://127.0.0.1:9&secret=${'42'.repeat(32)}` },
       ],
     }

@@ -31,6 +31,7 @@ import type { LedgerStatus, LedgerStore } from './ledger/types'
 import { openLedger } from './ledger/worker-host'
 import { lpServiceHandlers } from './lp-service/ipc'
 import { type LpsWiring, lpsHandlers } from './lps/service'
+import { onboardingHandlers } from './onboarding/service'
 import type { PipelineWiring } from './pipeline/feature'
 import { recipientsHandlers } from './recipients/service'
 import type { ServiceContext } from './service-context'
@@ -238,6 +239,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     ...pairingHandlers(ctx, { signer: bunker.operator, fleet: fleetParts }),
     ...bunker.handlers,
     ...device.handlers,
+    ...onboardingHandlers(ctx, { signer: bunker.operator, setupStatus: setup.handlers['setup.status'] }),
   }
 
   let closing: Promise<void> | undefined

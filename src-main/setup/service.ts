@@ -374,8 +374,9 @@ export function createSetupFeature(ctx: ServiceContext, wiring: SetupWiring): Se
         : { state: 'starting', reason: 'Starting the fleet wired by the caller', sinceMs: ctx.clock.nowMs() }
     current = build(wiring.fleet, 'external', ++generation)
   } else {
-    // Start inert at once (the handlers answer from the first call), then look at the saved setup.
-    current = build(undefined, 'inert', ++generation)
+    // Look at the saved setup first and build only what it gives: an inert instance when something is missing,
+    // the running fleet otherwise. (Building an inert one first made the log say "fleet feature inert" and then
+    // "starting the fleet" at every start of a configured console.) Until then the handlers answer empty.
     void apply('start-up')
   }
 

@@ -15,9 +15,12 @@ export const VIEWS = [
   { id: 'settings', label: 'Settings' },
 ] as const
 
-export type ViewId = (typeof VIEWS)[number]['id']
+/** Views reached by a link rather than an entry of the side navigation: the first-run wizard. */
+export const EXTRA_VIEWS = [{ id: 'welcome', label: 'Get started' }] as const
 
-const VIEW_IDS: readonly string[] = VIEWS.map((v) => v.id)
+export type ViewId = (typeof VIEWS)[number]['id'] | (typeof EXTRA_VIEWS)[number]['id']
+
+const VIEW_IDS: readonly string[] = [...VIEWS, ...EXTRA_VIEWS].map((v) => v.id)
 
 export function isViewId(s: string): s is ViewId {
   return VIEW_IDS.includes(s)
@@ -48,7 +51,7 @@ export const useNavStore = defineStore('nav', () => {
     return () => window.removeEventListener('hashchange', onHashChange)
   }
 
-  const label = (id: ViewId): string => VIEWS.find((v) => v.id === id)?.label ?? id
+  const label = (id: ViewId): string => [...VIEWS, ...EXTRA_VIEWS].find((v) => v.id === id)?.label ?? id
 
   return { current, go, follow, label }
 })

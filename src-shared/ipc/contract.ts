@@ -58,6 +58,17 @@ import {
   lpStatementInput,
 } from './lps'
 import { type LpStatementSentView, lpCheckDestinationInput, lpStatementSendInput, lpUpdateInput } from './lps-screen'
+// ---- onboarding (issue 13) ----
+import {
+  type OnboardingStatusView,
+  onboardingCheckRelayInput,
+  onboardingCheckWalletInput,
+  onboardingFeesInput,
+  onboardingSaveInput,
+  type RelayCheckView,
+  type WalletCheckView,
+} from './onboarding'
+// ---- end onboarding (issue 13) ----
 import {
   type PayoutListView,
   payoutsListInput,
@@ -524,6 +535,19 @@ export const METHODS = {
   /** Today / 7 d / 30 d per direction, commission, LP distributions, wallet balance, worklist, attention, charts. */
   'dashboard.summary': method<DashboardSummaryView>()(dashboardSummaryInput),
   // ---- end settlements and dashboard (issue 9) ----
+  // ---- onboarding (issue 13) ----
+  // The first-run wizard (docs/onboarding.md; shapes in ./onboarding.ts). Progress is kept by the main side.
+  /** Where the operator stands in the wizard, the signer's state and whether the console is configured. */
+  'onboarding.status': method<OnboardingStatusView>()(),
+  /** Moves to a step, marks one done, or closes the wizard (`dismissed`); answers the new status. */
+  'onboarding.save': method<OnboardingStatusView>()(onboardingSaveInput),
+  /** Connects to one relay now and asks it for nothing: answers whether it replied, and how fast. */
+  'onboarding.checkRelay': method<RelayCheckView>()(onboardingCheckRelayInput),
+  /** Asks a wallet connection for get_info and get_balance (nothing is saved; the URI is not kept). */
+  'onboarding.checkWallet': method<WalletCheckView>()(onboardingCheckWalletInput),
+  /** Saves the default fees and commission split (the fleet's fee configuration from now on). */
+  'onboarding.setFees': method<OnboardingStatusView>()(onboardingFeesInput),
+  // ---- end onboarding (issue 13) ----
 } as const
 
 export type Methods = typeof METHODS

@@ -2,7 +2,8 @@
 // the real dispatcher, against a REAL relay process (test/support/relay.ts) and the REAL @getalby/sdk wallet service
 // (test/support/wallet-service.ts). Once operator, wallet, console key and a relay are set, the fleet and the payout
 // pipeline start without a restart (relay.status shows the relay connected, fleet.machines answers, a notice says
-// so); removing the relay stops them again; a restart starts them from the saved setup with the same console key.
+// so); removing the relay stops them again; a restart starts them from the saved setup with the same console key,
+// and its log says only that (no "inert" line before "starting").
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -128,6 +129,10 @@ describe('operator setup starts the fleet and payout pipeline', () => {
       await waitFor('relay connected after restart', async () =>
         connected(ok(await b.d('relay.status', [], call)), relay.url),
       )
+      // The log says one thing at start-up: the fleet starts, with no "inert" line before it.
+      const startUp = b.appLog.recent(2000).map((e) => e.msg)
+      expect(startUp.filter((m) => /inert/.test(m))).toEqual([])
+      expect(startUp.filter((m) => m === 'starting the fleet and payout pipeline')).toHaveLength(1)
     } finally {
       await b.services.close()
     }
