@@ -129,6 +129,20 @@ export function loggedTables(tx: TxDb): string[] {
     .filter((t) => !UNLOGGED_TABLES.has(t))
 }
 
+/** The row's primary key as an operator reads it: `id 42`, `payment_hash ab12…`, or `rowid 7` without one. */
+export function keyLabel(tx: TxDb, table: string, columns: readonly EntryColumn[], rowid: string): string {
+  const pk = tx
+    .all<{ name: string }>('SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk', [table])
+    .map((r) => r.name)
+  if (pk.length === 0) return `rowid ${rowid}`
+  return pk
+    .map((n) => {
+      const v = columns.find((c) => c.name === n)?.value
+      return `${n} ${v === undefined || v === null ? '?' : v instanceof Uint8Array ? '(bytes)' : String(v)}`
+    })
+    .join(', ')
+}
+
 /** The row's current values in declared column order, or null when there is no such row. */
 function readRow(tx: TxDb, table: string, cols: readonly string[], rowid: bigint | number): EntryColumn[] | null {
   const r = tx.get(`SELECT * FROM ${quoteIdent(table)} WHERE rowid = ?`, [rowid], BIG)
@@ -195,7 +209,7 @@ function syncTables(tx: TxDb, seq: number, idx: { n: number }): Set<string> {
   return covered
 }
 
-interface ClosedPeriod {
+type ClosedPeriod = {
   period: string
   start_ms: number
   end_ms: number
@@ -261,9 +275,9 @@ defineCommitHook('audit.appendLeaves', appendLeaves)
 
 /** One way the ledger differs from its log. `index` is the leaf index involved, when there is one. */
 export type LogProblem =
-  | { kind: 'edited'; table: string; rowid: string; fields: string[]; index: number }
-  | { kind: 'unlogged'; table: string; rowid: string }
-  | { kind: 'deleted'; table: string; rowid: string; index: number }
+  | { kind: 'edited'; table: string; rowid: string; key: string; fields: string[]; index: number }
+  | { kind: 'unlogged'; table: string; rowid: string; key: string }
+  | { kind: 'deleted'; table: string; rowid: string; key: string; index: number }
   | { kind: 'leaf_damaged'; index: number; table: string; rowid: string; why: string }
   | { kind: 'leaf_differs'; index: number; table: string; rowid: string; seq: string }
 
@@ -398,8 +412,9 @@ export function checkLog(tx: TxDb, args: LogCheckArgs = {}): LogCheckResult {
         const k = `${t}\u0000${rowid}`
         const i = latest.get(k)
         latest.delete(k)
+        const now: EntryColumn[] = cols.map((name) => ({ name, value: normalise(r[name] as EntryValue | undefined) }))
         if (i === undefined) {
-          add({ kind: 'unlogged', table: t, rowid })
+          add({ kind: 'unlogged', table: t, rowid, key: keyLabel(tx, t, now, rowid) })
           continue
         }
         const leaf = tx.get<{ entry: Uint8Array }>('SELECT entry FROM audit_leaf WHERE idx = ?', [i])
@@ -409,15 +424,16 @@ export function checkLog(tx: TxDb, args: LogCheckArgs = {}): LogCheckResult {
         } catch {
           continue // already reported as leaf_damaged
         }
-        const now: EntryColumn[] = cols.map((name) => ({ name, value: normalise(r[name] as EntryValue | undefined) }))
         if (logged.op === 'D') {
-          add({ kind: 'edited', table: t, rowid, fields: ['(row was deleted in the log)'], index: i })
+          const key = keyLabel(tx, t, now, rowid)
+          add({ kind: 'edited', table: t, rowid, key, fields: ['(the log records this row as deleted)'], index: i })
           continue
         }
         const bytesNow = encodeEntry({ ...logged, columns: now })
         if (!sameBytes(bytesNow, leaf!.entry) || bytesNow.length !== leaf!.entry.length) {
           const fields = differingColumns(logged.columns, now)
-          add({ kind: 'edited', table: t, rowid, fields: fields.length > 0 ? fields : ['(encoding)'], index: i })
+          const key = keyLabel(tx, t, logged.columns, rowid)
+          add({ kind: 'edited', table: t, rowid, key, fields: fields.length > 0 ? fields : ['(encoding)'], index: i })
         }
       }
       if (rows.length < 2000) break
@@ -428,8 +444,16 @@ export function checkLog(tx: TxDb, args: LogCheckArgs = {}): LogCheckResult {
   for (const [k, i] of latest) {
     const [t, rowid] = k.split('\u0000') as [string, string]
     if (UNLOGGED_TABLES.has(t) || dropped.has(t) || !present.has(t)) continue
-    const leaf = tx.get<{ op: string }>('SELECT op FROM audit_leaf WHERE idx = ?', [i])
-    if (leaf?.op !== 'D') add({ kind: 'deleted', table: t, rowid, index: i })
+    const leaf = tx.get<{ op: string; entry: Uint8Array }>('SELECT op, entry FROM audit_leaf WHERE idx = ?', [i])
+    if (leaf && leaf.op !== 'D') {
+      let cols: EntryColumn[] = []
+      try {
+        cols = decodeEntry(leaf.entry).columns
+      } catch {
+        // damaged leaf, reported above; the key falls back to the rowid
+      }
+      add({ kind: 'deleted', table: t, rowid, key: keyLabel(tx, t, cols, rowid), index: i })
+    }
   }
   result.truncated = truncated
   return result
