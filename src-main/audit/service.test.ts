@@ -1,0 +1,205 @@
+// The audit feature (service.ts) over a real ledger: heads signed and published once the fleet runs, the quarter close
+// with the operator's attestation signed through the OperatorSignerProvider, the lock on the closed quarter and a
+// correction in the next one, the IPC views; and the services refusing to hand out a tampered ledger.
+import * as fs from 'node:fs'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { parseAttestationEvent, parseHeadEvent } from '../../src-shared/audit/types'
+import { ApiError } from '../../src-shared/ipc/contract'
+import { createLogger } from '../../src-shared/log'
+import type { NostrEvent } from '../../src-shared/nostr/event'
+import { rewriteJournal } from '../../test/support/ledger-tamper'
+import { startNodeServices } from '../../test/support/services'
+import type { FleetParts } from '../fleet/feature'
+import { softwareOperatorSigner } from '../fleet/operator-signer'
+import { createFleetPartsSlot } from '../fleet/pairing-service'
+import '../ledger/registry'
+import { openLedgerInProcess } from '../ledger/store'
+import type { LedgerStore } from '../ledger/types'
+import type { SubscriptionSpec } from '../nostr/relay-pool'
+import type { ServiceContext } from '../service-context'
+import { createSoftwareSigner } from '../signer/software-signer'
+import { headsFile, readHeads } from './read'
+import { auditHandlers, createAuditState } from './service'
+
+const dirs: string[] = []
+const closers: (() => Promise<void>)[] = []
+afterEach(async () => {
+  for (const c of closers.splice(0).reverse()) await c().catch(() => {})
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true })
+})
+
+const RELAY = 'ws://127.0.0.1:7777'
+
+/** A pool that accepts every publish and holds what was published; queries answer from it. */
+function fakePool() {
+  const published: NostrEvent[] = []
+  return {
+    published,
+    publish: async (ev: NostrEvent) => {
+      published.push(ev)
+      return [{ relay: RELAY, ok: true, outcome: 'accepted' as const, message: '', latencyMs: 1 }]
+    },
+    subscribe: (spec: SubscriptionSpec) => {
+      queueMicrotask(() => spec.onCaughtUp?.(RELAY))
+      return { key: 'q', close: () => {} }
+    },
+  }
+}
+
+async function setup(nowMs: { v: number }) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'audit-svc-'))
+  dirs.push(dataDir)
+  const store = await openLedgerInProcess({ dir: join(dataDir, 'ledger'), autoSnapshot: false })
+  closers.push(() => store.close())
+  const log = createLogger(() => {}, 'test')
+  const ctx = {
+    runtime: 'node',
+    emit: () => {},
+    dataDir,
+    clock: { nowMs: () => nowMs.v },
+    log,
+    settings: undefined as never,
+    ledger: () => store,
+    ledgerReady: Promise.resolve(),
+    onClose: (fn: () => void) => closers.push(async () => fn()),
+  } as unknown as ServiceContext
+  const operator = await softwareOperatorSigner(new Uint8Array(32).fill(5))
+  const consoleSigner = createSoftwareSigner(new Uint8Array(32).fill(6))
+  const fleet = createFleetPartsSlot()
+  const state = createAuditState()
+  const failed: string[] = []
+  const h = auditHandlers(ctx, {
+    state,
+    fleet,
+    operatorSigner: operator,
+    failLedger: (r) => failed.push(r),
+    debounceMs: 10,
+  })
+  const pool = fakePool()
+  const parts = {
+    ledger: store,
+    pool,
+    consoleSigner,
+    operatorPubkey: operator.pubkey()!,
+    relays: [RELAY],
+  } as unknown as FleetParts
+  return { dataDir, store, h, fleet, parts, pool, operator, consoleSigner, state, failed }
+}
+
+const machine = (s: LedgerStore, id: string, atMs: number) =>
+  s.transaction([
+    {
+      sql: 'INSERT INTO acct_machine (id, name, currency, created_at_ms) VALUES (?, ?, ?, ?)',
+      params: [id, id, 'EUR', atMs],
+    },
+  ])
+
+describe('audit feature', () => {
+  it('signs and publishes heads once the fleet runs, closes an ended quarter on the operator signer, locks it', async () => {
+    const now = { v: Date.UTC(2026, 9, 5, 9) }
+    const t = await setup(now)
+    await machine(t.store, 'q3-machine', Date.UTC(2026, 8, 10))
+    t.fleet.set(t.parts)
+    await vi.waitFor(async () => expect((await t.h['audit.head']()).treeSize).not.toBeNull())
+    const head = await t.h['audit.head']()
+    expect(head.check.relayChecked).toBe(true)
+    expect(head.entries).toBe(head.treeSize)
+    expect(t.pool.published.some((e) => e.kind === 30078)).toBe(true)
+    expect(readHeads(t.dataDir).length).toBeGreaterThan(0)
+
+    // A quarter that has not ended cannot be closed.
+    await expect(t.h['audit.closeQuarter']({ period: '2026Q4' })).rejects.toMatchObject({
+      code: 'bad_args',
+      field: 'period',
+    })
+
+    const closed = await t.h['audit.closeQuarter']({ period: '2026Q3', manifestSha256: '11'.repeat(32) })
+    expect(closed.publishedTo).toBe(1)
+    expect(closed.period).toMatchObject({ period: '2026Q3', state: 'attested', manifestSha256: '11'.repeat(32) })
+    const att = t.pool.published.find((e) => e.kind === 3080)!
+    expect(att.pubkey).toBe(t.operator.pubkey())
+    const a = parseAttestationEvent(att)
+    const quarterHead = t.pool.published.find((e) => e.id === a.headEventId)!
+    expect(quarterHead.pubkey).toBe(await t.consoleSigner.getPublicKey())
+    expect(parseHeadEvent(quarterHead)).toMatchObject({ treeSize: a.treeSize, root: a.root })
+    expect(fs.readFileSync(headsFile(t.dataDir), 'utf8')).toContain(quarterHead.id)
+
+    // Locked: nothing can be booked into 2026Q3 any more; a correction dated in Q4 is booked.
+    await expect(machine(t.store, 'late', Date.UTC(2026, 8, 30))).rejects.toThrow(
+      /acct_machine\.created_at_ms: .* lies in 2026Q3, which is closed/,
+    )
+    await expect(machine(t.store, 'correction', now.v)).resolves.toBeDefined()
+    await expect(t.h['audit.closeQuarter']({ period: '2026Q3' })).rejects.toMatchObject({ code: 'conflict' })
+
+    const periods = await t.h['audit.periods']()
+    expect(periods.map((p) => [p.period, p.state])).toEqual([
+      ['2026Q3', 'attested'],
+      ['2026Q4', 'open'],
+    ])
+  })
+
+  it('refuses to close without the operator signer or with a signer that is not the pinned key', async () => {
+    const now = { v: Date.UTC(2026, 9, 5, 9) }
+    const t = await setup(now)
+    t.fleet.set({ ...t.parts, operatorPubkey: 'ab'.repeat(32) } as FleetParts)
+    await vi.waitFor(async () => expect((await t.h['audit.head']()).treeSize).not.toBeNull())
+    const e = await t.h['audit.closeQuarter']({ period: '2026Q3' }).catch((x: unknown) => x)
+    expect(e).toBeInstanceOf(ApiError)
+    expect(e).toMatchObject({ code: 'unavailable', field: 'operatorSigner' })
+  })
+
+  it('the relays holding a longer head than the ledger take the ledger away, naming the missing range', async () => {
+    const now = { v: Date.UTC(2026, 9, 5, 9) }
+    const t = await setup(now)
+    const signer = t.consoleSigner
+    const { headTemplate } = await import('../../src-shared/audit/types')
+    const longer = await signer.signEvent(
+      headTemplate({ treeSize: 100_000, root: 'ab'.repeat(32), ledgerSeq: 99_999, time: Math.floor(now.v / 1000) }),
+    )
+    t.pool.subscribe = (spec: SubscriptionSpec) => {
+      queueMicrotask(() => {
+        void spec.onEvent(longer as never, { relay: RELAY })
+        spec.onCaughtUp?.(RELAY)
+      })
+      return { key: 'q', close: () => {} }
+    }
+    t.fleet.set(t.parts)
+    await vi.waitFor(() => expect(t.failed.length).toBe(1))
+    expect(t.failed[0]).toMatch(/audit entries #\d+–#99999 are missing .* that the relays hold/)
+    expect((await t.h['audit.head']()).check.state).toBe('tampered')
+  })
+})
+
+describe('services start-up', () => {
+  it('do not hand out a ledger whose journal was edited: ledger.status is failed with the finding', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'audit-services-'))
+    dirs.push(dataDir)
+    const first = await startNodeServices({ dataDir })
+    const store = await openLedgerInProcessAfter(first, dataDir)
+    await machine(store, 'm1', Date.UTC(2026, 9, 1))
+    await store.close()
+    rewriteJournal(join(dataDir, 'ledger'), (entry) => {
+      const s = entry.stmts.find((x) => x.sql.startsWith('INSERT INTO acct_machine'))
+      if (!s) return false
+      ;(s.params as unknown[])[1] = 'forged'
+      return true
+    })
+    const again = await startNodeServices({ dataDir })
+    closers.push(() => again.close())
+    const st = await again.handlers['ledger.status']()
+    expect(st.state).toBe('failed')
+    expect(st.error).toMatch(/console will not start.*acct_machine id m1: name changed after it was recorded/)
+    await expect(Promise.resolve().then(() => again.handlers['audit.head']())).rejects.toMatchObject({
+      code: 'unavailable',
+    })
+  })
+})
+
+/** Closes the services (releasing the ledger) and opens the same ledger directly. */
+async function openLedgerInProcessAfter(s: { close(): Promise<void> }, dataDir: string): Promise<LedgerStore> {
+  await s.close()
+  return openLedgerInProcess({ dir: join(dataDir, 'ledger'), autoSnapshot: false })
+}
