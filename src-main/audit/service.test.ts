@@ -102,6 +102,11 @@ describe('audit feature', () => {
     const now = { v: Date.UTC(2026, 9, 5, 9) }
     const t = await setup(now)
     await machine(t.store, 'q3-machine', Date.UTC(2026, 8, 10))
+    // An LP deposit confirmed in Q3 (corrected after the close, below).
+    const q3 = Date.UTC(2026, 8, 12)
+    await t.store.call('accounting.upsertLp', { id: 'lp1', currency: 'EUR', mode: 'flow', atMs: q3, name: 'Ann' })
+    await t.store.call('accounting.createDeposit', { id: 'dep1', lpId: 'lp1', amountMinor: '50000', atMs: q3 })
+    await t.store.call('accounting.confirmDeposit', { depositId: 'dep1', atMs: q3 })
     t.fleet.set(t.parts)
     await vi.waitFor(async () => expect((await t.h['audit.head']()).treeSize).not.toBeNull())
     const head = await t.h['audit.head']()
@@ -132,6 +137,17 @@ describe('audit feature', () => {
       /acct_machine\.created_at_ms: .* lies in 2026Q3, which is closed/,
     )
     await expect(machine(t.store, 'correction', now.v)).resolves.toBeDefined()
+    // The Q3 deposit was wrong: reversing it dated in Q3 is refused; the reversal dated now (Q4) is booked and names it.
+    const reverse = (atMs: number) =>
+      t.store.call('accounting.reverseDeposit', { depositId: 'dep1', atMs, author: 'op', reason: 'counted twice' })
+    await expect(reverse(Date.UTC(2026, 8, 30))).rejects.toThrow(
+      /acct_lp_entry\.created_at_ms: .*2026Q3, which is closed/,
+    )
+    await reverse(now.v)
+    const rev = await t.store.query<{ deposit_id: string; delta_minor: number; created_at_ms: number }>(
+      "SELECT deposit_id, delta_minor, created_at_ms FROM acct_lp_entry WHERE kind = 'deposit_reversal'",
+    )
+    expect(rev).toEqual([{ deposit_id: 'dep1', delta_minor: -50000, created_at_ms: now.v }])
     await expect(t.h['audit.closeQuarter']({ period: '2026Q3' })).rejects.toMatchObject({ code: 'conflict' })
 
     const periods = await t.h['audit.periods']()
