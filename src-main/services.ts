@@ -23,7 +23,7 @@ import {
 } from '../src-shared/ipc/contract'
 import type { Logger } from '../src-shared/log'
 import type { AppLog } from './app-log'
-import { auditHandlers, createAuditState, gateLedger } from './audit/service'
+import { auditHandlers, consolePubkeyFromSecrets, createAuditState, gateLedger } from './audit/service'
 import { bunkerHandlers } from './bunker/service'
 import type { FleetWiring } from './fleet/feature'
 import { noOperatorSigner, type OperatorSignerProvider } from './fleet/operator-signer'
@@ -178,6 +178,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
             log: log.child('audit'),
             clock,
             relays: () => settings.get().relays,
+            consolePubkey: () => consolePubkeyFromSecrets(opts.lps?.secrets),
           }),
         )
         .then(async (store) => {

@@ -10,7 +10,7 @@ import { parseAttestationEvent, parseHeadEvent } from '../../src-shared/audit/ty
 import { ApiError } from '../../src-shared/ipc/contract'
 import { createLogger } from '../../src-shared/log'
 import type { NostrEvent } from '../../src-shared/nostr/event'
-import { rewriteJournal } from '../../test/support/ledger-tamper'
+import { cutJournal, journalRecords, rewriteJournal } from '../../test/support/ledger-tamper'
 import { startNodeServices } from '../../test/support/services'
 import type { FleetParts } from '../fleet/feature'
 import { softwareOperatorSigner } from '../fleet/operator-signer'
@@ -21,8 +21,10 @@ import type { LedgerStore } from '../ledger/types'
 import type { SubscriptionSpec } from '../nostr/relay-pool'
 import type { ServiceContext } from '../service-context'
 import { createSoftwareSigner } from '../signer/software-signer'
+import { AuditHeadWriter } from './heads'
 import { headsFile, readHeads } from './read'
-import { auditHandlers, createAuditState } from './service'
+import { auditHandlers, createAuditState, gateLedger } from './service'
+import { AuditTamperError } from './start-check'
 
 const dirs: string[] = []
 const closers: (() => Promise<void>)[] = []
@@ -188,6 +190,56 @@ describe('audit feature', () => {
     await vi.waitFor(() => expect(t.failed.length).toBe(1))
     expect(t.failed[0]).toMatch(/audit entries #\d+–#99999 are missing .* that the relays hold/)
     expect((await t.h['audit.head']()).check.state).toBe('tampered')
+  })
+})
+
+describe('start-up gate', () => {
+  it('asks the relays before handing out the ledger, even when the local audit files are gone', async () => {
+    const now = { v: Date.UTC(2026, 9, 5, 9) }
+    const t = await setup(now)
+    await machine(t.store, 'm1', now.v)
+    const w = await AuditHeadWriter.open({
+      store: t.store,
+      dataDir: t.dataDir,
+      log: createLogger(() => {}, 't'),
+      signer: t.consoleSigner,
+      consolePubkey: await t.consoleSigner.getPublicKey(),
+      nowMs: () => now.v,
+    })
+    const head = (await w.sync())!
+    // The journal loses its last transaction and the audit directory is deleted: only the relay still knows.
+    await machine(t.store, 'm2', now.v)
+    const signed2 = (await w.sync())!
+    await t.store.close()
+    closers.shift()
+    cutJournal(join(t.dataDir, 'ledger'), journalRecords(join(t.dataDir, 'ledger')) - 1)
+    fs.rmSync(join(t.dataDir, 'audit'), { recursive: true })
+    const store = await openLedgerInProcess({ dir: join(t.dataDir, 'ledger'), autoSnapshot: false })
+    const state = createAuditState()
+    const pool = fakePool()
+    pool.subscribe = (spec: SubscriptionSpec) => {
+      queueMicrotask(() => {
+        void spec.onEvent(signed2.event as never, { relay: RELAY })
+        spec.onCaughtUp?.(RELAY)
+      })
+      return { key: 'q', close: () => {} }
+    }
+    const gate = gateLedger(store, {
+      dataDir: t.dataDir,
+      state,
+      log: createLogger(() => {}, 't'),
+      clock: { nowMs: () => now.v },
+      relays: () => [RELAY],
+      consolePubkey: () => t.consoleSigner.getPublicKey(),
+      queryPool: async () => ({ ...pool, close: async () => {} }),
+    })
+    await expect(gate).rejects.toBeInstanceOf(AuditTamperError)
+    expect(state.check).toMatchObject({ state: 'tampered' })
+    expect(state.check.message).toMatch(
+      new RegExp(`audit entries #${head.head.treeSize}–#${signed2.head.treeSize - 1} are missing`),
+    )
+    // The gate closed the store it refused.
+    await expect(store.query('SELECT 1 AS x')).rejects.toThrow(/closed/)
   })
 })
 

@@ -9,6 +9,7 @@
 // head to learn the key from), the same check runs as soon as the fleet feature is up with its relay pool, and a
 // refusal then takes the ledger away from every service (state `failed` with the refusal as its reason).
 
+import { hexToBytes } from '@noble/hashes/utils.js'
 import {
   AUDIT_HEAD_D,
   AUDIT_HEAD_KIND,
@@ -32,7 +33,9 @@ import type { FleetPartsSlot } from '../fleet/pairing-service'
 import type { LedgerStore } from '../ledger/types'
 import { createRelayPool, type PoolSubscription, type SubscriptionSpec } from '../nostr/relay-pool'
 import { queryOnce } from '../receipts/query'
+import { SecretSlots, type SecretStore } from '../secrets/secret-store'
 import type { ServiceContext } from '../service-context'
+import { createSoftwareSigner } from '../signer/software-signer'
 import { AuditHeadWriter } from './heads'
 import { readHeads, readPeriods } from './read'
 import { AuditTamperError, checkAuditAtStart, type StartCheckReport } from './start-check'
@@ -95,6 +98,8 @@ export interface AuditGateOptions {
   clock: Clock
   /** The operator's relays (the settings' list); empty skips the relay part at start. */
   relays: () => readonly string[]
+  /** The console key's pubkey from the secret store, without creating it (null when there is none yet). */
+  consolePubkey?: () => Promise<string | null>
   /** Test seam: the pool the start-up relay query uses (default: a short-lived pool over `relays`). */
   queryPool?: (relays: readonly string[]) => Promise<AuditQueryPool & { close(): Promise<void> }>
 }
@@ -104,7 +109,12 @@ export async function gateLedger(store: LedgerStore, o: AuditGateOptions): Promi
   const log = o.log
   try {
     const local = readHeads(o.dataDir)
-    const consolePubkey = local[local.length - 1]?.event.pubkey ?? null
+    // The sealed console key decides; without it, the local heads' author (a missing key is the setup's business).
+    const sealed = await (o.consolePubkey?.() ?? Promise.resolve(null)).catch((e: Error) => {
+      log.warn('audit: console key not readable for the start-up check', { reason: e.message })
+      return null
+    })
+    const consolePubkey = sealed ?? local[local.length - 1]?.event.pubkey ?? null
     let remote: Awaited<ReturnType<typeof fetchRemoteAudit>> | null = null
     const relays = o.relays()
     if (consolePubkey && relays.length > 0) {
@@ -141,6 +151,22 @@ export async function gateLedger(store: LedgerStore, o: AuditGateOptions): Promi
     }
     await store.close().catch(() => {})
     throw e
+  }
+}
+
+/** The console key's pubkey from a secret store (or its opener), or null when no key was created yet. */
+export async function consolePubkeyFromSecrets(
+  secrets: SecretStore | (() => Promise<SecretStore>) | undefined,
+): Promise<string | null> {
+  if (!secrets) return null
+  const store = typeof secrets === 'function' ? await secrets() : secrets
+  const hex = await store.get(SecretSlots.consoleKey)
+  if (hex === undefined || !/^[0-9a-f]{64}$/.test(hex)) return null
+  const sk = hexToBytes(hex)
+  try {
+    return await createSoftwareSigner(sk).getPublicKey()
+  } finally {
+    sk.fill(0)
   }
 }
 
