@@ -76,6 +76,7 @@ CREATE TABLE audit_table (
   name TEXT NOT NULL,
   seq INTEGER NOT NULL,
   columns TEXT NOT NULL,
+  backfill_after INTEGER,
   PRIMARY KEY (name, seq)
 );
 CREATE TABLE audit_period (
@@ -174,7 +175,34 @@ function appendLeaf(tx: TxDb, idx: number, e: AuditEntry): void {
   ])
 }
 
-/** Records new or changed tables (after a migration) and re-records all their rows; returns the tables covered. */
+/** Tables up to this many rows are re-recorded inside the migration; larger ones in batches afterwards. */
+export const INLINE_RERECORD_ROWS = 2000
+
+function rerecord(
+  tx: TxDb,
+  t: string,
+  cols: readonly string[],
+  seq: number,
+  idx: { n: number },
+  rows: readonly Record<string, unknown>[],
+) {
+  for (const r of rows) {
+    appendLeaf(tx, idx.n++, {
+      table: t,
+      rowid: String(r.__rowid),
+      seq: String(seq),
+      op: 'M',
+      columns: cols.map((name) => ({ name, value: normalise(r[name] as EntryValue | undefined) })),
+    })
+  }
+}
+
+/**
+ * Records new or changed tables (after a migration) and re-records their rows (op M); returns the tables covered.
+ * A table with more than INLINE_RERECORD_ROWS rows is marked for backfill instead (`backfill_after` = the rowid
+ * before its first row), so one migration never writes a journal record too large to keep: `audit.backfill`
+ * re-records it in batches of their own transactions, and until then the check skips its rows above the cursor.
+ */
 function syncTables(tx: TxDb, seq: number, idx: { n: number }): Set<string> {
   const covered = new Set<string>()
   const recorded = new Map<string, string>()
@@ -189,26 +217,87 @@ function syncTables(tx: TxDb, seq: number, idx: { n: number }): Set<string> {
     const cols = tableColumns(tx, t)
     const key = cols.join(',')
     if (recorded.get(t) === key) continue
-    tx.run('INSERT INTO audit_table (name, seq, columns) VALUES (?, ?, ?)', [t, seq, key])
     covered.add(t)
-    const rows = tx.all(`SELECT rowid AS __rowid, * FROM ${quoteIdent(t)} ORDER BY rowid`, undefined, BIG)
-    for (const r of rows) {
-      appendLeaf(tx, idx.n++, {
-        table: t,
-        rowid: String(r.__rowid),
-        seq: String(seq),
-        op: 'M',
-        columns: cols.map((name) => ({ name, value: normalise(r[name] as EntryValue | undefined) })),
-      })
+    const rows = tx.all(
+      `SELECT rowid AS __rowid, * FROM ${quoteIdent(t)} ORDER BY rowid LIMIT ${INLINE_RERECORD_ROWS + 1}`,
+      undefined,
+      BIG,
+    )
+    if (rows.length <= INLINE_RERECORD_ROWS) {
+      tx.run('INSERT INTO audit_table (name, seq, columns, backfill_after) VALUES (?, ?, ?, NULL)', [t, seq, key])
+      rerecord(tx, t, cols, seq, idx, rows)
+    } else {
+      const first = rows[0]!.__rowid as bigint
+      tx.run('INSERT INTO audit_table (name, seq, columns, backfill_after) VALUES (?, ?, ?, ?)', [
+        t,
+        seq,
+        key,
+        first - 1n,
+      ])
     }
   }
   for (const [t, cols] of recorded) {
     // A dropped table: recorded with an empty column list, and its rows are no longer checked.
     if (!present.has(t) && cols !== '')
-      tx.run('INSERT INTO audit_table (name, seq, columns) VALUES (?, ?, ?)', [t, seq, ''])
+      tx.run('INSERT INTO audit_table (name, seq, columns, backfill_after) VALUES (?, ?, ?, NULL)', [t, seq, ''])
   }
   return covered
 }
+
+/** Tables whose re-recording is still under way, with the rowid up to which it is done. */
+export function pendingBackfill(tx: TxDb): Map<string, bigint> {
+  const out = new Map<string, bigint>()
+  for (const r of tx.all<{ name: string; after: bigint }>(
+    `SELECT name, backfill_after AS after FROM audit_table a
+     WHERE seq = (SELECT max(seq) FROM audit_table b WHERE b.name = a.name) AND backfill_after IS NOT NULL AND columns <> ''`,
+    undefined,
+    BIG,
+  )) {
+    out.set(r.name, r.after)
+  }
+  return out
+}
+
+/**
+ * Args {limit?} → re-records up to `limit` (default 2000) rows of tables marked for backfill, as op M entries of
+ * this transaction; answers how many it recorded and how many tables are still pending.
+ */
+defineProcedure('audit.backfill', (tx, raw: unknown) => {
+  const a = (raw ?? {}) as { limit?: unknown }
+  const limit = a.limit === undefined ? 2000 : a.limit
+  if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 1 || limit > 20_000)
+    throw new FieldError('limit', 'must be an integer from 1 to 20000')
+  if (!hasAuditLog(tx)) return { recorded: 0, pending: 0 }
+  // The seq this transaction will get: the store sets ledger_meta after the body, deterministically.
+  const seq =
+    Number(tx.get<{ s: bigint }>('SELECT seq AS s FROM ledger_meta WHERE id = 1', undefined, BIG)?.s ?? 0n) + 1
+  const idx = { n: nextIndex(tx) }
+  let left = limit
+  const pending = pendingBackfill(tx)
+  for (const [t, after] of pending) {
+    if (left === 0) break
+    const cols = tableColumns(tx, t)
+    const ask = left
+    const rows = tx.all(
+      `SELECT rowid AS __rowid, * FROM ${quoteIdent(t)} WHERE rowid > ? ORDER BY rowid LIMIT ?`,
+      [after, ask],
+      BIG,
+    )
+    rerecord(tx, t, cols, seq, idx, rows)
+    left -= rows.length
+    // Fewer rows than asked for: the table is done (rows added meanwhile were logged as they were written).
+    const done = rows.length < ask
+    const cursor = done ? null : (rows[rows.length - 1]!.__rowid as bigint)
+    tx.run('INSERT INTO audit_table (name, seq, columns, backfill_after) VALUES (?, ?, ?, ?)', [
+      t,
+      seq,
+      cols.join(','),
+      cursor,
+    ])
+    if (done) pending.delete(t)
+  }
+  return { recorded: limit - left, pending: pending.size }
+})
 
 type ClosedPeriod = {
   period: string
@@ -380,17 +469,20 @@ export function checkLog(tx: TxDb, args: LogCheckArgs = {}): LogCheckResult {
   )
   const tables = loggedTables(tx)
   const present = new Set(tables)
+  // Rows above a backfill cursor are not re-recorded under their table's current columns yet: not checked.
+  const pend = pendingBackfill(tx)
   for (const t of tables) {
     const cols = tableColumns(tx, t)
     const q = quoteIdent(t)
+    const upTo = pend.get(t) ?? 2n ** 63n - 1n
     let afterRow: bigint = -(2n ** 63n)
     for (;;) {
       const rows = tx.all(
         `SELECT t.rowid AS __rowid, t.*, l.idx AS __idx, l.entry AS __entry, l.seq AS __seq, l.op AS __op
          FROM ${q} t LEFT JOIN audit_leaf l
            ON l.idx = (SELECT max(m.idx) FROM audit_leaf m WHERE m.tbl = ? AND m.row_id = t.rowid)
-         WHERE t.rowid > ? ORDER BY t.rowid LIMIT 2000`,
-        [t, afterRow],
+         WHERE t.rowid > ? AND t.rowid <= ? ORDER BY t.rowid LIMIT 2000`,
+        [t, afterRow, upTo],
         BIG,
       )
       for (const r of rows) {

@@ -138,6 +138,7 @@ export async function gateLedger(store: LedgerStore, o: AuditGateOptions): Promi
     })
     o.state.report = report
     o.state.check = { state: 'ok', checkedAtMs: o.clock.nowMs(), relayChecked: remote !== null, message: null }
+    void backfill(store, log)
     log.info('audit check passed', {
       entries: report.size,
       signedSize: report.newest?.head.treeSize ?? 0,
@@ -168,6 +169,28 @@ export async function consolePubkeyFromSecrets(
   } finally {
     sk.fill(0)
   }
+}
+
+/**
+ * Re-records, in batches of their own transactions, the rows of tables a migration changed (or that predate the
+ * log) beyond what the migration could record itself. Runs in the background; stops when done or the store closes.
+ */
+export async function backfill(store: LedgerStore, log: Logger): Promise<number> {
+  let total = 0
+  try {
+    for (;;) {
+      const r = await store.call<{ recorded: number; pending: number }>('audit.backfill', { limit: 2000 })
+      total += r.recorded
+      if (r.pending === 0) break
+    }
+    if (total > 0) log.info('audit: rows re-recorded after a migration', { rows: total })
+  } catch (e) {
+    log.warn('audit: re-recording paused; it continues at the next start', {
+      reason: (e as Error).message,
+      rows: total,
+    })
+  }
+  return total
 }
 
 function defaultQueryPool(log: Logger) {
