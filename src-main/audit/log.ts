@@ -171,7 +171,7 @@ function appendLeaf(tx: TxDb, idx: number, e: AuditEntry): void {
     BigInt(e.rowid),
     e.op,
     bytes,
-    entryHash(bytes),
+    fastLeafHash(bytes),
   ])
 }
 
