@@ -15,6 +15,7 @@ import { createAppLog } from './app-log'
 import { atmSimCommand } from './cli/atm-sim'
 import { type CommandOptions, OptionError, type ParsedOptions, runWithOptions } from './cli/options'
 import { settleCommand } from './cli/settle'
+import { signerEmuCommand } from './cli/signer-emu'
 import { type DemoRun, type DemoWorld, demoPaths, resetDemo, runDemo, startDemoWorld } from './demo/demo'
 import { demoOperatorSigner } from './demo/signer'
 import { type OperatorSignerProvider, operatorSignerFromOptions } from './fleet/operator-signer'
@@ -123,13 +124,20 @@ const helpCommand: Command = {
   summary: 'list the commands',
   async run(_argv, io) {
     io.out('usage: satmachine <command> [options]')
-    for (const c of COMMANDS) io.out(`  ${c.name.padEnd(8)} ${c.summary}`)
+    for (const c of COMMANDS) io.out(`  ${c.name.padEnd(10)} ${c.summary}`)
     return 0
   },
 }
 
 /** The dispatch table. Add a subcommand here (one import line above, one entry below). */
-export const COMMANDS: Command[] = [startCommand, serveCommand, settleCommand, atmSimCommand, helpCommand]
+export const COMMANDS: Command[] = [
+  startCommand,
+  serveCommand,
+  settleCommand,
+  atmSimCommand,
+  signerEmuCommand,
+  helpCommand,
+]
 
 /**
  * The Electron executable, if installed: `ELECTRON_EXEC_PATH`, or node_modules/electron/path.txt naming a file

@@ -33,6 +33,7 @@ import { openLedger } from './ledger/worker-host'
 import { lpServiceHandlers } from './lp-service/ipc'
 import { type LpsWiring, lpsHandlers } from './lps/service'
 import type { PipelineWiring } from './pipeline/feature'
+import { recipientsHandlers } from './recipients/service'
 import type { ServiceContext } from './service-context'
 import { openSettingsStore } from './settings-store'
 import { createSetupFeature } from './setup/service'
@@ -235,6 +236,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     }),
     ...setup.handlers,
     ...lpsHandlers(ctx, opts.lps),
+    ...recipientsHandlers(ctx, opts.lps?.secrets ? { secrets: opts.lps.secrets } : {}),
     ...lpServiceHandlers(ctx),
     ...worklistHandlers(ctx),
     ...pairingHandlers(ctx, { signer: opts.operatorSigner ?? noOperatorSigner(), fleet: fleetParts }),
