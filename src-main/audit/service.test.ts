@@ -13,7 +13,7 @@ import type { NostrEvent } from '../../src-shared/nostr/event'
 import { cutJournal, journalRecords, rewriteJournal } from '../../test/support/ledger-tamper'
 import { startNodeServices } from '../../test/support/services'
 import type { FleetParts } from '../fleet/feature'
-import { softwareOperatorSigner } from '../fleet/operator-signer'
+import { noOperatorSigner, softwareOperatorSigner } from '../fleet/operator-signer'
 import { createFleetPartsSlot } from '../fleet/pairing-service'
 import '../ledger/registry'
 import { openLedgerInProcess } from '../ledger/store'
@@ -51,7 +51,7 @@ function fakePool() {
   }
 }
 
-async function setup(nowMs: { v: number }) {
+async function setup(nowMs: { v: number }, opts: { noSigner?: boolean } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'audit-svc-'))
   dirs.push(dataDir)
   const store = await openLedgerInProcess({ dir: join(dataDir, 'ledger'), autoSnapshot: false })
@@ -76,7 +76,7 @@ async function setup(nowMs: { v: number }) {
   const h = auditHandlers(ctx, {
     state,
     fleet,
-    operatorSigner: operator,
+    operatorSigner: opts.noSigner ? noOperatorSigner() : operator,
     failLedger: (r) => failed.push(r),
     debounceMs: 10,
   })
@@ -169,6 +169,15 @@ describe('audit feature', () => {
       .catch((x: unknown) => x)
     expect(e).toBeInstanceOf(ApiError)
     expect(e).toMatchObject({ code: 'unavailable', field: 'operatorSigner' })
+    const t2 = await setup(now, { noSigner: true })
+    t2.fleet.set(t2.parts)
+    await vi.waitFor(async () => expect((await t2.h['audit.head']()).treeSize).not.toBeNull())
+    const e2 = await Promise.resolve()
+      .then(() => t2.h['audit.closeQuarter']({ period: '2026Q3' }))
+      .catch((x: unknown) => x)
+    expect(e2).toMatchObject({ code: 'unavailable', field: 'operatorSigner' })
+    expect((e2 as Error).message).toMatch(/connect the operator's signer/)
+    expect(await t2.store.query('SELECT period FROM audit_period')).toEqual([])
   })
 
   it('the relays holding a longer head than the ledger take the ledger away, naming the missing range', async () => {
