@@ -29,7 +29,6 @@ import {
   type EntryOp,
   type EntryValue,
   encodeEntry,
-  entryHash,
 } from '../../src-shared/audit/types'
 import { FieldError } from '../../src-shared/field-error'
 import { appendOnlyTriggers } from '../ledger/append-only'
