@@ -12,7 +12,7 @@ import { registeredMigrations } from '../ledger/define'
 import { openLedgerInProcess } from '../ledger/store'
 import type { LedgerStore, TxDb } from '../ledger/types'
 import { INLINE_RERECORD_ROWS, type LogCheckResult } from './log'
-import { readEntries } from './read'
+import { entryCount, readEntries } from './read'
 
 const dirs: string[] = []
 const stores: LedgerStore[] = []
@@ -165,5 +165,36 @@ describe('audit log', () => {
     expect((await s3.call<LogCheckResult>('audit.checkLog', {})).problems).toEqual([
       expect.objectContaining({ kind: 'edited', table: 'acct_machine', key: 'id m2400', fields: ['region'] }),
     ])
+  })
+
+  it('a data migration updating many rows of a table re-records it by backfill, not in its own journal record', async () => {
+    const { dir, store } = await open()
+    const n = INLINE_RERECORD_ROWS + 10
+    await store.transaction(
+      Array.from({ length: n }, (_, i) => ({
+        sql: 'INSERT INTO acct_machine (id, name, currency, created_at_ms) VALUES (?, ?, ?, ?)',
+        params: [`m${i}`, `machine ${i}`, 'EUR', 1_790_000_000_000 + i],
+      })),
+    )
+    await store.close()
+    stores.splice(stores.indexOf(store), 1)
+    const rename = {
+      version: 900_161,
+      name: 'test: rename machines',
+      up: (db: TxDb) => db.run("UPDATE acct_machine SET name = name || ' (lobby)'"),
+    }
+    const s2 = await openLedgerInProcess({ dir, autoSnapshot: false, migrations: [...registeredMigrations(), rename] })
+    stores.push(s2)
+    const before = await entryCount(s2)
+    expect((await s2.call<LogCheckResult>('audit.checkLog', {})).problems).toEqual([])
+    let r = { recorded: 0, pending: 1 }
+    let total = 0
+    while (r.pending > 0) {
+      r = await s2.call<{ recorded: number; pending: number }>('audit.backfill', { limit: 2000 })
+      total += r.recorded
+    }
+    expect(total).toBe(n)
+    expect(await entryCount(s2)).toBe(before + n)
+    expect((await s2.call<LogCheckResult>('audit.checkLog', {})).problems).toEqual([])
   })
 })

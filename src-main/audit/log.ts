@@ -321,6 +321,27 @@ export function appendLeaves(ctx: CommitContext): void {
     seen.add(k)
     order.push({ table: c.table, rowid: c.rowid })
   }
+  if (ctx.kind === 'm') {
+    // A data migration over many rows of one table: re-record that table in batches (backfill) instead of
+    // writing every entry into the migration's journal record.
+    // (Not when it deleted rows: a deletion must be an entry of its own, which only the inline path writes.)
+    const perTable = new Map<string, number>()
+    for (const o of order) perTable.set(o.table, (perTable.get(o.table) ?? 0) + 1)
+    const deleted = new Set((ctx.changes as RowChange[]).filter((c) => c.op === 'delete').map((c) => c.table))
+    const big = new Set<string>()
+    for (const [t, n] of perTable) {
+      if (n <= INLINE_RERECORD_ROWS || deleted.has(t)) continue
+      const first = tx.get<{ r: bigint | null }>(`SELECT min(rowid) AS r FROM ${quoteIdent(t)}`, undefined, BIG)?.r
+      tx.run('INSERT INTO audit_table (name, seq, columns, backfill_after) VALUES (?, ?, ?, ?)', [
+        t,
+        seq,
+        tableColumns(tx, t).join(','),
+        first === null || first === undefined ? null : first - 1n,
+      ])
+      big.add(t)
+    }
+    if (big.size > 0) order.splice(0, order.length, ...order.filter((o) => !big.has(o.table)))
+  }
   if (order.length === 0) return
   const colsOf = new Map<string, string[]>()
   let closed: ClosedPeriod[] | null = null
