@@ -13,7 +13,8 @@
 //
 // Schema changes: after every migration the hook compares each table's column list with the one it recorded and
 // re-records every row of a new or changed table (op M), so a migration never looks like tampering. The first run
-// (this module's migration) records every row already in the ledger the same way (genesis).
+// (this module's migration) records every row already in the ledger the same way (genesis). Tables too large to
+// re-record inside one journal record get a backfill cursor and are re-recorded in batches (`audit.backfill`).
 //
 // Quarter lock: an insert whose booking time (the first of booked_at_ms, created_at_ms, recorded_at_ms,
 // received_at_ms, planned_at_ms, at_ms the table has) lies in a closed quarter is refused, so history inside a closed

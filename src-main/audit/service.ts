@@ -4,8 +4,8 @@
 // on the operator's signer. IPC: `audit.periods`, `audit.closeQuarter`, `audit.head`.
 //
 // The relay part of the check: at start, when the operator's relays are configured and the console key is known
-// from the local heads, the relays' newest head and the receipts this console published are fetched (a few seconds
-// at most) and checked before the ledger is handed out. When that was not possible (no relays answered, or no local
+// (sealed in the secret store, else from the local heads), the relays' newest head and the receipts this console
+// published are fetched (a few seconds at most) and checked before the ledger is handed out. When that was not possible (no relays answered, or no local
 // head to learn the key from), the same check runs as soon as the fleet feature is up with its relay pool, and a
 // refusal then takes the ledger away from every service (state `failed` with the refusal as its reason).
 
