@@ -252,6 +252,35 @@ describe('start-up gate', () => {
   })
 })
 
+describe('start-up gate offline', () => {
+  it('hands out a good ledger when no relay is reachable, saying the relay part is still to come', async () => {
+    const now = { v: Date.UTC(2026, 9, 5, 9) }
+    const t = await setup(now)
+    await machine(t.store, 'm1', now.v)
+    const w = await AuditHeadWriter.open({
+      store: t.store,
+      dataDir: t.dataDir,
+      log: createLogger(() => {}, 't'),
+      signer: t.consoleSigner,
+      consolePubkey: await t.consoleSigner.getPublicKey(),
+      nowMs: () => now.v,
+    })
+    await w.sync()
+    const state = createAuditState()
+    const lines: string[] = []
+    const got = await gateLedger(t.store, {
+      dataDir: t.dataDir,
+      state,
+      log: createLogger((r) => lines.push(r.msg), 't'),
+      clock: { nowMs: () => now.v },
+      relays: () => ['ws://127.0.0.1:9'],
+    })
+    expect(got).toBe(t.store)
+    expect(state.check).toMatchObject({ state: 'ok', relayChecked: false })
+    expect(lines).toContain('audit: no relay reachable for the start-up check; it runs again once the fleet is up')
+  })
+})
+
 describe('services start-up', () => {
   it('do not hand out a ledger whose journal was edited: ledger.status is failed with the finding', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'audit-services-'))

@@ -101,7 +101,9 @@ export interface AuditGateOptions {
   /** The console key's pubkey from the secret store, without creating it (null when there is none yet). */
   consolePubkey?: () => Promise<string | null>
   /** Test seam: the pool the start-up relay query uses (default: a short-lived pool over `relays`). */
-  queryPool?: (relays: readonly string[]) => Promise<AuditQueryPool & { close(): Promise<void> }>
+  queryPool?: (
+    relays: readonly string[],
+  ) => Promise<AuditQueryPool & { close(): Promise<void>; unreachable?: Promise<void> }>
 }
 
 /** Runs the start-up check on an opened store; closes it and rethrows `AuditTamperError` when it is refused. */
@@ -121,8 +123,12 @@ export async function gateLedger(store: LedgerStore, o: AuditGateOptions): Promi
       const pool = await (o.queryPool ?? defaultQueryPool(log))(relays)
       try {
         const since = (local[local.length - 1]?.head.time ?? 0) - 86_400
-        remote = await fetchRemoteAudit(pool, relays, consolePubkey, since)
-        if (remote.answered === 0) remote = null
+        // Offline (every relay failed to connect): do not hold the start for the whole timeout.
+        const gaveUp = pool.unreachable?.then(() => null) ?? new Promise<null>(() => {})
+        remote = await Promise.race([fetchRemoteAudit(pool, relays, consolePubkey, since), gaveUp])
+        if (remote === null)
+          log.warn('audit: no relay reachable for the start-up check; it runs again once the fleet is up')
+        else if (remote.answered === 0) remote = null
       } catch (e) {
         log.warn('audit: relays not reachable for the start-up check', { reason: (e as Error).message })
       } finally {
@@ -195,8 +201,21 @@ export async function backfill(store: LedgerStore, log: Logger): Promise<number>
 
 function defaultQueryPool(log: Logger) {
   return async (relays: readonly string[]) => {
-    const pool = await createRelayPool({ relays, logger: log.child('audit-pool'), connectTimeoutMs: 3_000 })
-    return pool
+    const failed = new Set<string>()
+    let allFailed = () => {}
+    const unreachable = new Promise<void>((resolve) => {
+      allFailed = resolve
+    })
+    const pool = await createRelayPool({
+      relays,
+      logger: log.child('audit-pool'),
+      connectTimeoutMs: 3_000,
+      onStatus: (h) => {
+        if ((h.state === 'disconnected' || h.state === 'auth-failed') && h.errorCount > 0) failed.add(h.url)
+        if (failed.size >= relays.length) allFailed()
+      },
+    })
+    return Object.assign(pool, { unreachable })
   }
 }
 
