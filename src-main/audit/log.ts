@@ -34,7 +34,7 @@ import {
 import { FieldError } from '../../src-shared/field-error'
 import { appendOnlyTriggers } from '../ledger/append-only'
 import { defineCommitHook, defineMigration, defineProcedure } from '../ledger/define'
-import type { CommitContext, RowChange, TxDb } from '../ledger/types'
+import type { CommitContext, RowChange, SqlParams, SqlValue, TxDb } from '../ledger/types'
 
 export const AUDIT_SCHEMA_VERSION = 1600
 
@@ -500,25 +500,29 @@ export function checkLog(tx: TxDb, args: LogCheckArgs = {}): LogCheckResult {
     const q = quoteIdent(t)
     const upTo = pend.get(t) ?? 2n ** 63n - 1n
     let afterRow: bigint = -(2n ** 63n)
-    for (;;) {
-      const rows = tx.all(
-        `SELECT t.rowid AS __rowid, t.*, l.idx AS __idx, l.entry AS __entry, l.seq AS __seq, l.op AS __op
+    // Value arrays, not objects: this reads every row of the ledger at each start. Columns: the table's own in
+    // declared order (t.*), then the newest entry's.
+    const sql = `SELECT t.*, t.rowid AS __rowid, l.idx AS __idx, l.entry AS __entry, l.seq AS __seq, l.op AS __op
          FROM ${q} t LEFT JOIN audit_leaf l
            ON l.idx = (SELECT max(m.idx) FROM audit_leaf m WHERE m.tbl = ? AND m.row_id = t.rowid)
-         WHERE t.rowid > ? AND t.rowid <= ? ORDER BY t.rowid LIMIT 2000`,
-        [t, afterRow, upTo],
-        BIG,
-      )
+         WHERE t.rowid > ? AND t.rowid <= ? ORDER BY t.rowid LIMIT 2000`
+    const read = (p: SqlParams) =>
+      tx.values ? tx.values(sql, p, BIG).rows : tx.all(sql, p, BIG).map((o) => Object.values(o) as SqlValue[])
+    const nc = cols.length
+    for (;;) {
+      const rows = read([t, afterRow, upTo])
       for (const r of rows) {
-        const rowid = String(r.__rowid)
-        const now: EntryColumn[] = cols.map((name) => ({ name, value: normalise(r[name] as EntryValue | undefined) }))
-        if (r.__idx === null || r.__idx === undefined) {
+        const rowid = String(r[nc])
+        const now: EntryColumn[] = new Array(nc)
+        for (let c = 0; c < nc; c++) now[c] = { name: cols[c]!, value: normalise(r[c] as EntryValue | undefined) }
+        if (r[nc + 1] === null || r[nc + 1] === undefined) {
           add({ kind: 'unlogged', table: t, rowid, key: keyLabel(tx, t, now, rowid) })
           continue
         }
-        const i = Number(r.__idx)
-        const op = r.__op as string
-        const entry = r.__entry as Uint8Array
+        const i = Number(r[nc + 1])
+        const op = r[nc + 4] as string
+        const entry = r[nc + 2] as Uint8Array
+        const leafSeq = r[nc + 3]
         if (op !== 'I' && op !== 'U' && op !== 'M' && op !== 'D') {
           add({ kind: 'leaf_damaged', index: i, table: t, rowid, why: `unknown operation ${JSON.stringify(op)}` })
           continue
@@ -528,7 +532,7 @@ export function checkLog(tx: TxDb, args: LogCheckArgs = {}): LogCheckResult {
           add({ kind: 'edited', table: t, rowid, key, fields: ['(the log records this row as deleted)'], index: i })
           continue
         }
-        const bytesNow = encodeEntry({ table: t, rowid, seq: String(r.__seq), op, columns: now })
+        const bytesNow = encodeEntry({ table: t, rowid, seq: String(leafSeq), op, columns: now })
         if (bytesNow.length === entry.length && sameBytes(bytesNow, entry)) continue
         // Only now decode what was recorded, to name the fields.
         let logged: AuditEntry | null = null
@@ -546,7 +550,7 @@ export function checkLog(tx: TxDb, args: LogCheckArgs = {}): LogCheckResult {
         add({ kind: 'edited', table: t, rowid, key, fields: fields.length > 0 ? fields : ['(encoding)'], index: i })
       }
       if (rows.length < 2000) break
-      afterRow = rows[rows.length - 1]!.__rowid as bigint
+      afterRow = rows[rows.length - 1]![nc] as bigint
     }
   }
 

@@ -529,6 +529,26 @@ export class LedgerCore {
     return { changes: after - before, lastInsertRowid: Number(this.scalar('SELECT last_insert_rowid()')) }
   }
 
+  /** A read-only statement's rows as value arrays, with the column names. */
+  private values(
+    sql: string,
+    params: SqlParams | undefined,
+    opts: { bigint?: boolean } | undefined,
+  ): { columns: string[]; rows: SqlValue[][] } {
+    if (typeof sql !== 'string' || !READ_RE.test(sql)) throw new LedgerInputError('values() runs reads only', 'sql')
+    const s = this.prepare(sql)
+    if (s === 'multi') throw new LedgerInputError('a query must be a single statement', 'sql')
+    const rows: SqlValue[][] = []
+    try {
+      if (params !== undefined) s.bind(params as never)
+      const cfg = { useBigInt: opts?.bigint === true }
+      while (s.step()) rows.push((s as unknown as BigStatement).get(null, cfg))
+      return { columns: s.getColumnNames(), rows }
+    } finally {
+      s.reset()
+    }
+  }
+
   private all<T extends Row = Row>(sql: string, params?: SqlParams, opts?: { bigint?: boolean }): T[] {
     if (typeof sql !== 'string') throw new LedgerInputError('must be a string', 'sql')
     const s = this.prepare(sql)
@@ -608,6 +628,7 @@ export class LedgerCore {
         this.readInTx<T>(sql, params, o, stmts, capture, () => (wrote = true))[0],
       all: <T extends Row = Row>(sql: string, params?: SqlParams, o?: { bigint?: boolean }) =>
         this.readInTx<T>(sql, params, o, stmts, capture, () => (wrote = true)),
+      values: (sql: string, params?: SqlParams, o?: { bigint?: boolean }) => this.values(sql, params, o),
     }
     this.begin()
     let result: R

@@ -18,6 +18,8 @@ export interface TxDb {
   run(sql: string, params?: SqlParams): { changes: number; lastInsertRowid: number }
   get<T extends Row = Row>(sql: string, params?: SqlParams, opts?: { bigint?: boolean }): T | undefined
   all<T extends Row = Row>(sql: string, params?: SqlParams, opts?: { bigint?: boolean }): T[]
+  /** A read as column names plus value arrays (no object per row: for scans of a whole table). */
+  values?(sql: string, params?: SqlParams, opts?: { bigint?: boolean }): { columns: string[]; rows: SqlValue[][] }
 }
 
 /** A procedure: deterministic given (db state, args). It must take time and randomness from `args`. */
