@@ -23,6 +23,7 @@ import {
 } from '../src-shared/ipc/contract'
 import type { Logger } from '../src-shared/log'
 import type { AppLog } from './app-log'
+import { auditHandlers, consolePubkeyFromSecrets, createAuditState, gateLedger } from './audit/service'
 import { createBunkerFeature } from './bunker/service'
 import type { FleetWiring } from './fleet/feature'
 import type { OperatorSignerProvider } from './fleet/operator-signer'
@@ -163,13 +164,35 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
   let ledgerStatus = opts.openLedger
     ? emptyLedger('opening')
     : emptyLedger('failed', 'the ledger store is not part of this build yet')
+  // Once the audit check refuses the ledger, its status stays `failed` with the refusal (docs/audit.md).
+  let refused: string | null = null
   const publishLedger = (v: LedgerStatusView) => {
+    if (refused !== null && v.state !== 'failed') return
     ledgerStatus = v
     opts.emit('ledger.status', v)
+  }
+  const auditState = createAuditState()
+  const failLedger = (reason: string) => {
+    refused = reason
+    const s = ledger
+    ledger = undefined
+    publishLedger(emptyLedger('failed', reason))
+    opts.emit('notice', { level: 'error', text: `The ledger could not be opened: ${reason}`, atMs: clock.nowMs() })
+    void s?.close().catch(() => {})
   }
   const ledgerReady: Promise<void> = opts.openLedger
     ? opts
         .openLedger({ dir: join(opts.dataDir, 'ledger'), log: opts.appLog.log.child('ledger') })
+        .then((store) =>
+          gateLedger(store, {
+            dataDir: opts.dataDir,
+            state: auditState,
+            log: log.child('audit'),
+            clock,
+            relays: () => settings.get().relays,
+            consolePubkey: () => consolePubkeyFromSecrets(opts.lps?.secrets),
+          }),
+        )
         .then(async (store) => {
           ledger = store
           // Every state change (snapshotting, failed, closed) reaches the renderer as a `ledger.status` event.
@@ -240,6 +263,12 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     ...bunker.handlers,
     ...device.handlers,
     ...onboardingHandlers(ctx, { signer: bunker.operator, setupStatus: setup.handlers['setup.status'] }),
+    ...auditHandlers(ctx, {
+      state: auditState,
+      fleet: fleetParts,
+      operatorSigner: bunker.operator,
+      failLedger,
+    }),
   }
 
   let closing: Promise<void> | undefined
