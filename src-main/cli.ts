@@ -4,6 +4,7 @@
 //
 //   satmachine start   the desktop app (Electron), or headless mode when the Electron binary is not installed
 //   satmachine serve   headless mode: the console on http://127.0.0.1 with a per-launch token
+//   satmachine audit-export / verify-audit   the quarterly audit export and its verifier (docs/audit-export.md)
 //   satmachine help    this list
 import { type SpawnOptions, spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
@@ -13,6 +14,7 @@ import { homedir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { createAppLog } from './app-log'
 import { atmSimCommand } from './cli/atm-sim'
+import { auditExportCommand, verifyAuditCommand } from './cli/audit'
 import { type CommandOptions, OptionError, type ParsedOptions, runWithOptions } from './cli/options'
 import { settleCommand } from './cli/settle'
 import { type DemoRun, type DemoWorld, demoPaths, resetDemo, runDemo, startDemoWorld } from './demo/demo'
@@ -129,7 +131,15 @@ const helpCommand: Command = {
 }
 
 /** The dispatch table. Add a subcommand here (one import line above, one entry below). */
-export const COMMANDS: Command[] = [startCommand, serveCommand, settleCommand, atmSimCommand, helpCommand]
+export const COMMANDS: Command[] = [
+  startCommand,
+  serveCommand,
+  settleCommand,
+  atmSimCommand,
+  auditExportCommand,
+  verifyAuditCommand,
+  helpCommand,
+]
 
 /**
  * The Electron executable, if installed: `ELECTRON_EXEC_PATH`, or node_modules/electron/path.txt naming a file
