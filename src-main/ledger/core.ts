@@ -14,7 +14,7 @@ import * as fs from 'node:fs'
 import { join } from 'node:path'
 import initSqlJs, { type Database, type SqlJsStatic, type Statement } from 'sql.js'
 import { createLogger, type Logger } from '../../src-shared/log'
-import { registeredMigrations, registeredProcedures } from './define'
+import { registeredCommitHooks, registeredMigrations, registeredProcedures } from './define'
 import {
   LedgerCorruptError,
   LedgerError,
@@ -36,12 +36,14 @@ import {
 } from './journal'
 import { encodeCursor, planPage } from './paging'
 import type {
+  CommitHook,
   LedgerStatus,
   Migration,
   Page,
   PageOpts,
   Procedure,
   Row,
+  RowChange,
   SqlParams,
   SqlValue,
   TxDb,
@@ -63,6 +65,8 @@ export interface LedgerOptions {
   migrations?: readonly Migration[]
   /** Procedures `call()` may run; default: everything registered through define.ts. */
   procedures?: ReadonlyMap<string, Procedure>
+  /** Hooks run inside every write transaction before it commits; default: everything registered (the audit log). */
+  commitHooks?: readonly CommitHook[]
   /** Statements run at open and after every export(), which resets them. Default: foreign keys on. */
   pragmas?: readonly string[]
   nowMs?: () => number
@@ -109,6 +113,9 @@ export class LedgerCore {
   private statusTimer: ReturnType<typeof setTimeout> | null = null
   private inTx = false
   private readonly procedures: ReadonlyMap<string, Procedure>
+  private readonly commitHooks: readonly CommitHook[]
+  /** Rows changed by the open transaction (update hook), or null outside transact() (replay ignores them). */
+  private changes: RowChange[] | null = null
   private readonly pragmas: readonly string[]
   private readonly nowMs: () => number
   seq = 0
@@ -124,6 +131,7 @@ export class LedgerCore {
     this.log = opts.logger ?? createLogger(() => {}, 'ledger')
     this.releaseLock = releaseLock
     this.procedures = opts.procedures ?? registeredProcedures()
+    this.commitHooks = opts.commitHooks ?? registeredCommitHooks()
     this.pragmas = opts.pragmas ?? DEFAULT_PRAGMAS
     this.nowMs = opts.nowMs ?? Date.now
   }
@@ -437,6 +445,18 @@ export class LedgerCore {
 
   private applyPragmas(): void {
     for (const p of this.pragmas) this.db.exec(p)
+    this.installUpdateHook()
+  }
+
+  /** Collects the rows each transaction writes, for the commit hooks (see `transact`). */
+  private installUpdateHook(): void {
+    if (this.commitHooks.length === 0) return
+    const db = this.db as unknown as {
+      updateHook(cb: ((op: RowChange['op'], dbName: string, table: string, rowid: number) => void) | null): void
+    }
+    db.updateHook((op, _dbName, table, rowid) => {
+      this.changes?.push({ op, table, rowid })
+    })
   }
 
   private freeStatements(): void {
@@ -593,17 +613,27 @@ export class LedgerCore {
     let result: R
     let record: Buffer | null = null
     const seq = this.seq + 1
+    this.changes = this.commitHooks.length > 0 ? [] : null
     try {
       result = body(tx)
       if (result && typeof (result as { then?: unknown }).then === 'function') {
         throw new LedgerInputError('a procedure must be synchronous (it returned a promise)', 'procedure')
       }
+      if (this.changes && (wrote || kind === 'm')) {
+        const changes = this.changes
+        this.changes = null
+        for (const hook of this.commitHooks) {
+          hook({ tx, seq, kind, ...(name === undefined ? {} : { name }), changes })
+        }
+      }
+      this.changes = null
       if (wrote || kind === 'b') {
         record = encodeRecord(seq, encodePayload({ kind, ...(name === undefined ? {} : { name }), stmts }))
         this.setMetaSeq(seq)
       }
       this.commit()
     } catch (e) {
+      this.changes = null
       this.rollback()
       throw e
     }

@@ -5,11 +5,13 @@
 //
 // The tables live on `globalThis` under a well-known symbol so that a module evaluated twice (two bundles in
 // one thread, or a test that re-imports) still registers into the one table the store reads.
-import type { Migration, Procedure } from './types'
+import type { CommitHook, Migration, Procedure } from './types'
 
 export interface LedgerRegistry {
   procedures: Map<string, Procedure>
   migrations: Map<number, Migration>
+  /** Optional on registries created by an older bundle in the same thread. */
+  commitHooks?: Map<string, CommitHook>
 }
 
 const KEY = Symbol.for('satmachine.ledger.registry')
@@ -19,7 +21,7 @@ export function ledgerRegistry(): LedgerRegistry {
   const g = globalThis as unknown as Record<symbol, LedgerRegistry | undefined>
   let r = g[KEY]
   if (!r) {
-    r = { procedures: new Map(), migrations: new Map() }
+    r = { procedures: new Map(), migrations: new Map(), commitHooks: new Map() }
     g[KEY] = r
   }
   return r
@@ -66,4 +68,24 @@ export function registeredMigrations(): Migration[] {
 /** Registered procedures by name. */
 export function registeredProcedures(): ReadonlyMap<string, Procedure> {
   return ledgerRegistry().procedures
+}
+
+/**
+ * Registers a hook that runs inside every write transaction, after its body and before it commits, with the rows
+ * the transaction inserted, updated or deleted (the audit log appends its leaves here, in the same transaction).
+ * Whatever the hook writes goes into the same journal record; a throw rolls the whole transaction back. Replay
+ * does not run hooks: it re-applies the journaled statements, the hook's own included.
+ */
+export function defineCommitHook(name: string, fn: CommitHook): CommitHook {
+  const reg = ledgerRegistry()
+  reg.commitHooks ??= new Map()
+  const existing = reg.commitHooks.get(name)
+  if (existing && existing !== fn) throw new Error(`defineCommitHook: ${name} is already defined`)
+  reg.commitHooks.set(name, fn)
+  return fn
+}
+
+/** Registered commit hooks in registration order. */
+export function registeredCommitHooks(): CommitHook[] {
+  return [...(ledgerRegistry().commitHooks?.values() ?? [])]
 }

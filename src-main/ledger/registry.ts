@@ -7,6 +7,7 @@ export { defineMigration, defineProcedure, registeredMigrations, registeredProce
 
 // Feature modules (one line each, keep sorted):
 import '../accounting/procedures'
+import '../audit/register'
 import '../fleet/procedures'
 import '../fleet/store'
 import '../lp-service/procedures'

@@ -23,6 +23,25 @@ export interface TxDb {
 /** A procedure: deterministic given (db state, args). It must take time and randomness from `args`. */
 export type Procedure<A = unknown, R = unknown> = (db: TxDb, args: A) => R
 
+/** One row a transaction wrote, as SQLite's update hook reports it (rowid tables only). */
+export interface RowChange {
+  op: 'insert' | 'update' | 'delete'
+  table: string
+  rowid: number
+}
+
+/** What a commit hook sees: the open transaction, its seq, its kind and the rows it changed, in order. */
+export interface CommitContext {
+  tx: TxDb
+  seq: number
+  /** p procedure, t transaction steps, m migration, b bulk load (not journaled). */
+  kind: 'p' | 't' | 'm' | 'b'
+  name?: string
+  changes: readonly RowChange[]
+}
+
+export type CommitHook = (ctx: CommitContext) => void
+
 export interface Migration {
   /** Strictly increasing across all modules; the store applies every version above the stored one, in order. */
   version: number

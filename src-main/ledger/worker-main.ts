@@ -11,7 +11,10 @@ import { LedgerInputError, serializeError } from './errors'
 import type { Procedure } from './types'
 
 /** Options that cross into the worker (functions cannot be cloned, so no logger/procedures/migrations). */
-export type WorkerLedgerOptions = Omit<LedgerOptions, 'logger' | 'procedures' | 'migrations' | 'nowMs' | 'journalIo'>
+export type WorkerLedgerOptions = Omit<
+  LedgerOptions,
+  'logger' | 'procedures' | 'migrations' | 'commitHooks' | 'nowMs' | 'journalIo'
+>
 
 export interface WorkerRequest {
   id: number

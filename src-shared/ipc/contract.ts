@@ -15,6 +15,7 @@
 // Pure TypeScript: no Node, Electron or DOM imports, because the sandboxed preload bundles this file too.
 
 import type { SignerActivity } from '../signer-activity'
+import { type AuditCloseView, type AuditHeadView, auditCloseQuarterInput, type PeriodView } from './audit'
 import {
   type BunkerClientView,
   type BunkerConnectView,
@@ -417,6 +418,15 @@ export const METHODS = {
   /** Cancels a request waiting on the phone (the `requestId` of its signer.activity event). */
   'remoteSigner.cancel': method<{ cancelled: boolean }>()(remoteSignerCancelInput),
   // ---- end bunker (issue 8b) ----
+  // ---- audit (issue 10) ----
+  // The tamper-evident audit log (docs/audit.md; shapes in ./audit.ts).
+  /** Every quarter from the first booking to now: open, closed (locked, attestation signed) or attested (on a relay). */
+  'audit.periods': method<PeriodView[]>()(),
+  /** Closes an ended quarter: signs a head, the operator signs the kind 3080 attestation on the signer, publishes. */
+  'audit.closeQuarter': method<AuditCloseView>()(auditCloseQuarterInput),
+  /** The newest signed head, how many entries the log holds, and the start-up check's verdict. */
+  'audit.head': method<AuditHeadView>()(),
+  // ---- end audit (issue 10) ----
 } as const
 
 export type Methods = typeof METHODS
@@ -461,6 +471,15 @@ export const EVENTS = {
   /** One operator-signer request's progress ("approve on your phone"), for the confirm dialog. */
   'signer.activity': event<SignerActivity>(),
   // ---- end bunker (issue 8b) ----
+  // ---- audit (issue 10) ----
+  // The tamper-evident audit log (docs/audit.md; shapes in ./audit.ts).
+  /** Every quarter from the first booking to now: open, closed (locked, attestation signed) or attested (on a relay). */
+  'audit.periods': method<PeriodView[]>()(),
+  /** Closes an ended quarter: signs a head, the operator signs the kind 3080 attestation on the signer, publishes. */
+  'audit.closeQuarter': method<AuditCloseView>()(auditCloseQuarterInput),
+  /** The newest signed head, how many entries the log holds, and the start-up check's verdict. */
+  'audit.head': method<AuditHeadView>()(),
+  // ---- end audit (issue 10) ----
 } as const
 
 export type Events = typeof EVENTS

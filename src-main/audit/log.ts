@@ -1,0 +1,492 @@
+// The audit log inside the ledger (docs/audit.md): one Merkle leaf per row version of every ledger table, appended in
+// the SAME transaction that wrote the row, through the ledger's commit hook (src-main/ledger/define.ts). The hook
+// sees the rows SQLite's update hook reported, re-reads each one, encodes it canonically (src-shared/audit/types.ts:
+// table, rowid, seq, op, every column in declared order, typed) and appends the exact bytes and their RFC 6962 leaf
+// hash to `audit_leaf`. Because the leaf rows are ordinary journaled statements, replay after a crash re-creates
+// them exactly; because they record the bytes at commit time, a later edit of the row (in a journal record with its
+// CRC recomputed, or in a snapshot with its sha256 recomputed) no longer matches its newest leaf, and a consistent
+// edit of row and leaf changes the leaf hash, which no longer matches the signed head kept outside the ledger.
+//
+// Why in the transaction and not derived later: most tables are append-only, but workflow columns (a settlement's
+// status, a deposit's confirmation, a leg's paid mark, a payout's state) are updated in place, so the history of
+// those rows exists nowhere else; deriving leaves afterwards would only see the last version.
+//
+// Schema changes: after every migration the hook compares each table's column list with the one it recorded and
+// re-records every row of a new or changed table (op M), so a migration never looks like tampering. The first run
+// (this module's migration) records every row already in the ledger the same way (genesis).
+//
+// Quarter lock: an insert whose booking time (the first of booked_at_ms, created_at_ms, recorded_at_ms,
+// received_at_ms, planned_at_ms, at_ms the table has) lies in a closed quarter is refused, so history inside a closed
+// period never changes; a correction is a reversing entry booked now, naming the original.
+// Migration versions 1600–1649 belong to the audit log.
+import { MerkleFrontier } from '../../src-shared/audit/merkle'
+import {
+  type AuditEntry,
+  decodeEntry,
+  differingColumns,
+  type EntryColumn,
+  type EntryOp,
+  type EntryValue,
+  encodeEntry,
+  entryHash,
+} from '../../src-shared/audit/types'
+import { FieldError } from '../../src-shared/field-error'
+import { appendOnlyTriggers } from '../ledger/append-only'
+import { defineCommitHook, defineMigration, defineProcedure } from '../ledger/define'
+import type { CommitContext, RowChange, TxDb } from '../ledger/types'
+
+export const AUDIT_SCHEMA_VERSION = 1600
+
+/**
+ * Tables not in the log: the log's own bookkeeping (a leaf about a leaf would never end), the ledger's seq counter
+ * (rewritten by every transaction) and the relay subscription cursors (a position, not a fact; rewritten per event).
+ */
+export const UNLOGGED_TABLES: ReadonlySet<string> = new Set([
+  'audit_leaf',
+  'audit_table',
+  'ledger_meta',
+  'fleet_cursor',
+])
+
+const TIME_COLUMNS = ['booked_at_ms', 'created_at_ms', 'recorded_at_ms', 'received_at_ms', 'planned_at_ms', 'at_ms']
+/** Tables whose rows record the lock itself (a close and its publication happen after the period). */
+const UNLOCKED_TABLES = new Set(['audit_period', 'audit_publish', 'schema_version'])
+
+export class AuditPeriodClosedError extends FieldError {
+  override readonly name = 'AuditPeriodClosedError'
+}
+
+defineMigration({
+  version: AUDIT_SCHEMA_VERSION,
+  name: 'audit log',
+  up: (db: TxDb) => {
+    db.run(`
+CREATE TABLE audit_leaf (
+  idx INTEGER PRIMARY KEY CHECK (idx >= 0),
+  seq INTEGER NOT NULL,
+  tbl TEXT NOT NULL,
+  row_id INTEGER NOT NULL,
+  op TEXT NOT NULL CHECK (op IN ('I', 'U', 'D', 'M')),
+  entry BLOB NOT NULL,
+  hash BLOB NOT NULL CHECK (length(hash) = 32)
+);
+CREATE INDEX audit_leaf_row ON audit_leaf (tbl, row_id, idx);
+CREATE TABLE audit_table (
+  name TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  columns TEXT NOT NULL,
+  PRIMARY KEY (name, seq)
+);
+CREATE TABLE audit_period (
+  period TEXT PRIMARY KEY,
+  start_ms INTEGER NOT NULL,
+  end_ms INTEGER NOT NULL,
+  closed_at_ms INTEGER NOT NULL,
+  closed_by TEXT NOT NULL,
+  tree_size INTEGER NOT NULL,
+  root TEXT NOT NULL,
+  ledger_seq INTEGER NOT NULL,
+  head_event_id TEXT NOT NULL,
+  head_json TEXT NOT NULL,
+  attestation_id TEXT NOT NULL UNIQUE,
+  attestation_json TEXT NOT NULL,
+  manifest_sha256 TEXT
+);
+CREATE TABLE audit_publish (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  event_id TEXT NOT NULL,
+  relays_ok INTEGER NOT NULL,
+  detail TEXT,
+  at_ms INTEGER NOT NULL
+);
+${appendOnlyTriggers('audit_leaf', 'audit_table', 'audit_period', 'audit_publish')}
+`)
+  },
+})
+
+const BIG = { bigint: true } as const
+
+function hasAuditLog(tx: TxDb): boolean {
+  return tx.get("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'audit_leaf'") !== undefined
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`
+}
+
+/** Column names of a table in declared order. */
+export function tableColumns(tx: TxDb, table: string): string[] {
+  return tx.all<{ name: string }>('SELECT name FROM pragma_table_info(?) ORDER BY cid', [table]).map((r) => r.name)
+}
+
+/** Every logged table that exists now. */
+export function loggedTables(tx: TxDb): string[] {
+  return tx
+    .all<{ name: string }>(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+    )
+    .map((r) => r.name)
+    .filter((t) => !UNLOGGED_TABLES.has(t))
+}
+
+/** The row's primary key as an operator reads it: `id 42`, `payment_hash ab12…`, or `rowid 7` without one. */
+export function keyLabel(tx: TxDb, table: string, columns: readonly EntryColumn[], rowid: string): string {
+  const pk = tx
+    .all<{ name: string }>('SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk', [table])
+    .map((r) => r.name)
+  if (pk.length === 0) return `rowid ${rowid}`
+  return pk
+    .map((n) => {
+      const v = columns.find((c) => c.name === n)?.value
+      return `${n} ${v === undefined || v === null ? '?' : v instanceof Uint8Array ? '(bytes)' : String(v)}`
+    })
+    .join(', ')
+}
+
+/** The row's current values in declared column order, or null when there is no such row. */
+function readRow(tx: TxDb, table: string, cols: readonly string[], rowid: bigint | number): EntryColumn[] | null {
+  const r = tx.get(`SELECT * FROM ${quoteIdent(table)} WHERE rowid = ?`, [rowid], BIG)
+  if (!r) return null
+  return cols.map((name) => ({ name, value: normalise(r[name] as EntryValue | undefined) }))
+}
+
+function normalise(v: EntryValue | undefined): EntryValue {
+  if (v === undefined) return null
+  return v
+}
+
+function nextIndex(tx: TxDb): number {
+  const r = tx.get<{ n: bigint | null }>('SELECT max(idx) AS n FROM audit_leaf', undefined, BIG)
+  return r?.n === null || r?.n === undefined ? 0 : Number(r.n) + 1
+}
+
+function appendLeaf(tx: TxDb, idx: number, e: AuditEntry): void {
+  const bytes = encodeEntry(e)
+  tx.run('INSERT INTO audit_leaf (idx, seq, tbl, row_id, op, entry, hash) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+    idx,
+    Number(e.seq),
+    e.table,
+    BigInt(e.rowid),
+    e.op,
+    bytes,
+    entryHash(bytes),
+  ])
+}
+
+/** Records new or changed tables (after a migration) and re-records all their rows; returns the tables covered. */
+function syncTables(tx: TxDb, seq: number, idx: { n: number }): Set<string> {
+  const covered = new Set<string>()
+  const recorded = new Map<string, string>()
+  for (const r of tx.all<{ name: string; columns: string }>(
+    'SELECT name, columns FROM audit_table a WHERE seq = (SELECT max(seq) FROM audit_table b WHERE b.name = a.name)',
+  )) {
+    recorded.set(r.name, r.columns)
+  }
+  const present = new Set<string>()
+  for (const t of loggedTables(tx)) {
+    present.add(t)
+    const cols = tableColumns(tx, t)
+    const key = cols.join(',')
+    if (recorded.get(t) === key) continue
+    tx.run('INSERT INTO audit_table (name, seq, columns) VALUES (?, ?, ?)', [t, seq, key])
+    covered.add(t)
+    const rows = tx.all(`SELECT rowid AS __rowid, * FROM ${quoteIdent(t)} ORDER BY rowid`, undefined, BIG)
+    for (const r of rows) {
+      appendLeaf(tx, idx.n++, {
+        table: t,
+        rowid: String(r.__rowid),
+        seq: String(seq),
+        op: 'M',
+        columns: cols.map((name) => ({ name, value: normalise(r[name] as EntryValue | undefined) })),
+      })
+    }
+  }
+  for (const [t, cols] of recorded) {
+    // A dropped table: recorded with an empty column list, and its rows are no longer checked.
+    if (!present.has(t) && cols !== '')
+      tx.run('INSERT INTO audit_table (name, seq, columns) VALUES (?, ?, ?)', [t, seq, ''])
+  }
+  return covered
+}
+
+type ClosedPeriod = {
+  period: string
+  start_ms: number
+  end_ms: number
+}
+
+/** The commit hook: appends one leaf per changed row of a logged table, in first-change order. */
+export function appendLeaves(ctx: CommitContext): void {
+  const { tx, seq } = ctx
+  if (!hasAuditLog(tx)) return
+  const idx = { n: nextIndex(tx) }
+  const covered = ctx.kind === 'm' ? syncTables(tx, seq, idx) : new Set<string>()
+  const order: { table: string; rowid: number }[] = []
+  const inserted = new Set<string>()
+  const seen = new Set<string>()
+  for (const c of ctx.changes as RowChange[]) {
+    if (UNLOGGED_TABLES.has(c.table) || covered.has(c.table)) continue
+    const k = `${c.table}\u0000${c.rowid}`
+    if (c.op === 'insert') inserted.add(k)
+    if (seen.has(k)) continue
+    seen.add(k)
+    order.push({ table: c.table, rowid: c.rowid })
+  }
+  if (order.length === 0) return
+  const colsOf = new Map<string, string[]>()
+  let closed: ClosedPeriod[] | null = null
+  for (const { table, rowid } of order) {
+    let cols = colsOf.get(table)
+    if (!cols) {
+      cols = tableColumns(tx, table)
+      colsOf.set(table, cols)
+    }
+    const row = readRow(tx, table, cols, rowid)
+    const k = `${table}\u0000${rowid}`
+    const op: EntryOp = row === null ? 'D' : inserted.has(k) ? 'I' : 'U'
+    if (op === 'I' && row && !UNLOCKED_TABLES.has(table)) {
+      closed ??= tx.all<ClosedPeriod>('SELECT period, start_ms, end_ms FROM audit_period')
+      if (closed.length > 0) checkOpen(table, row, closed)
+    }
+    appendLeaf(tx, idx.n++, { table, rowid: String(rowid), seq: String(seq), op, columns: row ?? [] })
+  }
+}
+
+function checkOpen(table: string, row: EntryColumn[], closed: readonly ClosedPeriod[]): void {
+  for (const name of TIME_COLUMNS) {
+    const col = row.find((c) => c.name === name)
+    if (!col) continue
+    if (typeof col.value !== 'bigint' && typeof col.value !== 'number') return
+    const t = Number(col.value)
+    const p = closed.find((q) => t >= q.start_ms && t < q.end_ms)
+    if (p) {
+      throw new AuditPeriodClosedError(
+        `${table}.${name}`,
+        `${new Date(t).toISOString()} lies in ${p.period}, which is closed; book a correction dated in an open period that names the original entry`,
+      )
+    }
+    return
+  }
+}
+
+defineCommitHook('audit.appendLeaves', appendLeaves)
+
+// ------------------------------------------------------------------------------------------------ verification
+
+/** One way the ledger differs from its log. `index` is the leaf index involved, when there is one. */
+export type LogProblem =
+  | { kind: 'edited'; table: string; rowid: string; key: string; fields: string[]; index: number }
+  | { kind: 'unlogged'; table: string; rowid: string; key: string }
+  | { kind: 'deleted'; table: string; rowid: string; key: string; index: number }
+  | { kind: 'leaf_damaged'; index: number; table: string; rowid: string; why: string }
+  | { kind: 'leaf_differs'; index: number; table: string; rowid: string; seq: string }
+
+export interface LogCheckArgs {
+  /** Leaf hashes kept outside the ledger (32 bytes each, index order); compared with the ledger's leaves. */
+  external?: Uint8Array
+  /** Tree sizes whose roots to compute (the signed heads' sizes). */
+  sizes?: number[]
+  /** Stop listing problems after this many (default 50). */
+  maxProblems?: number
+}
+
+export interface LogCheckResult {
+  /** Leaves in the ledger. */
+  size: number
+  /** Ledger seq of the newest leaf (0 when empty). */
+  lastSeq: number
+  /** Root (hex) at each requested size that the ledger reaches. */
+  roots: Record<string, string>
+  /** Ledger seq of the leaf at index size-1, for each requested size reached (names missing ranges). */
+  seqAt: Record<string, number>
+  problems: LogProblem[]
+  /** True when more problems existed than were listed. */
+  truncated: boolean
+}
+
+const toHex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('')
+
+function sameBytes(a: Uint8Array, b: Uint8Array, bOff = 0): boolean {
+  if (bOff + a.length > b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[bOff + i]) return false
+  return true
+}
+
+/**
+ * Read-only check of the log against the ledger's rows (every row's newest leaf must equal its canonical encoding
+ * now), of every leaf's bytes against its stored hash and header, and of the leaf hashes against `external`.
+ */
+export function checkLog(tx: TxDb, args: LogCheckArgs = {}): LogCheckResult {
+  const max = args.maxProblems ?? 50
+  const problems: LogProblem[] = []
+  let truncated = false
+  const add = (p: LogProblem) => {
+    if (problems.length < max) problems.push(p)
+    else truncated = true
+  }
+  const result: LogCheckResult = { size: 0, lastSeq: 0, roots: {}, seqAt: {}, problems, truncated: false }
+  if (!hasAuditLog(tx)) return result
+  const sizes = new Set(args.sizes ?? [])
+  const frontier = new MerkleFrontier()
+  if (sizes.has(0)) result.roots['0'] = toHex(frontier.root())
+  const latest = new Map<string, number>()
+  const ext = args.external
+  // Leaves in index order, in pages so memory stays flat.
+  let after = -1
+  for (;;) {
+    const page = tx.all<{
+      idx: bigint
+      seq: bigint
+      tbl: string
+      row_id: bigint
+      op: string
+      entry: Uint8Array
+      hash: Uint8Array
+    }>(
+      'SELECT idx, seq, tbl, row_id, op, entry, hash FROM audit_leaf WHERE idx > ? ORDER BY idx LIMIT 2000',
+      [after],
+      BIG,
+    )
+    for (const l of page) {
+      const i = Number(l.idx)
+      const rowid = String(l.row_id)
+      if (i !== frontier.size) {
+        add({
+          kind: 'leaf_damaged',
+          index: frontier.size,
+          table: l.tbl,
+          rowid,
+          why: `leaf index ${frontier.size} is missing`,
+        })
+      }
+      let why: string | null = null
+      const h = entryHash(l.entry)
+      if (!sameBytes(h, l.hash)) why = 'its bytes no longer match its stored hash'
+      else {
+        try {
+          const e = decodeEntry(l.entry)
+          if (e.table !== l.tbl || e.rowid !== rowid || e.op !== l.op || e.seq !== String(l.seq))
+            why = 'its bytes name a different row, seq or operation than its columns'
+        } catch (err) {
+          why = `its bytes are not an entry (${(err as Error).message})`
+        }
+      }
+      if (why) add({ kind: 'leaf_damaged', index: i, table: l.tbl, rowid, why })
+      if (ext && ext.length >= (frontier.size + 1) * 32 && !sameBytes(h, ext, frontier.size * 32)) {
+        add({ kind: 'leaf_differs', index: frontier.size, table: l.tbl, rowid, seq: String(l.seq) })
+      }
+      frontier.pushHash(h)
+      latest.set(`${l.tbl}\u0000${rowid}`, i)
+      result.lastSeq = Number(l.seq)
+      if (sizes.has(frontier.size)) {
+        result.roots[String(frontier.size)] = toHex(frontier.root())
+        result.seqAt[String(frontier.size)] = Number(l.seq)
+      }
+    }
+    if (page.length < 2000) break
+    after = Number(page[page.length - 1]!.idx)
+  }
+  result.size = frontier.size
+
+  // Every row of every logged table against its newest leaf.
+  const dropped = new Set(
+    tx
+      .all<{ name: string }>(
+        "SELECT name FROM audit_table a WHERE columns = '' AND seq = (SELECT max(seq) FROM audit_table b WHERE b.name = a.name)",
+      )
+      .map((r) => r.name),
+  )
+  const tables = loggedTables(tx)
+  const present = new Set(tables)
+  for (const t of tables) {
+    const cols = tableColumns(tx, t)
+    let afterRow = -(2n ** 63n)
+    for (;;) {
+      const rows = tx.all(
+        `SELECT rowid AS __rowid, * FROM ${quoteIdent(t)} WHERE rowid > ? ORDER BY rowid LIMIT 2000`,
+        [afterRow],
+        BIG,
+      )
+      for (const r of rows) {
+        const rowid = String(r.__rowid)
+        const k = `${t}\u0000${rowid}`
+        const i = latest.get(k)
+        latest.delete(k)
+        const now: EntryColumn[] = cols.map((name) => ({ name, value: normalise(r[name] as EntryValue | undefined) }))
+        if (i === undefined) {
+          add({ kind: 'unlogged', table: t, rowid, key: keyLabel(tx, t, now, rowid) })
+          continue
+        }
+        const leaf = tx.get<{ entry: Uint8Array }>('SELECT entry FROM audit_leaf WHERE idx = ?', [i])
+        let logged: AuditEntry
+        try {
+          logged = decodeEntry(leaf!.entry)
+        } catch {
+          continue // already reported as leaf_damaged
+        }
+        if (logged.op === 'D') {
+          const key = keyLabel(tx, t, now, rowid)
+          add({ kind: 'edited', table: t, rowid, key, fields: ['(the log records this row as deleted)'], index: i })
+          continue
+        }
+        const bytesNow = encodeEntry({ ...logged, columns: now })
+        if (!sameBytes(bytesNow, leaf!.entry) || bytesNow.length !== leaf!.entry.length) {
+          const fields = differingColumns(logged.columns, now)
+          const key = keyLabel(tx, t, logged.columns, rowid)
+          add({ kind: 'edited', table: t, rowid, key, fields: fields.length > 0 ? fields : ['(encoding)'], index: i })
+        }
+      }
+      if (rows.length < 2000) break
+      afterRow = rows[rows.length - 1]!.__rowid as bigint
+    }
+  }
+  // Leaves whose row is gone (other than rows the log itself records as deleted).
+  for (const [k, i] of latest) {
+    const [t, rowid] = k.split('\u0000') as [string, string]
+    if (UNLOGGED_TABLES.has(t) || dropped.has(t) || !present.has(t)) continue
+    const leaf = tx.get<{ op: string; entry: Uint8Array }>('SELECT op, entry FROM audit_leaf WHERE idx = ?', [i])
+    if (leaf && leaf.op !== 'D') {
+      let cols: EntryColumn[] = []
+      try {
+        cols = decodeEntry(leaf.entry).columns
+      } catch {
+        // damaged leaf, reported above; the key falls back to the rowid
+      }
+      add({ kind: 'deleted', table: t, rowid, key: keyLabel(tx, t, cols, rowid), index: i })
+    }
+  }
+  result.truncated = truncated
+  return result
+}
+
+/** Read-only procedure over `checkLog` (runs inside the ledger worker, writes nothing, takes no seq). */
+defineProcedure('audit.checkLog', (tx, raw: unknown) => {
+  const a = (raw ?? {}) as LogCheckArgs
+  if (a.external !== undefined && !(a.external instanceof Uint8Array)) throw new FieldError('external', 'must be bytes')
+  if (a.sizes !== undefined && (!Array.isArray(a.sizes) || !a.sizes.every((n) => Number.isSafeInteger(n) && n >= 0)))
+    throw new FieldError('sizes', 'must be a list of integers ≥ 0')
+  return checkLog(tx, a)
+})
+
+/** Args {from, to} → leaf hashes of [from, to) concatenated (32 bytes each). Used to extend leaves.bin. */
+defineProcedure('audit.leafHashes', (tx, raw: unknown) => {
+  const a = (raw ?? {}) as { from?: unknown; to?: unknown }
+  const from = a.from
+  const to = a.to
+  if (typeof from !== 'number' || !Number.isSafeInteger(from) || from < 0)
+    throw new FieldError('from', 'must be an integer ≥ 0')
+  if (typeof to !== 'number' || !Number.isSafeInteger(to) || to < from)
+    throw new FieldError('to', 'must be an integer ≥ from')
+  const rows = tx.all<{ hash: Uint8Array }>('SELECT hash FROM audit_leaf WHERE idx >= ? AND idx < ? ORDER BY idx', [
+    from,
+    to,
+  ])
+  const out = new Uint8Array(rows.length * 32)
+  rows.forEach((r, i) => {
+    out.set(r.hash, i * 32)
+  })
+  return {
+    hashes: out,
+    lastSeq: Number(tx.get<{ s: number | null }>('SELECT max(seq) AS s FROM audit_leaf WHERE idx < ?', [to])?.s ?? 0),
+  }
+})
