@@ -59,6 +59,11 @@ export interface ExportOptions {
   /** Prints the report; without one only report.html is written (the CLI always passes one). */
   printer?: PdfPrinter
   charts?: ChartSeam
+  /**
+   * The quarter head to commit to, given by the quarter close before the attestation exists (the attestation then
+   * signs this export's manifest hash). Without it: the closed quarter's head, or the newest head for a draft.
+   */
+  closingHead?: NostrEvent
   onProgress?: (fraction: number, step: string) => void
 }
 
@@ -101,6 +106,7 @@ async function schemaVersion(store: LedgerStore): Promise<number> {
 async function headFor(
   o: ExportOptions,
 ): Promise<{ head: NostrEvent | null; attestation: NostrEvent | null; state: AuditProvenance['periodState'] }> {
+  if (o.closingHead) return { head: o.closingHead, attestation: null, state: 'closed' }
   const logged = await tableExists(o.store, 'audit_period')
   if (logged) {
     const periods = await readPeriods(o.store, o.nowMs)
@@ -271,12 +277,13 @@ export async function exportAudit(o: ExportOptions): Promise<ExportResult> {
 }
 
 /**
- * The manifest hash a quarter's export will have, without writing files — for the quarter close, whose
- * attestation signs it. Exports to a scratch folder and reads the hash; the PDF is not printed.
+ * The manifest hash a quarter's export will have at close — for the quarter close, whose attestation signs it.
+ * Exports against the closing head into a scratch folder (no PDF) and answers the manifest's SHA-256; exporting the
+ * closed quarter later gives the same manifest, byte for byte.
  */
 export async function auditManifestSha256(
-  o: Omit<ExportOptions, 'printer' | 'outDir'> & { scratchDir: string },
+  o: Omit<ExportOptions, 'printer' | 'outDir' | 'draft'> & { closingHead: NostrEvent; scratchDir: string },
 ): Promise<string> {
-  const r = await exportAudit({ ...o, outDir: o.scratchDir })
+  const r = await exportAudit({ ...o, draft: false, outDir: o.scratchDir })
   return r.manifestSha256
 }

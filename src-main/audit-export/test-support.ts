@@ -8,14 +8,18 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex } from '@noble/hashes/utils.js'
-import { quarterBounds } from '../../src-shared/audit/types'
-import { publicKeyHex, signTemplateWithKey } from '../../src-shared/nostr/event'
+import { attestationTemplate, quarterBounds, type SignedHead } from '../../src-shared/audit/types'
+import { memoryLogger } from '../../src-shared/log'
+import { type NostrEvent, publicKeyHex, signTemplateWithKey } from '../../src-shared/nostr/event'
 import { buildReceiptTemplate } from '../../src-shared/nostr/receipt'
 import { bookSettlement } from '../accounting/book'
 import { addOperatorNote, claimSettlement, completeSettlement } from '../accounting/operations'
+import { AuditHeadWriter } from '../audit/heads'
 import { registeredMigrations, registeredProcedures } from '../ledger/registry'
 import { type InProcessLedger, openLedgerInProcess } from '../ledger/store'
 import type { Procedure, TxDb } from '../ledger/types'
+import { createSoftwareSigner } from '../signer/software-signer'
+import { auditManifestSha256, type ExportOptions } from './export'
 
 export const CONSOLE_SECRET = new Uint8Array(32).fill(7)
 export const CONSOLE_PUBKEY = publicKeyHex(CONSOLE_SECRET)
@@ -299,4 +303,73 @@ export async function seedAuditLedger(o: SeedOptions): Promise<SeededLedger> {
     },
   }
   return t
+}
+
+/** Signs a console head over the whole log now (what a running console does after each batch). */
+export async function signHead(s: SeededLedger, nowMs: number): Promise<SignedHead> {
+  const w = await AuditHeadWriter.open({
+    store: s.store,
+    dataDir: s.dataDir,
+    log: memoryLogger('audit'),
+    signer: createSoftwareSigner(CONSOLE_SECRET),
+    consolePubkey: CONSOLE_PUBKEY,
+    nowMs: () => nowMs,
+  })
+  const h = await w.sync({ force: true })
+  if (!h) throw new Error('no head signed')
+  return h
+}
+
+/**
+ * Closes the seeded quarter the way the Audit screen does: a quarter head, the export's manifest hash, the
+ * operator's kind 3080 attestation over both, booked with `audit.closePeriod`.
+ */
+export async function closeSeededQuarter(
+  s: SeededLedger,
+  nowMs: number,
+  exportBase: Omit<ExportOptions, 'store' | 'dataDir' | 'quarter' | 'outDir' | 'draft' | 'nowMs'>,
+): Promise<{ attestation: NostrEvent; manifestSha256: string }> {
+  const head = await signHead(s, nowMs)
+  const manifestSha256 = await auditManifestSha256({
+    ...exportBase,
+    store: s.store,
+    dataDir: s.dataDir,
+    quarter: s.quarter,
+    nowMs,
+    closingHead: head.event,
+    scratchDir: join(s.dataDir, `close-scratch-${nowMs}`),
+  })
+  const { startMs, endMs } = quarterBounds(s.quarter)
+  const attestation = signTemplateWithKey(
+    attestationTemplate(
+      {
+        period: s.quarter,
+        startMs,
+        endMs,
+        treeSize: head.head.treeSize,
+        root: head.head.root,
+        ledgerSeq: head.head.ledgerSeq,
+        headEventId: head.event.id,
+        consolePubkey: CONSOLE_PUBKEY,
+        closedAtMs: nowMs,
+        manifestSha256,
+      },
+      Math.floor(nowMs / 1000),
+    ),
+    OPERATOR_SECRET,
+  )
+  await s.store.call('audit.closePeriod', {
+    period: s.quarter,
+    closedAtMs: nowMs,
+    closedBy: 'operator',
+    treeSize: head.head.treeSize,
+    root: head.head.root,
+    ledgerSeq: head.head.ledgerSeq,
+    headEventId: head.event.id,
+    headJson: JSON.stringify(head.event),
+    attestationId: attestation.id,
+    attestationJson: JSON.stringify(attestation),
+    manifestSha256,
+  })
+  return { attestation, manifestSha256 }
 }
