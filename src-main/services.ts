@@ -23,6 +23,7 @@ import {
 } from '../src-shared/ipc/contract'
 import type { Logger } from '../src-shared/log'
 import type { AppLog } from './app-log'
+import { type AuditExportServiceOptions, auditExportHandlers } from './audit-export/service'
 import { bunkerHandlers } from './bunker/service'
 import type { FleetWiring } from './fleet/feature'
 import { noOperatorSigner, type OperatorSignerProvider } from './fleet/operator-signer'
@@ -100,6 +101,8 @@ export interface ServicesOptions {
    * `fleet.pair`/`renew`/`revoke` answer `unavailable` (the hardware signer plugs in here).
    */
   operatorSigner?: OperatorSignerProvider
+  /** The audit export's PDF printer (the desktop shell passes Electron's printToPDF; default headless Chromium). */
+  auditExport?: AuditExportServiceOptions
 }
 
 export interface Services {
@@ -214,6 +217,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     ...lpsHandlers(ctx, opts.lps),
     ...lpServiceHandlers(ctx),
     ...worklistHandlers(ctx),
+    ...auditExportHandlers(ctx, opts.auditExport),
     ...pairingHandlers(ctx, { signer: opts.operatorSigner ?? noOperatorSigner(), fleet: fleetParts }),
     ...bunkerHandlers(ctx, {
       ...(opts.operatorSigner ? { operatorSigner: opts.operatorSigner } : {}),

@@ -299,42 +299,8 @@ export async function readAuditData(store: LedgerStore, o: ReadOptions): Promise
     text: String(r.text),
     createdAtMs: num(r.created_at_ms),
   }))
-  const configs: ConfigAuditRow[] = []
-  const lastByScope = new Map<string, Record<string, string>>()
-  for (const r of await q('acct_config', 'SELECT * FROM acct_config WHERE recorded_at_ms < ? ORDER BY seq', [
-    untilMs,
-  ])) {
-    const fields: Record<string, string> = {}
-    for (const k of CONFIG_FIELDS) fields[k] = r[k] === null || r[k] === undefined ? '' : String(r[k])
-    const scope = r.machine_id === null ? '' : String(r.machine_id)
-    const previous = lastByScope.get(scope) ?? null
-    lastByScope.set(scope, fields)
-    if (num(r.recorded_at_ms) < fromMs) continue
-    configs.push({
-      seq: num(r.seq),
-      machineId: strOrNull(r.machine_id),
-      effectiveFromMs: num(r.effective_from_ms),
-      recordedAtMs: num(r.recorded_at_ms),
-      author: String(r.author),
-      note: strOrNull(r.note),
-      fields,
-      previous,
-    })
-  }
-  const walletRuns: WalletRunAuditRow[] = (
-    await q('recon_run', 'SELECT * FROM recon_run WHERE from_sec < ? AND until_sec > ? ORDER BY id', [
-      untilSec,
-      fromSec,
-    ])
-  ).map((r) => ({
-    id: num(r.id),
-    fromSec: num(r.from_sec),
-    untilSec: num(r.until_sec),
-    matched: num(r.matched),
-    differences: num(r.differences),
-    atMs: num(r.at_ms),
-    differenceLines: differenceLines(r.report_json),
-  }))
+  const configs = await readConfigChanges(store, fromMs, untilMs)
+  const walletRuns = await readWalletRuns(store, fromSec, untilSec)
   progress(1, 'read')
   return {
     period: o.period,
@@ -371,4 +337,64 @@ function differenceLines(json: unknown): string[] {
   } catch {
     return []
   }
+}
+
+/** Fee configurations recorded in [fromMs, untilMs), each with its scope's previous version (for old → new). */
+export async function readConfigChanges(
+  store: LedgerStore,
+  fromMs: number,
+  untilMs: number,
+): Promise<ConfigAuditRow[]> {
+  const have = await tables(store)
+  if (!have.has('acct_config')) return []
+  const configs: ConfigAuditRow[] = []
+  const lastByScope = new Map<string, Record<string, string>>()
+  for (const r of await store.query(
+    'SELECT * FROM acct_config WHERE recorded_at_ms < ? ORDER BY seq',
+    [untilMs],
+    BIG,
+  )) {
+    const fields: Record<string, string> = {}
+    for (const k of CONFIG_FIELDS) fields[k] = r[k] === null || r[k] === undefined ? '' : String(r[k])
+    const scope = r.machine_id === null ? '' : String(r.machine_id)
+    const previous = lastByScope.get(scope) ?? null
+    lastByScope.set(scope, fields)
+    if (num(r.recorded_at_ms) < fromMs) continue
+    configs.push({
+      seq: num(r.seq),
+      machineId: strOrNull(r.machine_id),
+      effectiveFromMs: num(r.effective_from_ms),
+      recordedAtMs: num(r.recorded_at_ms),
+      author: String(r.author),
+      note: strOrNull(r.note),
+      fields,
+      previous,
+    })
+  }
+  return configs
+}
+
+/** Wallet reconciliation runs whose window overlaps [fromSec, untilSec), with the differences each found. */
+export async function readWalletRuns(
+  store: LedgerStore,
+  fromSec: number,
+  untilSec: number,
+): Promise<WalletRunAuditRow[]> {
+  const have = await tables(store)
+  if (!have.has('recon_run')) return []
+  return (
+    await store.query(
+      'SELECT * FROM recon_run WHERE from_sec < ? AND until_sec > ? ORDER BY id',
+      [untilSec, fromSec],
+      BIG,
+    )
+  ).map((r) => ({
+    id: num(r.id),
+    fromSec: num(r.from_sec),
+    untilSec: num(r.until_sec),
+    matched: num(r.matched),
+    differences: num(r.differences),
+    atMs: num(r.at_ms),
+    differenceLines: differenceLines(r.report_json),
+  }))
 }

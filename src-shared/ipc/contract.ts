@@ -17,6 +17,15 @@
 import type { SignerActivity } from '../signer-activity'
 import { type AuditCloseView, type AuditHeadView, auditCloseQuarterInput, type PeriodView } from './audit'
 import {
+  type AuditChangesView,
+  type AuditExportListItem,
+  type AuditExportProgress,
+  type AuditExportView,
+  type AuditVerifyView,
+  auditExportInput,
+  auditVerifyInput,
+} from './audit-export'
+import {
   type BunkerClientView,
   type BunkerConnectView,
   type BunkerLogView,
@@ -427,6 +436,17 @@ export const METHODS = {
   /** The newest signed head, how many entries the log holds, and the start-up check's verdict. */
   'audit.head': method<AuditHeadView>()(),
   // ---- end audit (issue 10) ----
+  // ---- audit export (issue 10b) ----
+  // The quarterly export and its verification (docs/audit-export.md; shapes in ./audit-export.ts).
+  /** Exports a quarter to <data dir>/exports/: CSV files, manifest, head, report PDF; progress as events. */
+  'audit.export': method<AuditExportView>()(auditExportInput),
+  /** The exports made so far, newest first. */
+  'audit.exports': method<AuditExportListItem[]>()(),
+  /** Runs the verify-audit checks on one export (drafts allowed); each problem names file, line and column. */
+  'audit.verifyExport': method<AuditVerifyView>()(auditVerifyInput),
+  /** Fee configuration changes (old → new) and wallet reconciliation runs with their differences, newest first. */
+  'audit.changes': method<AuditChangesView>()(),
+  // ---- end audit export (issue 10b) ----
 } as const
 
 export type Methods = typeof METHODS
@@ -480,6 +500,10 @@ export const EVENTS = {
   /** The newest signed head, how many entries the log holds, and the start-up check's verdict. */
   'audit.head': method<AuditHeadView>()(),
   // ---- end audit (issue 10) ----
+  // ---- audit export (issue 10b) ----
+  /** One step of a running audit export (fraction 0…1); the last one has done = true. */
+  'audit.exportProgress': event<AuditExportProgress>(),
+  // ---- end audit export (issue 10b) ----
 } as const
 
 export type Events = typeof EVENTS

@@ -282,11 +282,13 @@ export const iso = (ms: number | null): string => (ms === null ? '' : new Date(m
 const s = (v: string | null | undefined): string => v ?? ''
 const n = (v: number | bigint | null | undefined): string => (v === null || v === undefined ? '' : v.toString())
 
-/** `2026-10-01 14:03:07` in `timeZone` (Intl; falls back to UTC for an unknown zone). */
-export function localTime(ms: number, timeZone: string | null): string {
-  try {
-    const parts = new Intl.DateTimeFormat('en-CA', {
-      timeZone: timeZone ?? 'UTC',
+const formatters = new Map<string, Intl.DateTimeFormat>()
+
+function formatterFor(timeZone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timeZone)
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-CA', {
+      timeZone,
       year: 'numeric',
       month: '2-digit',
       day: '2-digit',
@@ -294,12 +296,25 @@ export function localTime(ms: number, timeZone: string | null): string {
       minute: '2-digit',
       second: '2-digit',
       hourCycle: 'h23',
-    }).formatToParts(new Date(ms))
-    const p = (t: string) => parts.find((x) => x.type === t)?.value ?? '00'
-    return `${p('year')}-${p('month')}-${p('day')} ${p('hour')}:${p('minute')}:${p('second')} ${timeZone ?? 'UTC'}`
-  } catch {
-    return localTime(ms, 'UTC')
+    })
+    formatters.set(timeZone, f)
   }
+  return f
+}
+
+/** `2026-10-01 14:03:07 Europe/Madrid`: the instant in `timeZone` (UTC for an unknown or missing zone). */
+export function localTime(ms: number, timeZone: string | null): string {
+  let zone = timeZone ?? 'UTC'
+  let f: Intl.DateTimeFormat
+  try {
+    f = formatterFor(zone)
+  } catch {
+    zone = 'UTC'
+    f = formatterFor(zone)
+  }
+  const parts = f.formatToParts(new Date(ms))
+  const p = (t: string) => parts.find((x) => x.type === t)?.value ?? '00'
+  return `${p('year')}-${p('month')}-${p('day')} ${p('hour')}:${p('minute')}:${p('second')} ${zone}`
 }
 
 /** msat per major unit: floor(msat × 10^exp / minor); null for zero fiat. */
