@@ -1,0 +1,123 @@
+// `satmachine audit-export` and `satmachine verify-audit` as the dispatcher runs them: both answer --help with exit
+// 0, refuse unknown options naming them (exit 2), audit-export names what is missing (an option, Chromium) and
+// exports a seeded data directory; verify-audit takes the folder as its argument and --relays with several URLs,
+// and exits 1 naming what differs.
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { chromiumPrinter, findChromium, PrinterMissingError } from '../audit-export/pdf'
+import { openAuditLedger, type SeededLedger, seedAuditLedger, signHead } from '../audit-export/test-support'
+import { main } from '../cli'
+import { runAuditExport, runVerifyAudit, splitVerifyArgs } from './audit'
+
+function io() {
+  const out: string[] = []
+  const err: string[] = []
+  return { io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l) }, out, err }
+}
+
+describe('audit-export / verify-audit options', () => {
+  it('both answer --help with exit 0 and are listed by help', async () => {
+    for (const cmd of ['audit-export', 'verify-audit']) {
+      const t = io()
+      expect(await main([cmd, '--help'], t.io)).toBe(0)
+      expect(t.out.join('\n')).toMatch(new RegExp(`usage: satmachine ${cmd}`))
+    }
+    const t = io()
+    expect(await main(['help'], t.io)).toBe(0)
+    expect(t.out.join('\n')).toMatch(/audit-export/)
+    expect(t.out.join('\n')).toMatch(/verify-audit/)
+  })
+
+  it('refuse unknown options naming them', async () => {
+    const a = io()
+    expect(await main(['audit-export', '--quater', '2026Q4'], a.io)).toBe(2)
+    expect(a.err.join('\n')).toMatch(/unknown option '--quater'/)
+    const v = io()
+    expect(await main(['verify-audit', 'DIR', '--allow-drafts'], v.io)).toBe(2)
+    expect(v.err.join('\n')).toMatch(/unknown option '--allow-drafts'/)
+  })
+
+  it('audit-export names a missing option and a malformed quarter', async () => {
+    const a = io()
+    expect(await main(['audit-export', '--quarter', '2026Q4', '--out', '/tmp/x'], a.io)).toBe(2)
+    expect(a.err.join('\n')).toMatch(/--data-dir is required/)
+    const b = io()
+    expect(await main(['audit-export', '--data-dir', '/tmp', '--quarter', '2026-Q4', '--out', '/tmp/x'], b.io)).toBe(2)
+    expect(b.err.join('\n')).toMatch(/--quarter: '2026-Q4' is not of the form 2026Q4/)
+  })
+
+  it('names the missing Chromium binary', async () => {
+    await expect(chromiumPrinter({ CHROMIUM_PATH: '/nonexistent/chromium' })).rejects.toThrow(
+      /CHROMIUM_PATH names \/nonexistent\/chromium/,
+    )
+    await expect(chromiumPrinter({ CHROMIUM_PATH: '/nonexistent/chromium' })).rejects.toBeInstanceOf(
+      PrinterMissingError,
+    )
+    expect(findChromium({ CHROMIUM_PATH: '/nonexistent/chromium' })).toBeNull()
+    const a = io()
+    const code = await runAuditExport(['--data-dir', '/tmp', '--quarter', '2026Q4', '--out', '/tmp/none'], a.io, {
+      printer: () => chromiumPrinter({ CHROMIUM_PATH: '/nonexistent/chromium' }),
+    })
+    expect(code).toBe(1)
+    expect(a.err.join('\n')).toMatch(/cannot print the report: .*chromium/i)
+  })
+
+  it('verify-audit takes the folder and several relays', () => {
+    expect(splitVerifyArgs(['out', '--relays', 'ws://a', 'wss://b', '--allow-draft'])).toEqual({
+      dir: 'out',
+      relays: ['ws://a', 'wss://b'],
+      rest: ['--allow-draft'],
+    })
+    expect(() => splitVerifyArgs(['out', '--relays'])).toThrow(/--relays needs at least one/)
+  })
+
+  it('verify-audit without a folder, or on a folder without a manifest, fails naming it', async () => {
+    const a = io()
+    expect(await main(['verify-audit'], a.io)).toBe(2)
+    expect(a.err.join('\n')).toMatch(/name the export folder/)
+    const b = io()
+    expect(await runVerifyAudit(['/nonexistent-export'], b.io)).toBe(1)
+    expect(b.err.join('\n')).toMatch(/manifest.json: missing from \/nonexistent-export/)
+  })
+})
+
+describe('audit-export on a data directory', () => {
+  let s: SeededLedger
+  beforeAll(async () => {
+    s = await seedAuditLedger({ settlements: 80 })
+    await signHead(s, Date.UTC(2026, 11, 2))
+    await s.store.close()
+  }, 120_000)
+  afterAll(async () => {
+    await s?.dispose()
+  })
+
+  it('refuses a quarter that is not closed without --draft, then exports the draft and it verifies', async () => {
+    const deps = {
+      openLedger: async () => openAuditLedger(s.dataDir),
+      printer: async () => ({ name: 'stub', print: async () => ({ pages: null, bytes: 0 }) }),
+      nowMs: () => Date.UTC(2026, 11, 2),
+    }
+    const a = io()
+    expect(
+      await runAuditExport(
+        ['--data-dir', s.dataDir, '--quarter', s.quarter, '--out', join(s.dataDir, 'e1')],
+        a.io,
+        deps,
+      ),
+    ).toBe(1)
+    expect(a.err.join('\n')).toMatch(/--quarter: 2026Q3 is not closed yet/)
+    const b = io()
+    const out = join(s.dataDir, 'e2')
+    expect(
+      await runAuditExport(['--data-dir', s.dataDir, '--quarter', s.quarter, '--out', out, '--draft'], b.io, deps),
+    ).toBe(0)
+    expect(b.out.join('\n')).toMatch(/exported 2026Q3 \(DRAFT\): 80 settlements/)
+    expect(b.out.join('\n')).toMatch(/manifest.json SHA-256 [0-9a-f]{64}/)
+    const v = io()
+    expect(await runVerifyAudit([out], v.io)).toBe(1)
+    expect(v.err.join('\n')).toMatch(/DRAFT/)
+    const w = io()
+    expect(await runVerifyAudit([out, '--allow-draft'], w.io)).toBe(0)
+  })
+})
