@@ -78,7 +78,9 @@ export function findChromium(env: NodeJS.ProcessEnv = process.env): string | nul
 export async function chromiumPrinter(env: NodeJS.ProcessEnv = process.env): Promise<PdfPrinter> {
   let pw: typeof import('playwright-core')
   try {
-    pw = await import('playwright-core')
+    // Resolved at run time from node_modules, never bundled: the package is optional for the app.
+    const name = 'playwright-core'
+    pw = (await import(/* @vite-ignore */ name)) as typeof import('playwright-core')
   } catch {
     throw new PrinterMissingError(
       'playwright-core',
