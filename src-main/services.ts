@@ -35,6 +35,7 @@ import { type LpsWiring, lpsHandlers } from './lps/service'
 import type { PipelineWiring } from './pipeline/feature'
 import type { ServiceContext } from './service-context'
 import { openSettingsStore } from './settings-store'
+import { settlementsHandlers } from './settlements/service'
 import { createSetupFeature } from './setup/service'
 import { worklistHandlers } from './worklist/service'
 
@@ -218,6 +219,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     ...lpServiceHandlers(ctx),
     ...worklistHandlers(ctx),
     ...auditExportHandlers(ctx, opts.auditExport),
+    ...settlementsHandlers(ctx, { fleet: fleetParts }),
     ...pairingHandlers(ctx, { signer: opts.operatorSigner ?? noOperatorSigner(), fleet: fleetParts }),
     ...bunkerHandlers(ctx, {
       ...(opts.operatorSigner ? { operatorSigner: opts.operatorSigner } : {}),

@@ -1,6 +1,6 @@
 // Date formatting in the operator's zone: the same instant shows the wall-clock time of the chosen zone.
 import { describe, expect, it } from 'vitest'
-import { formatDateTime, formatWhen, timeZones } from './format'
+import { formatDateTime, formatFiatAmount, formatSatsAmount, formatWhen, timeZones } from './format'
 
 // 2026-11-21T23:30:00Z
 const T = Date.UTC(2026, 10, 21, 23, 30)
@@ -34,5 +34,25 @@ describe('timeZones', () => {
     expect(z[0]).toBe('UTC')
     expect(z.filter((x) => x === 'UTC')).toHaveLength(1)
     expect(z).toContain('Europe/Lisbon')
+  })
+})
+
+describe('formatFiatAmount / formatSatsAmount', () => {
+  it('formats exact minor units per locale and currency exponent, without floats', () => {
+    expect(formatFiatAmount('200000', 'USD', 'en-US')).toBe('$2,000.00')
+    expect(formatFiatAmount('200000', 'EUR', 'de-DE')).toBe('2.000,00\u00a0€')
+    expect(formatFiatAmount('5', 'JPY', 'en-US')).toBe('¥5')
+    expect(formatFiatAmount('1234', 'BHD', 'en-US')).toMatch(/1\.234/)
+    // Beyond 2^53 the digits stay exact.
+    expect(formatFiatAmount('900719925474099312', 'USD', 'en-US')).toBe('$9,007,199,254,740,993.12')
+    expect(formatFiatAmount('x', 'USD', 'en-US')).toBe('x USD')
+  })
+
+  it('shows sats with grouping and keeps a sub-sat remainder', () => {
+    expect(formatSatsAmount('266800000', 'en-US')).toBe('266,800 sats')
+    expect(formatSatsAmount('1500', 'en-US')).toBe('1.5 sats')
+    expect(formatSatsAmount('1000', 'de-DE')).toBe('1 sat')
+    expect(formatSatsAmount('123456789000', 'de-DE')).toBe('123.456.789 sats')
+    expect(formatSatsAmount('-2000', 'en-US')).toBe('-2 sats')
   })
 })

@@ -63,9 +63,10 @@ export function worklist(db: TxDb, raw: unknown): WorklistItem[] {
     BIG,
   )
   // An open refund leg of the live generation, not reversed, not yet paid (the refund is marked paid on resolve).
+  // `+` on reverses_leg_id: see liveLegs in ./entries.ts.
   const refunds = db.all<R>(
     `SELECT ${cols}, l.msat AS amount FROM acct_leg l JOIN acct_settlement s ON s.id = l.settlement_id
-     WHERE l.kind = 'refund_due' AND l.paid_ref IS NULL AND l.reverses_leg_id IS NULL AND l.generation = s.generation
+     WHERE l.kind = 'refund_due' AND l.paid_ref IS NULL AND +l.reverses_leg_id IS NULL AND l.generation = s.generation
        AND s.status <> 'rejected' AND NOT EXISTS (SELECT 1 FROM acct_leg r WHERE r.reverses_leg_id = l.id)
      ORDER BY s.id LIMIT ?`,
     [limit],

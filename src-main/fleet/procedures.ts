@@ -14,6 +14,7 @@ import { bookSettlement } from '../accounting/book'
 import { setConfig, upsertMachine } from '../accounting/operations'
 import { defineMigration, defineProcedure } from '../ledger/define'
 import type { Migration, TxDb } from '../ledger/types'
+import { insertSettlementProof, type SettlementProof } from '../settlements/schema'
 import { FleetStoreError, insertRecordOutcome, insertSignedEvent } from './store'
 
 /** Fleet migrations are 500–599; ./store.ts owns 500–519, the service's own tables start at 520. */
@@ -144,6 +145,8 @@ export interface AcceptRecordArgs {
   /** 'book' for a new settlement, 'history' for a further version of a booked transaction. */
   action: 'book' | 'history'
   atMs: number
+  /** What verification established (wallet preimage, admitting roster), kept for the detail view. */
+  proof?: SettlementProof
 }
 
 export type AcceptRecordResult =
@@ -216,6 +219,8 @@ export function acceptRecord(db: TxDb, raw: unknown): AcceptRecordResult {
     return reject('config_mismatch', `accounting refused the settlement: ${booked.reason ?? 'no reason given'}`)
   }
   insertRecordOutcome(db, { outcome: 'booked', event: ev, record, receivedAtMs: atMs })
+  // What verification established (preimage, roster) for the settlement's detail view (issue 9).
+  insertSettlementProof(db, a.proof)
   const flagged = db.get<{ f: number }>('SELECT fee_mismatch_flagged AS f FROM acct_settlement WHERE id = ?', [
     booked.settlementId,
   ])

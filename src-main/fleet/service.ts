@@ -237,6 +237,15 @@ export function ledgerOnAccepted(ledger: LedgerStore): OnAccepted {
       ratesMismatch: claimedRatesMismatch(r, v.config),
       action: a.action,
       atMs: a.atMs,
+      proof: {
+        paymentHash: r.paymentHash,
+        atmEventId: v.event.id,
+        atmPubkey: v.atmPubkey,
+        preimage: v.preimage,
+        settledAt: v.settledAt,
+        rosterEventId: v.rosterEventId,
+        verifiedAtMs: a.atMs,
+      },
     })
   }
 }

@@ -707,11 +707,14 @@ export class LedgerCore {
    * Runs `fn` in one transaction without journaling its statements (bulk imports, benchmarks), records a
    * barrier in the journal and snapshots before resolving, so the data is durable through the snapshot.
    * Restoring from a generation older than the barrier is impossible; the store then refuses to open.
+   * `snapshot: false` leaves the snapshot to the caller (a loader that runs many bulk transactions in a row and
+   * snapshots once at the end): until that snapshot is written the directory cannot be reopened, which is the
+   * price of not exporting the whole database after every batch.
    */
-  async bulkLoad<R>(name: string, fn: (tx: TxDb) => R): Promise<R> {
+  async bulkLoad<R>(name: string, fn: (tx: TxDb) => R, opts: { snapshot?: boolean } = {}): Promise<R> {
     const { result, seq } = this.transact('b', name, false, fn)
     await this.writer.waitDurable(seq)
-    await this.snapshot()
+    if (opts.snapshot !== false) await this.snapshot()
     return result
   }
 

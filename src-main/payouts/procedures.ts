@@ -397,10 +397,11 @@ function postPaid(db: TxDb, p: Payout, atMs: number): Record<string, bigint | nu
   const paidCum = big(prev?.paid) + p.amountMsat
   let legsCum = big(prev?.legs)
   let budget = paidCum - legsCum
-  // Live legs only: a reversed leg and its reversal net to nothing and are never paid.
+  // Live legs only: a reversed leg and its reversal net to nothing and are never paid. (`+`: see liveLegs in
+  // accounting/entries.ts — keeps the planner on payout_leg_unpaid.)
   const legs = db.all<{ id: bigint; msat: bigint }>(
     `SELECT id, msat FROM acct_leg l WHERE recipient_id = ? AND kind = ? AND paid_ref IS NULL AND msat > 0
-       AND reverses_leg_id IS NULL AND NOT EXISTS (SELECT 1 FROM acct_leg r WHERE r.reverses_leg_id = l.id)
+       AND +reverses_leg_id IS NULL AND NOT EXISTS (SELECT 1 FROM acct_leg r WHERE r.reverses_leg_id = l.id)
      ORDER BY id`,
     [p.recipientId, legKind],
     BIG,

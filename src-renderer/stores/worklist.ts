@@ -156,6 +156,18 @@ export const useWorklistStore = defineStore('worklist', () => {
     errors.value = { ...errors.value, [key]: err }
   }
 
+  /**
+   * Keeps the list current while a screen shows it: loads now and again on every `settlements.changed` push
+   * (bookings, status changes, payouts, acknowledgements), so no screen needs a Refresh button. Returns the stop.
+   */
+  function follow(): () => void {
+    const off = api().on('settlements.changed', () => {
+      void load()
+    })
+    void load()
+    return off
+  }
+
   function clearError(key: string): void {
     const { [key]: _dropped, ...rest } = errors.value
     errors.value = rest
@@ -178,5 +190,6 @@ export const useWorklistStore = defineStore('worklist', () => {
     release,
     reject,
     clearError,
+    follow,
   }
 })

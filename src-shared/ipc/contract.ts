@@ -69,6 +69,19 @@ import {
 } from './lps'
 import { array, hex, type Infer, int, object, oneOf, optional, refine, type Schema, string, tuple } from './schema'
 import {
+  type DashboardSummaryView,
+  dashboardSummaryInput,
+  type SettlementCsvView,
+  type SettlementDetailView,
+  type SettlementNoteView,
+  type SettlementPageView,
+  type SettlementsChangedView,
+  settlementsAddNoteInput,
+  settlementsCsvInput,
+  settlementsGetInput,
+  settlementsListInput,
+} from './settlements'
+import {
   payoutReleaseInput,
   payoutResumeInput,
   type SettlementStatusView,
@@ -447,6 +460,20 @@ export const METHODS = {
   /** Fee configuration changes (old → new) and wallet reconciliation runs with their differences, newest first. */
   'audit.changes': method<AuditChangesView>()(),
   // ---- end audit export (issue 10b) ----
+  // ---- settlements and dashboard (issue 9) ----
+  // The settlement history (keyset-paged on the server), one settlement's detail, notes, CSV, and the Dashboard's
+  // aggregates (shapes in ./settlements.ts).
+  /** One page of settlements matching the filter, in the chosen order; `after` is the previous page's `next`. */
+  'settlements.list': method<SettlementPageView>()(settlementsListInput),
+  /** Everything about one settlement: record, verification badges, legs with payouts, notes, status history. */
+  'settlements.get': method<SettlementDetailView>()(settlementsGetInput),
+  /** Appends an operator note (notes are never edited or deleted). */
+  'settlements.addNote': method<SettlementNoteView>()(settlementsAddNoteInput),
+  /** The current filter as CSV, with its column dictionary. */
+  'settlements.csv': method<SettlementCsvView>()(settlementsCsvInput),
+  /** Today / 7 d / 30 d per direction, commission, LP distributions, wallet balance, worklist, attention, charts. */
+  'dashboard.summary': method<DashboardSummaryView>()(dashboardSummaryInput),
+  // ---- end settlements and dashboard (issue 9) ----
 } as const
 
 export type Methods = typeof METHODS
@@ -504,6 +531,10 @@ export const EVENTS = {
   /** One step of a running audit export (fraction 0…1); the last one has done = true. */
   'audit.exportProgress': event<AuditExportProgress>(),
   // ---- end audit export (issue 10b) ----
+  // ---- settlements and dashboard (issue 9) ----
+  /** The settlement history changed (booked, status, paid, noted, receipt): lists, drawer and Dashboard reload. */
+  'settlements.changed': event<SettlementsChangedView>(),
+  // ---- end settlements and dashboard (issue 9) ----
 } as const
 
 export type Events = typeof EVENTS

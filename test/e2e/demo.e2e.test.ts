@@ -119,15 +119,9 @@ describe.skipIf(missing !== null)('satmachine serve --demo in Chromium', () => {
     // Settlements: partial dispenses put refunds on the worklist.
     await page.getByTestId('nav-settlements').click()
     await page.getByTestId('view-settlements').waitFor()
-    await expect
-      .poll(
-        async () => {
-          await page.getByTestId('worklist-refresh').click()
-          return page.getByTestId('worklist-settlements').count()
-        },
-        { timeout: 30_000, interval: 1_000 },
-      )
-      .toBe(1)
+    // The worklist tab follows the settlements.changed push: no Refresh button to press.
+    await page.getByTestId('settlements-tab-worklist').click()
+    await expect.poll(() => page.getByTestId('worklist-settlements').count(), { timeout: 30_000 }).toBe(1)
 
     // Every screen: the banner, no placeholder text, a screenshot.
     for (const v of VIEWS) {

@@ -115,6 +115,7 @@ describe.skipIf(missing !== null)('Fleet and Settlements views in Chromium over 
     const page = chrome.page
     await page.goto(`${served.url}#/settlements`)
     await page.getByTestId('view-settlements').waitFor()
+    await page.getByTestId('settlements-tab-worklist').click()
     await page.getByTestId('empty-settlements').waitFor()
     expect(await page.getByTestId('empty-settlements').textContent()).toMatch(/Nothing needs your attention/)
 
@@ -136,6 +137,9 @@ describe.skipIf(missing !== null)('Fleet and Settlements views in Chromium over 
     // A settlement that does not exist: the ledger's own refusal, shown as it says it.
     await input.fill('424242')
     await page.getByTestId('settlement-reset').click()
+    // A force reset asks first, in a modal dialog.
+    await page.getByTestId('confirm-reset').waitFor()
+    await page.getByTestId('confirm-ok').click()
     await expect.poll(() => err.textContent()).toMatch(/424242|not found|no settlement|unknown/i)
     expect(await page.getByTestId('empty-settlements').count()).toBe(1) // the list is unchanged
     await page.screenshot({ path: join(RESULTS, 'settlements-view.png'), fullPage: true })

@@ -1,0 +1,3 @@
+// Public entry of the chart module: builders (pure option objects) and the server-side SVG renderer.
+export * from './builders'
+export { renderChartSvg, type SvgSize } from './render-svg'
