@@ -37,6 +37,8 @@ it('audit export: time, pages and peak RSS by size', async () => {
         }
         console.log('[bench audit-export]', JSON.stringify(res))
         results.push(res)
+        // Recorded after each size, so a long 100k run still leaves the smaller figures behind.
+        record(results)
       } finally {
         await s.dispose()
       }
@@ -44,6 +46,11 @@ it('audit export: time, pages and peak RSS by size', async () => {
   } finally {
     built.dispose()
   }
+  record(results)
+  expect(results.length).toBe(SIZES.length)
+}, 3_600_000)
+
+function record(results: Record<string, unknown>[]): void {
   recordBench('auditExport', {
     note:
       'satmachine audit-export --draft on a seeded quarter: CSV files, manifest, audit log copy, report HTML and PDF ' +
@@ -51,5 +58,4 @@ it('audit export: time, pages and peak RSS by size', async () => {
       'Node process (Chromium runs in its own processes); verifyMs is verify-audit on the same folder',
     sizes: results,
   })
-  expect(results.length).toBe(SIZES.length)
-}, 3_600_000)
+}

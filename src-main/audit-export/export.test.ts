@@ -68,6 +68,9 @@ describe('audit export (CSV, manifest, HTML)', () => {
     expect(tx.rows.length).toBe(300)
     const html = await readFile(join(out, 'report.html'), 'utf8')
     expect(html).toContain('DRAFT')
+    // The tie-out page carries the UI's charts as inline SVG.
+    expect(html.match(/<svg/g)?.length).toBe(3)
+    expect(html).toContain('Volume per day (EUR)')
     expect(html).toContain(sha256Hex(await readFile(join(out, 'manifest.json'))))
   })
 

@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto'
 import { mkdir, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { reportCharts } from '../../src-shared/audit/export/charts'
 import { encodeCsv } from '../../src-shared/audit/export/csv'
 import {
   encodeManifest,
@@ -61,6 +62,7 @@ export interface ExportOptions {
   timeZone: string
   /** Prints the report; without one only report.html is written (the CLI always passes one). */
   printer?: PdfPrinter
+  /** The report's charts (default: the UI's chart builders rendered to SVG). */
   charts?: ChartSeam
   /**
    * The quarter head to commit to, given by the quarter close before the attestation exists (the attestation then
@@ -274,7 +276,7 @@ export async function exportAudit(o: ExportOptions): Promise<ExportResult> {
     manifestSha256,
     generatedAtMs: o.nowMs,
     draft: manifest.draft,
-    ...(o.charts ? { charts: o.charts } : {}),
+    charts: o.charts ?? reportCharts,
   })
   const htmlPath = join(o.outDir, REPORT_HTML)
   await writeFile(htmlPath, html)
