@@ -91,6 +91,11 @@ describe('createDispatcher over the real services', () => {
       'bunker.log': [{}],
       'remoteSigner.connect': [{ bunkerUri: `bunker://${'ab'.repeat(32)}?relay=ws://127.0.0.1:9` }],
       'remoteSigner.nostrConnect': [],
+      // ---- audit (issue 10): no ledger and no fleet here (src-main/audit/service.test.ts) ----
+      'audit.periods': [],
+      'audit.closeQuarter': [{ period: '2026Q3' }],
+      'audit.head': [],
+      // ---- end audit (issue 10) ----
       // No secret store in this suite: the operator wallet cannot be sealed (src-main/setup/setup-ipc.test.ts).
       'setup.setOperatorWallet': [
         { nwcUri: `nostr+walletconnect://${'ab'.repeat(32)}?relay=ws://127.0.0.1:9&secret=${'42'.repeat(32)}` },

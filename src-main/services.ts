@@ -23,7 +23,8 @@ import {
 } from '../src-shared/ipc/contract'
 import type { Logger } from '../src-shared/log'
 import type { AppLog } from './app-log'
-import { type AuditExportServiceOptions, auditExportHandlers } from './audit-export/service'
+import { type AuditExportServiceOptions, auditExportHandlers, manifestForClose } from './audit-export/service'
+import { auditHandlers, consolePubkeyFromSecrets, createAuditState, gateLedger } from './audit/service'
 import { bunkerHandlers } from './bunker/service'
 import type { FleetWiring } from './fleet/feature'
 import { noOperatorSigner, type OperatorSignerProvider } from './fleet/operator-signer'
@@ -155,13 +156,35 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
   let ledgerStatus = opts.openLedger
     ? emptyLedger('opening')
     : emptyLedger('failed', 'the ledger store is not part of this build yet')
+  // Once the audit check refuses the ledger, its status stays `failed` with the refusal (docs/audit.md).
+  let refused: string | null = null
   const publishLedger = (v: LedgerStatusView) => {
+    if (refused !== null && v.state !== 'failed') return
     ledgerStatus = v
     opts.emit('ledger.status', v)
+  }
+  const auditState = createAuditState()
+  const failLedger = (reason: string) => {
+    refused = reason
+    const s = ledger
+    ledger = undefined
+    publishLedger(emptyLedger('failed', reason))
+    opts.emit('notice', { level: 'error', text: `The ledger could not be opened: ${reason}`, atMs: clock.nowMs() })
+    void s?.close().catch(() => {})
   }
   const ledgerReady: Promise<void> = opts.openLedger
     ? opts
         .openLedger({ dir: join(opts.dataDir, 'ledger'), log: opts.appLog.log.child('ledger') })
+        .then((store) =>
+          gateLedger(store, {
+            dataDir: opts.dataDir,
+            state: auditState,
+            log: log.child('audit'),
+            clock,
+            relays: () => settings.get().relays,
+            consolePubkey: () => consolePubkeyFromSecrets(opts.lps?.secrets),
+          }),
+        )
         .then(async (store) => {
           ledger = store
           // Every state change (snapshotting, failed, closed) reaches the renderer as a `ledger.status` event.
@@ -224,6 +247,13 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     ...bunkerHandlers(ctx, {
       ...(opts.operatorSigner ? { operatorSigner: opts.operatorSigner } : {}),
       ...(opts.lps?.secrets ? { secrets: opts.lps.secrets } : {}),
+    }),
+    ...auditHandlers(ctx, {
+      state: auditState,
+      fleet: fleetParts,
+      operatorSigner: opts.operatorSigner ?? noOperatorSigner(),
+      failLedger,
+      manifestFor: manifestForClose(ctx),
     }),
   }
 

@@ -4,16 +4,18 @@
 // reconciliation differences the screen shows. The PDF printer is the shell's (Electron's printToPDF in the desktop
 // app) or headless Chromium; without either the export still writes every CSV file and report.html, and says why
 // there is no PDF.
-import { readdir, readFile, stat } from 'node:fs/promises'
+import { readdir, readFile, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import pkg from '../../package.json'
 import { problemText } from '../../src-shared/audit/export/check-tables'
 import { parseManifest, sha256Hex } from '../../src-shared/audit/export/manifest'
 import type { ConfigAuditRow } from '../../src-shared/audit/export/model'
+import type { SignedHead } from '../../src-shared/audit/types'
 import type { AuditChangesView, AuditExportListItem, ConfigChangeView } from '../../src-shared/ipc/audit-export'
 import { ApiError, type Handlers } from '../../src-shared/ipc/contract'
+import type { LedgerStore } from '../ledger/types'
 import type { ServiceContext } from '../service-context'
-import { AuditExportError, exportAudit, REPORT_PDF } from './export'
+import { AuditExportError, auditManifestSha256, exportAudit, REPORT_PDF } from './export'
 import { chromiumPrinter, type PdfPrinter } from './pdf'
 import { readConfigChanges, readWalletRuns } from './read-ledger'
 import { verifyAuditExport } from './verify'
@@ -105,6 +107,7 @@ export function auditExportHandlers(
       }
       const out: AuditExportListItem[] = []
       for (const name of names) {
+        if (name.startsWith('.')) continue
         const path = join(dir, name)
         try {
           const st = await stat(path)
@@ -195,4 +198,35 @@ function configChangeViews(x: ConfigAuditRow): ConfigChangeView[] {
     })
   }
   return out
+}
+
+/**
+ * The quarter close's manifest hash (passed to the audit handlers as `manifestFor`): the export of the quarter
+ * against its closing head, made in a scratch folder and removed again, so the operator's attestation signs the
+ * manifest every later export of the closed quarter reproduces byte for byte.
+ */
+export function manifestForClose(
+  ctx: ServiceContext,
+): (period: string, head: SignedHead, store: LedgerStore) => Promise<string> {
+  return async (period, head, store) => {
+    const s = ctx.settings.get()
+    const nowMs = ctx.clock.nowMs()
+    const scratchDir = join(exportsDir(ctx.dataDir), `.close-${period}-${stamp(nowMs)}`)
+    try {
+      return await auditManifestSha256({
+        store,
+        dataDir: ctx.dataDir,
+        quarter: period,
+        nowMs,
+        appVersion: pkg.version,
+        operatorName: s.operatorName,
+        operatorPubkey: s.operatorPubkey ?? null,
+        timeZone: s.timeZone,
+        closingHead: head.event,
+        scratchDir,
+      })
+    } finally {
+      await rm(scratchDir, { recursive: true, force: true })
+    }
+  }
 }

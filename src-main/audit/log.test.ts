@@ -8,9 +8,10 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { rootOf } from '../../src-shared/audit/merkle'
 import { decodeEntry, entryHash } from '../../src-shared/audit/types'
 import '../ledger/registry'
+import { registeredMigrations } from '../ledger/define'
 import { openLedgerInProcess } from '../ledger/store'
-import type { LedgerStore } from '../ledger/types'
-import type { LogCheckResult } from './log'
+import type { LedgerStore, TxDb } from '../ledger/types'
+import { INLINE_RERECORD_ROWS, type LogCheckResult } from './log'
 import { readEntries } from './read'
 
 const dirs: string[] = []
@@ -112,5 +113,57 @@ describe('audit log', () => {
     expect(sv.length).toBeGreaterThan(5)
     expect(sv.some((e) => e.entry.op === 'M')).toBe(true)
     expect(decodeEntry(sv[0]!.bytes)).toEqual(sv[0]!.entry)
+  })
+
+  it('a migration changing a large table marks it for backfill; batches re-record it and the check holds throughout', async () => {
+    const { dir, store } = await open()
+    const n = INLINE_RERECORD_ROWS + 500
+    const steps = Array.from({ length: n }, (_, i) => ({
+      sql: 'INSERT INTO acct_machine (id, name, currency, created_at_ms) VALUES (?, ?, ?, ?)',
+      params: [`m${i}`, `machine ${i}`, 'EUR', 1_790_000_000_000 + i],
+    }))
+    await store.transaction(steps)
+    await store.close()
+    stores.splice(stores.indexOf(store), 1)
+    const addColumn = {
+      version: 900_160,
+      name: 'test: machine region',
+      up: (db: TxDb) => db.run("ALTER TABLE acct_machine ADD COLUMN region TEXT NOT NULL DEFAULT 'north'"),
+    }
+    const s2 = await openLedgerInProcess({
+      dir,
+      autoSnapshot: false,
+      migrations: [...registeredMigrations(), addColumn],
+    })
+    stores.push(s2)
+    const pending = await s2.query<{ backfill_after: number | null }>(
+      "SELECT backfill_after FROM audit_table WHERE name = 'acct_machine' ORDER BY seq DESC LIMIT 1",
+    )
+    expect(pending[0]!.backfill_after).not.toBeNull()
+    expect((await s2.call<LogCheckResult>('audit.checkLog', {})).problems).toEqual([])
+    const before = (await readEntries(s2)).length
+    const first = await s2.call<{ recorded: number; pending: number }>('audit.backfill', { limit: 2000 })
+    expect(first).toEqual({ recorded: 2000, pending: 1 })
+    expect((await s2.call<LogCheckResult>('audit.checkLog', {})).problems).toEqual([])
+    const second = await s2.call<{ recorded: number; pending: number }>('audit.backfill', { limit: 2000 })
+    expect(second).toEqual({ recorded: 500, pending: 0 })
+    const entries = await readEntries(s2, { from: before })
+    expect(entries.length).toBe(n)
+    expect(entries.every((e) => e.entry.op === 'M' && e.entry.columns.at(-1)?.name === 'region')).toBe(true)
+    expect((await s2.call<LogCheckResult>('audit.checkLog', {})).problems).toEqual([])
+    await s2.snapshot()
+    await s2.close()
+    stores.splice(stores.indexOf(s2), 1)
+    const { editSnapshot } = await import('../../test/support/ledger-tamper')
+    await editSnapshot(dir, "UPDATE acct_machine SET region = 'south' WHERE id = 'm2400'")
+    const s3 = await openLedgerInProcess({
+      dir,
+      autoSnapshot: false,
+      migrations: [...registeredMigrations(), addColumn],
+    })
+    stores.push(s3)
+    expect((await s3.call<LogCheckResult>('audit.checkLog', {})).problems).toEqual([
+      expect.objectContaining({ kind: 'edited', table: 'acct_machine', key: 'id m2400', fields: ['region'] }),
+    ])
   })
 })

@@ -19,6 +19,7 @@
 // received_at_ms, planned_at_ms, at_ms the table has) lies in a closed quarter is refused, so history inside a closed
 // period never changes; a correction is a reversing entry booked now, naming the original.
 // Migration versions 1600–1649 belong to the audit log.
+import { createHash } from 'node:crypto'
 import { MerkleFrontier } from '../../src-shared/audit/merkle'
 import {
   type AuditEntry,
@@ -75,6 +76,7 @@ CREATE TABLE audit_table (
   name TEXT NOT NULL,
   seq INTEGER NOT NULL,
   columns TEXT NOT NULL,
+  backfill_after INTEGER,
   PRIMARY KEY (name, seq)
 );
 CREATE TABLE audit_period (
@@ -169,11 +171,38 @@ function appendLeaf(tx: TxDb, idx: number, e: AuditEntry): void {
     BigInt(e.rowid),
     e.op,
     bytes,
-    entryHash(bytes),
+    fastLeafHash(bytes),
   ])
 }
 
-/** Records new or changed tables (after a migration) and re-records all their rows; returns the tables covered. */
+/** Tables up to this many rows are re-recorded inside the migration; larger ones in batches afterwards. */
+export const INLINE_RERECORD_ROWS = 2000
+
+function rerecord(
+  tx: TxDb,
+  t: string,
+  cols: readonly string[],
+  seq: number,
+  idx: { n: number },
+  rows: readonly Record<string, unknown>[],
+) {
+  for (const r of rows) {
+    appendLeaf(tx, idx.n++, {
+      table: t,
+      rowid: String(r.__rowid),
+      seq: String(seq),
+      op: 'M',
+      columns: cols.map((name) => ({ name, value: normalise(r[name] as EntryValue | undefined) })),
+    })
+  }
+}
+
+/**
+ * Records new or changed tables (after a migration) and re-records their rows (op M); returns the tables covered.
+ * A table with more than INLINE_RERECORD_ROWS rows is marked for backfill instead (`backfill_after` = the rowid
+ * before its first row), so one migration never writes a journal record too large to keep: `audit.backfill`
+ * re-records it in batches of their own transactions, and until then the check skips its rows above the cursor.
+ */
 function syncTables(tx: TxDb, seq: number, idx: { n: number }): Set<string> {
   const covered = new Set<string>()
   const recorded = new Map<string, string>()
@@ -188,26 +217,87 @@ function syncTables(tx: TxDb, seq: number, idx: { n: number }): Set<string> {
     const cols = tableColumns(tx, t)
     const key = cols.join(',')
     if (recorded.get(t) === key) continue
-    tx.run('INSERT INTO audit_table (name, seq, columns) VALUES (?, ?, ?)', [t, seq, key])
     covered.add(t)
-    const rows = tx.all(`SELECT rowid AS __rowid, * FROM ${quoteIdent(t)} ORDER BY rowid`, undefined, BIG)
-    for (const r of rows) {
-      appendLeaf(tx, idx.n++, {
-        table: t,
-        rowid: String(r.__rowid),
-        seq: String(seq),
-        op: 'M',
-        columns: cols.map((name) => ({ name, value: normalise(r[name] as EntryValue | undefined) })),
-      })
+    const rows = tx.all(
+      `SELECT rowid AS __rowid, * FROM ${quoteIdent(t)} ORDER BY rowid LIMIT ${INLINE_RERECORD_ROWS + 1}`,
+      undefined,
+      BIG,
+    )
+    if (rows.length <= INLINE_RERECORD_ROWS) {
+      tx.run('INSERT INTO audit_table (name, seq, columns, backfill_after) VALUES (?, ?, ?, NULL)', [t, seq, key])
+      rerecord(tx, t, cols, seq, idx, rows)
+    } else {
+      const first = rows[0]!.__rowid as bigint
+      tx.run('INSERT INTO audit_table (name, seq, columns, backfill_after) VALUES (?, ?, ?, ?)', [
+        t,
+        seq,
+        key,
+        first - 1n,
+      ])
     }
   }
   for (const [t, cols] of recorded) {
     // A dropped table: recorded with an empty column list, and its rows are no longer checked.
     if (!present.has(t) && cols !== '')
-      tx.run('INSERT INTO audit_table (name, seq, columns) VALUES (?, ?, ?)', [t, seq, ''])
+      tx.run('INSERT INTO audit_table (name, seq, columns, backfill_after) VALUES (?, ?, ?, NULL)', [t, seq, ''])
   }
   return covered
 }
+
+/** Tables whose re-recording is still under way, with the rowid up to which it is done. */
+export function pendingBackfill(tx: TxDb): Map<string, bigint> {
+  const out = new Map<string, bigint>()
+  for (const r of tx.all<{ name: string; after: bigint }>(
+    `SELECT name, backfill_after AS after FROM audit_table a
+     WHERE seq = (SELECT max(seq) FROM audit_table b WHERE b.name = a.name) AND backfill_after IS NOT NULL AND columns <> ''`,
+    undefined,
+    BIG,
+  )) {
+    out.set(r.name, r.after)
+  }
+  return out
+}
+
+/**
+ * Args {limit?} → re-records up to `limit` (default 2000) rows of tables marked for backfill, as op M entries of
+ * this transaction; answers how many it recorded and how many tables are still pending.
+ */
+defineProcedure('audit.backfill', (tx, raw: unknown) => {
+  const a = (raw ?? {}) as { limit?: unknown }
+  const limit = a.limit === undefined ? 2000 : a.limit
+  if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 1 || limit > 20_000)
+    throw new FieldError('limit', 'must be an integer from 1 to 20000')
+  if (!hasAuditLog(tx)) return { recorded: 0, pending: 0 }
+  // The seq this transaction will get: the store sets ledger_meta after the body, deterministically.
+  const seq =
+    Number(tx.get<{ s: bigint }>('SELECT seq AS s FROM ledger_meta WHERE id = 1', undefined, BIG)?.s ?? 0n) + 1
+  const idx = { n: nextIndex(tx) }
+  let left = limit
+  const pending = pendingBackfill(tx)
+  for (const [t, after] of pending) {
+    if (left === 0) break
+    const cols = tableColumns(tx, t)
+    const ask = left
+    const rows = tx.all(
+      `SELECT rowid AS __rowid, * FROM ${quoteIdent(t)} WHERE rowid > ? ORDER BY rowid LIMIT ?`,
+      [after, ask],
+      BIG,
+    )
+    rerecord(tx, t, cols, seq, idx, rows)
+    left -= rows.length
+    // Fewer rows than asked for: the table is done (rows added meanwhile were logged as they were written).
+    const done = rows.length < ask
+    const cursor = done ? null : (rows[rows.length - 1]!.__rowid as bigint)
+    tx.run('INSERT INTO audit_table (name, seq, columns, backfill_after) VALUES (?, ?, ?, ?)', [
+      t,
+      seq,
+      cols.join(','),
+      cursor,
+    ])
+    if (done) pending.delete(t)
+  }
+  return { recorded: limit - left, pending: pending.size }
+})
 
 type ClosedPeriod = {
   period: string
@@ -329,21 +419,13 @@ export function checkLog(tx: TxDb, args: LogCheckArgs = {}): LogCheckResult {
   const sizes = new Set(args.sizes ?? [])
   const frontier = new MerkleFrontier()
   if (sizes.has(0)) result.roots['0'] = toHex(frontier.root())
-  const latest = new Map<string, number>()
   const ext = args.external
-  // Leaves in index order, in pages so memory stays flat.
+
+  // 1. Every entry, in index order: its bytes hash to its stored hash, which equals the hash outside the ledger.
   let after = -1
   for (;;) {
-    const page = tx.all<{
-      idx: bigint
-      seq: bigint
-      tbl: string
-      row_id: bigint
-      op: string
-      entry: Uint8Array
-      hash: Uint8Array
-    }>(
-      'SELECT idx, seq, tbl, row_id, op, entry, hash FROM audit_leaf WHERE idx > ? ORDER BY idx LIMIT 2000',
+    const page = tx.all<{ idx: bigint; seq: bigint; tbl: string; row_id: bigint; entry: Uint8Array; hash: Uint8Array }>(
+      'SELECT idx, seq, tbl, row_id, entry, hash FROM audit_leaf WHERE idx > ? ORDER BY idx LIMIT 5000',
       [after],
       BIG,
     )
@@ -356,107 +438,125 @@ export function checkLog(tx: TxDb, args: LogCheckArgs = {}): LogCheckResult {
           index: frontier.size,
           table: l.tbl,
           rowid,
-          why: `leaf index ${frontier.size} is missing`,
+          why: `entry #${frontier.size} is missing`,
         })
       }
-      let why: string | null = null
-      const h = entryHash(l.entry)
-      if (!sameBytes(h, l.hash)) why = 'its bytes no longer match its stored hash'
-      else {
-        try {
-          const e = decodeEntry(l.entry)
-          if (e.table !== l.tbl || e.rowid !== rowid || e.op !== l.op || e.seq !== String(l.seq))
-            why = 'its bytes name a different row, seq or operation than its columns'
-        } catch (err) {
-          why = `its bytes are not an entry (${(err as Error).message})`
-        }
-      }
-      if (why) add({ kind: 'leaf_damaged', index: i, table: l.tbl, rowid, why })
+      const h = fastLeafHash(l.entry)
+      if (!sameBytes(h, l.hash))
+        add({ kind: 'leaf_damaged', index: i, table: l.tbl, rowid, why: 'its bytes no longer match its stored hash' })
       if (ext && ext.length >= (frontier.size + 1) * 32 && !sameBytes(h, ext, frontier.size * 32)) {
         add({ kind: 'leaf_differs', index: frontier.size, table: l.tbl, rowid, seq: String(l.seq) })
       }
       frontier.pushHash(h)
-      latest.set(`${l.tbl}\u0000${rowid}`, i)
       result.lastSeq = Number(l.seq)
       if (sizes.has(frontier.size)) {
         result.roots[String(frontier.size)] = toHex(frontier.root())
         result.seqAt[String(frontier.size)] = Number(l.seq)
       }
     }
-    if (page.length < 2000) break
+    if (page.length < 5000) break
     after = Number(page[page.length - 1]!.idx)
   }
   result.size = frontier.size
 
-  // Every row of every logged table against its newest leaf.
-  const dropped = new Set(
+  // 2. Every row of every logged table against its newest entry (one join per page; audit_leaf_row finds it).
+  const recorded = new Map(
     tx
-      .all<{ name: string }>(
-        "SELECT name FROM audit_table a WHERE columns = '' AND seq = (SELECT max(seq) FROM audit_table b WHERE b.name = a.name)",
+      .all<{ name: string; columns: string }>(
+        'SELECT name, columns FROM audit_table a WHERE seq = (SELECT max(seq) FROM audit_table b WHERE b.name = a.name)',
       )
-      .map((r) => r.name),
+      .map((r) => [r.name, r.columns]),
   )
   const tables = loggedTables(tx)
   const present = new Set(tables)
+  // Rows above a backfill cursor are not re-recorded under their table's current columns yet: not checked.
+  const pend = pendingBackfill(tx)
   for (const t of tables) {
     const cols = tableColumns(tx, t)
-    let afterRow = -(2n ** 63n)
+    const q = quoteIdent(t)
+    const upTo = pend.get(t) ?? 2n ** 63n - 1n
+    let afterRow: bigint = -(2n ** 63n)
     for (;;) {
       const rows = tx.all(
-        `SELECT rowid AS __rowid, * FROM ${quoteIdent(t)} WHERE rowid > ? ORDER BY rowid LIMIT 2000`,
-        [afterRow],
+        `SELECT t.rowid AS __rowid, t.*, l.idx AS __idx, l.entry AS __entry, l.seq AS __seq, l.op AS __op
+         FROM ${q} t LEFT JOIN audit_leaf l
+           ON l.idx = (SELECT max(m.idx) FROM audit_leaf m WHERE m.tbl = ? AND m.row_id = t.rowid)
+         WHERE t.rowid > ? AND t.rowid <= ? ORDER BY t.rowid LIMIT 2000`,
+        [t, afterRow, upTo],
         BIG,
       )
       for (const r of rows) {
         const rowid = String(r.__rowid)
-        const k = `${t}\u0000${rowid}`
-        const i = latest.get(k)
-        latest.delete(k)
         const now: EntryColumn[] = cols.map((name) => ({ name, value: normalise(r[name] as EntryValue | undefined) }))
-        if (i === undefined) {
+        if (r.__idx === null || r.__idx === undefined) {
           add({ kind: 'unlogged', table: t, rowid, key: keyLabel(tx, t, now, rowid) })
           continue
         }
-        const leaf = tx.get<{ entry: Uint8Array }>('SELECT entry FROM audit_leaf WHERE idx = ?', [i])
-        let logged: AuditEntry
-        try {
-          logged = decodeEntry(leaf!.entry)
-        } catch {
-          continue // already reported as leaf_damaged
+        const i = Number(r.__idx)
+        const op = r.__op as string
+        const entry = r.__entry as Uint8Array
+        if (op !== 'I' && op !== 'U' && op !== 'M' && op !== 'D') {
+          add({ kind: 'leaf_damaged', index: i, table: t, rowid, why: `unknown operation ${JSON.stringify(op)}` })
+          continue
         }
-        if (logged.op === 'D') {
+        if (op === 'D') {
           const key = keyLabel(tx, t, now, rowid)
           add({ kind: 'edited', table: t, rowid, key, fields: ['(the log records this row as deleted)'], index: i })
           continue
         }
-        const bytesNow = encodeEntry({ ...logged, columns: now })
-        if (!sameBytes(bytesNow, leaf!.entry) || bytesNow.length !== leaf!.entry.length) {
-          const fields = differingColumns(logged.columns, now)
-          const key = keyLabel(tx, t, logged.columns, rowid)
-          add({ kind: 'edited', table: t, rowid, key, fields: fields.length > 0 ? fields : ['(encoding)'], index: i })
+        const bytesNow = encodeEntry({ table: t, rowid, seq: String(r.__seq), op, columns: now })
+        if (bytesNow.length === entry.length && sameBytes(bytesNow, entry)) continue
+        // Only now decode what was recorded, to name the fields.
+        let logged: AuditEntry | null = null
+        try {
+          logged = decodeEntry(entry)
+        } catch {
+          // reported below as a damaged entry
         }
+        if (!logged || logged.table !== t || logged.rowid !== rowid) {
+          add({ kind: 'leaf_damaged', index: i, table: t, rowid, why: 'its bytes do not hold this row' })
+          continue
+        }
+        const fields = differingColumns(logged.columns, now)
+        const key = keyLabel(tx, t, logged.columns, rowid)
+        add({ kind: 'edited', table: t, rowid, key, fields: fields.length > 0 ? fields : ['(encoding)'], index: i })
       }
       if (rows.length < 2000) break
       afterRow = rows[rows.length - 1]!.__rowid as bigint
     }
   }
-  // Leaves whose row is gone (other than rows the log itself records as deleted).
-  for (const [k, i] of latest) {
-    const [t, rowid] = k.split('\u0000') as [string, string]
-    if (UNLOGGED_TABLES.has(t) || dropped.has(t) || !present.has(t)) continue
-    const leaf = tx.get<{ op: string; entry: Uint8Array }>('SELECT op, entry FROM audit_leaf WHERE idx = ?', [i])
-    if (leaf && leaf.op !== 'D') {
-      let cols: EntryColumn[] = []
+
+  // 3. Entries whose row is gone, other than rows the log records as deleted (and tables dropped by a migration).
+  for (const [t, cols] of recorded) {
+    if (cols === '' || UNLOGGED_TABLES.has(t)) continue
+    const gone = present.has(t) ? `AND NOT EXISTS (SELECT 1 FROM ${quoteIdent(t)} WHERE rowid = x.row_id)` : ''
+    const rows = tx.all<{ row_id: bigint; idx: bigint; entry: Uint8Array }>(
+      `SELECT x.row_id, l.idx, l.entry FROM
+         (SELECT row_id, max(idx) AS m FROM audit_leaf WHERE tbl = ? GROUP BY row_id) x
+         JOIN audit_leaf l ON l.idx = x.m
+       WHERE l.op <> 'D' ${gone} ORDER BY l.idx LIMIT ?`,
+      [t, max + 1],
+      BIG,
+    )
+    for (const l of rows) {
+      let c: EntryColumn[] = []
       try {
-        cols = decodeEntry(leaf.entry).columns
+        c = decodeEntry(l.entry).columns
       } catch {
-        // damaged leaf, reported above; the key falls back to the rowid
+        // damaged entry: the key falls back to the rowid
       }
-      add({ kind: 'deleted', table: t, rowid, key: keyLabel(tx, t, cols, rowid), index: i })
+      const rowid = String(l.row_id)
+      add({ kind: 'deleted', table: t, rowid, key: keyLabel(tx, t, c, rowid), index: Number(l.idx) })
     }
   }
   result.truncated = truncated
   return result
+}
+
+const LEAF_PREFIX = Buffer.from([0])
+/** RFC 6962 leaf hash with Node's native SHA-256 (this runs in the ledger worker over every entry at start). */
+function fastLeafHash(bytes: Uint8Array): Uint8Array {
+  return createHash('sha256').update(LEAF_PREFIX).update(bytes).digest()
 }
 
 /** Read-only procedure over `checkLog` (runs inside the ledger worker, writes nothing, takes no seq). */

@@ -14,11 +14,13 @@ import { encodeSnapshotHeader, listLedgerDir, parseSnapshot } from '../ledger/fi
 import '../ledger/registry'
 import { createHash } from 'node:crypto'
 import initSqlJs from 'sql.js'
+import { verifyHeadEvent } from '../../src-shared/audit/verify'
 import { openLedgerInProcess } from '../ledger/store'
 import type { LedgerStore } from '../ledger/types'
 import { createSoftwareSigner } from '../signer/software-signer'
 import { AuditHeadWriter } from './heads'
-import { leavesFile } from './read'
+import { openAuditedDataDir, signHeadNow } from './open'
+import { entryCount, leavesFile } from './read'
 import { AuditTamperError, checkAuditAtStart } from './start-check'
 
 const dirs: string[] = []
@@ -280,5 +282,22 @@ describe('audit start-up check', () => {
     fs.appendFileSync(leavesFile(dataDir), Buffer.alloc(32, 1))
     const e = await refusal(dataDir)
     expect(e.findings).toEqual([expect.objectContaining({ kind: 'leaf_differs', index: head.head.treeSize })])
+  })
+
+  it('a stopped console: openAuditedDataDir checks and opens, signHeadNow signs a verifiable head over the whole log', async () => {
+    const { dataDir, pk } = await seeded({ extraAfterHead: 2 })
+    const d = await openAuditedDataDir(dataDir)
+    try {
+      const h = await signHeadNow({ store: d.store, dataDir, signer, nowMs: () => T0 + 5_000 })
+      expect(h.head.treeSize).toBe(await entryCount(d.store))
+      expect(verifyHeadEvent(h.event, pk)).toMatchObject({ treeSize: h.head.treeSize, consolePubkey: pk })
+      expect(() => verifyHeadEvent(h.event, 'ab'.repeat(32))).toThrow(/pubkey: the head is signed by/)
+      expect(() => verifyHeadEvent({ ...h.event, content: h.event.content.replace('"v":1', '"v":2') })).toThrow(/^id:/)
+    } finally {
+      await d.close()
+    }
+    const again = await openAuditedDataDir(dataDir)
+    expect(again.report.newest?.head.treeSize).toBe(again.report.size)
+    await again.close()
   })
 })

@@ -77,36 +77,50 @@ const utf8 = new TextEncoder()
 const fromUtf8 = new TextDecoder('utf-8', { fatal: true })
 const DECIMAL = /^(0|-?[1-9][0-9]*)$/
 
+/** One growing buffer (encoding is on the start-up path: every row of the ledger is encoded once). */
 class Writer {
-  private parts: Uint8Array[] = []
+  private buf = new Uint8Array(512)
+  private dv = new DataView(this.buf.buffer)
   private n = 0
+  private ensure(k: number): void {
+    if (this.n + k <= this.buf.length) return
+    const next = new Uint8Array(Math.max(this.buf.length * 2, this.n + k))
+    next.set(this.buf.subarray(0, this.n))
+    this.buf = next
+    this.dv = new DataView(next.buffer)
+  }
   raw(b: Uint8Array): void {
-    this.parts.push(b)
+    this.ensure(b.length)
+    this.buf.set(b, this.n)
     this.n += b.length
   }
   u8(v: number): void {
-    this.raw(new Uint8Array([v]))
+    this.ensure(1)
+    this.buf[this.n++] = v
   }
   u32(v: number): void {
-    const b = new Uint8Array(4)
-    new DataView(b.buffer).setUint32(0, v)
-    this.raw(b)
+    this.ensure(4)
+    this.dv.setUint32(this.n, v)
+    this.n += 4
+  }
+  f64(v: number): void {
+    this.ensure(8)
+    this.dv.setFloat64(this.n, v)
+    this.n += 8
   }
   bytes(b: Uint8Array): void {
     this.u32(b.length)
     this.raw(b)
   }
   str(s: string): void {
-    this.bytes(utf8.encode(s))
+    // UTF-8 needs at most 3 bytes per UTF-16 code unit.
+    this.ensure(4 + s.length * 3)
+    const r = utf8.encodeInto(s, this.buf.subarray(this.n + 4))
+    this.dv.setUint32(this.n, r.written)
+    this.n += 4 + r.written
   }
   done(): Uint8Array {
-    const out = new Uint8Array(this.n)
-    let at = 0
-    for (const p of this.parts) {
-      out.set(p, at)
-      at += p.length
-    }
-    return out
+    return this.buf.slice(0, this.n)
   }
 }
 
@@ -138,9 +152,7 @@ export function encodeEntry(e: AuditEntry): Uint8Array {
     } else if (typeof v === 'number') {
       // sql.js hands back integers as bigint in bigint mode, so a number here is a REAL.
       w.u8(TAG_REAL)
-      const b = new Uint8Array(8)
-      new DataView(b.buffer).setFloat64(0, v)
-      w.raw(b)
+      w.f64(v)
     } else if (typeof v === 'string') {
       w.u8(TAG_TEXT)
       w.str(v)

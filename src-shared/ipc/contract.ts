@@ -518,15 +518,6 @@ export const EVENTS = {
   /** One operator-signer request's progress ("approve on your phone"), for the confirm dialog. */
   'signer.activity': event<SignerActivity>(),
   // ---- end bunker (issue 8b) ----
-  // ---- audit (issue 10) ----
-  // The tamper-evident audit log (docs/audit.md; shapes in ./audit.ts).
-  /** Every quarter from the first booking to now: open, closed (locked, attestation signed) or attested (on a relay). */
-  'audit.periods': method<PeriodView[]>()(),
-  /** Closes an ended quarter: signs a head, the operator signs the kind 3080 attestation on the signer, publishes. */
-  'audit.closeQuarter': method<AuditCloseView>()(auditCloseQuarterInput),
-  /** The newest signed head, how many entries the log holds, and the start-up check's verdict. */
-  'audit.head': method<AuditHeadView>()(),
-  // ---- end audit (issue 10) ----
   // ---- audit export (issue 10b) ----
   /** One step of a running audit export (fraction 0…1); the last one has done = true. */
   'audit.exportProgress': event<AuditExportProgress>(),

@@ -249,6 +249,12 @@ it(`pays ${SETTLEMENTS} settlements exactly once across ${ROUNDS} SIGKILLs (seed
     expect(OPENING_MSAT - op.wallet.balanceMsat).toBe(receivedTotal + fees)
     const ledgerFees = paid.reduce((a, p) => a + BigInt(p.fees_paid_msat ?? 0n), 0n)
     expect(ledgerFees).toBe(fees)
+    // The audit log (issue 10) was appended in the same transactions: after every kill it still matches each row.
+    const tA = performance.now()
+    const audit = await s.call<{ problems: unknown[]; size: number }>('audit.checkLog', {})
+    console.log(`[payout-crash] audit check: ${audit.size} entries in ${Math.round(performance.now() - tA)} ms`)
+    expect(audit.problems, 'audit log vs rows after the SIGKILL rounds').toEqual([])
+    expect(audit.size).toBeGreaterThan(payouts.length)
     console.log(
       `[payout-crash] payouts=${payouts.length} paid=${paid.length} wallet payments=${outgoing.length} received=${receivedTotal} msat`,
     )
