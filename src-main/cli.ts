@@ -19,6 +19,7 @@ import { auditExportCommand, verifyAuditCommand } from './cli/audit'
 import { demoSeedCommand } from './cli/demo-seed'
 import { type CommandOptions, OptionError, type ParsedOptions, runWithOptions } from './cli/options'
 import { settleCommand } from './cli/settle'
+import { signerEmuCommand } from './cli/signer-emu'
 import { type DemoRun, type DemoWorld, demoPaths, resetDemo, runDemo, startDemoWorld } from './demo/demo'
 import { demoOperatorSigner } from './demo/signer'
 import { type OperatorSignerProvider, operatorSignerFromOptions } from './fleet/operator-signer'
@@ -127,7 +128,7 @@ const helpCommand: Command = {
   summary: 'list the commands',
   async run(_argv, io) {
     io.out('usage: satmachine <command> [options]')
-    for (const c of COMMANDS) io.out(`  ${c.name.padEnd(9)} ${c.summary}`)
+    for (const c of COMMANDS) io.out(`  ${c.name.padEnd(12)} ${c.summary}`)
     return 0
   },
 }
@@ -141,6 +142,7 @@ export const COMMANDS: Command[] = [
   auditExportCommand,
   verifyAuditCommand,
   demoSeedCommand,
+  signerEmuCommand,
   helpCommand,
 ]
 

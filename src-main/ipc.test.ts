@@ -82,6 +82,16 @@ describe('createDispatcher over the real services', () => {
       'settlements.forceReset': [{ settlementId: 1 }],
       'payouts.resume': [{ connectionId: 'operator' }],
       'payouts.release': [{ payoutId: 'p-1' }],
+      // ---- recipients and money history (issue 15): ledger reads (src-main/recipients/recipients.test.ts) ----
+      'recipients.list': [{}],
+      'recipients.setDestination': [{ recipientKind: 'platform', recipientId: 'platform', destination: null }],
+      'recipients.setThreshold': [{ recipientKind: 'split', recipientId: 'owner', thresholdSat: '10' }],
+      'recipients.setActive': [{ recipientKind: 'split', recipientId: 'owner', active: false }],
+      'recipients.setSplitWeights': [{ splits: [{ id: 'owner', weightPpm: 1_000_000 }] }],
+      'payouts.list': [{}],
+      'receipts.list': [{}],
+      'reconcile.status': [],
+      'reconcile.differences': [{}],
       // ---- bunker (issue 8b): no relays and no secret store here (src-main/bunker/service.test.ts) ----
       'bunker.issueConnect': [{ name: 'x', permissions: { methods: ['sign_event'], kinds: [1], dTagPatterns: [] } }],
       'bunker.acceptNostrConnect': [

@@ -34,6 +34,7 @@ import { openLedger } from './ledger/worker-host'
 import { lpServiceHandlers } from './lp-service/ipc'
 import { type LpsWiring, lpsHandlers } from './lps/service'
 import type { PipelineWiring } from './pipeline/feature'
+import { recipientsHandlers } from './recipients/service'
 import type { ServiceContext } from './service-context'
 import { openSettingsStore } from './settings-store'
 import { settlementsHandlers } from './settlements/service'
@@ -239,6 +240,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     }),
     ...setup.handlers,
     ...lpsHandlers(ctx, opts.lps),
+    ...recipientsHandlers(ctx, opts.lps?.secrets ? { secrets: opts.lps.secrets } : {}),
     ...lpServiceHandlers(ctx),
     ...worklistHandlers(ctx),
     ...auditExportHandlers(ctx, opts.auditExport),

@@ -92,6 +92,8 @@ export class Assembler {
   constructor(
     private readonly channel: number,
     readonly reportBytes: number,
+    /** Longest message accepted (the peer's announced max_msg); a frame 0 declaring more is `too-long`. */
+    readonly maxMessageBytes = 0xffff,
   ) {
     checkReportSize(reportBytes)
   }
@@ -114,7 +116,12 @@ export class Assembler {
       if (report.length < HEADER_BYTES + LENGTH_BYTES) {
         throw new FrameError('short-report', 'report: frame 0 has no length field')
       }
-      this.buffer = new Uint8Array((b(5) << 8) | b(6))
+      const declared = (b(5) << 8) | b(6)
+      if (declared > this.maxMessageBytes) {
+        this.buffer = null
+        throw new FrameError('too-long', `length: frame 0 declares ${declared} bytes, above ${this.maxMessageBytes}`)
+      }
+      this.buffer = new Uint8Array(declared)
       this.filled = 0
       this.nextSeq = 0
       at += LENGTH_BYTES

@@ -210,7 +210,12 @@ export interface AuditWiring {
    * The SHA-256 of the quarter's export manifest, computed at close (the export feature plugs in here); null or
    * absent: the attestation carries `manifest_sha256: null` unless the caller passed one.
    */
-  manifestFor?: (period: string, quarterHead: SignedHead, store: LedgerStore) => Promise<string | null>
+  manifestFor?: (
+    period: string,
+    quarterHead: SignedHead,
+    store: LedgerStore,
+    context: { dataDir: string; nowMs: number; operatorPubkey: string },
+  ) => Promise<string | null>
   /** Test seam: timers. */
   debounceMs?: number
 }
@@ -384,7 +389,15 @@ export function auditHandlers(
         )
       const quarterHead = await wr.sync({ force: true })
       if (!quarterHead) throw new ApiError('internal', 'audit: no head was signed for the close')
-      const manifest = manifestSha256 ?? (w.manifestFor ? await w.manifestFor(period, quarterHead, p.ledger) : null)
+      const manifest =
+        manifestSha256 ??
+        (w.manifestFor
+          ? await w.manifestFor(period, quarterHead, p.ledger, {
+              dataDir: ctx.dataDir,
+              nowMs,
+              operatorPubkey: p.operatorPubkey,
+            })
+          : null)
       const att: QuarterAttestation = {
         period,
         startMs: b.startMs,

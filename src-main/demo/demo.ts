@@ -7,7 +7,10 @@
 //     split recipients; every payment is a real bolt11 invoice with a real preimage;
 //   - the operator signer chosen in ./signer.ts;
 //   - two ATM simulators (src-main/atm-sim) paired through the console's own `fleet.pair`, three LPs with confirmed
-//     deposits (`lps.register`, `lps.deposit.*`), the platform fee and two splits (`accounting.setConfig`);
+//     deposits (`lps.register`, `lps.deposit.*`), the commission split owner 70 % / tech 30 %
+//     (`recipients.setSplitWeights`), and the platform and both splits paid on embedded wallets, one destination kind
+//     each (`recipients.setDestination`: the platform by Lightning address, owner by its own NWC wallet, tech by
+//     keysend), each checked live like an operator's would be;
 //   - a sale every few seconds: mostly cash-outs, some partial dispenses and cash-ins, now and then a bad record
 //     the console must refuse.
 // The console is configured only through its own handlers and ledger procedures, exactly as an operator would.
@@ -119,7 +122,7 @@ export async function startDemoWorld(log: Logger, root: string): Promise<DemoWor
   try {
     svc = await startWalletService({ relayUrls: [relay.url], network: net })
     const operator = await svc.fundedConnection('operator', 2_000_000_000_000n)
-    lnurl = await startLnurlServer({ ana: wallets.ana })
+    lnurl = await startLnurlServer({ ana: wallets.ana, platform: wallets.platform })
     log.info('demo network up', { relay: relay.url, lnurl: lnurl.host })
     const s = svc
     const l = lnurl
@@ -168,6 +171,36 @@ export function demoScenario(n: number): Scenario {
   if (slot === 6) return 'partial-dispense'
   if (slot === 4) return BAD[Math.floor(n / 10) % BAD.length]!
   return 'normal'
+}
+
+/**
+ * The platform fee recipient and the commission splits, paid like LPs on embedded wallets: a destination per kind
+ * (checked live by the console before it is stored) and a 1-sat threshold, through the recipients handlers the
+ * Settings screen uses. A split named only by the pairing's default configuration (`operator`) is paid to the
+ * owner's wallet.
+ */
+async function setDemoRecipients(h: Handlers, world: DemoWorld): Promise<void> {
+  const owner = await world.svc.addConnection({
+    wallet: world.wallets.owner,
+    methods: ['make_invoice', 'lookup_invoice'],
+  })
+  const destinations: Record<string, Parameters<Handlers['recipients.setDestination']>[0]['destination']> = {
+    'platform:platform': { kind: 'lightning_address', address: world.lnurl.address('platform') },
+    'split:owner': { kind: 'nwc', uri: owner.uri },
+    'split:tech': { kind: 'keysend', nodeId: world.wallets.tech.nodePubkey },
+    'split:operator': { kind: 'keysend', nodeId: world.wallets.owner.nodePubkey },
+  }
+  const listed = await h['recipients.list']({})
+  for (const r of listed.recipients) {
+    const destination = destinations[`${r.recipientKind}:${r.recipientId}`]
+    if (!destination) continue
+    await h['recipients.setDestination']({ recipientKind: r.recipientKind, recipientId: r.recipientId, destination })
+    await h['recipients.setThreshold']({
+      recipientKind: r.recipientKind,
+      recipientId: r.recipientId,
+      thresholdSat: '1',
+    })
+  }
 }
 
 /**
@@ -237,24 +270,6 @@ export async function runDemo(o: {
     await h['lps.deposit.confirm']({ depositId: dep.depositId })
   }
 
-  // ---- platform and split recipients' destinations (the one place; issue 15 may replace this) ----
-  const recipients = [
-    { kind: 'platform', id: 'platform', wallet: world.wallets.platform },
-    { kind: 'split', id: 'owner', wallet: world.wallets.owner },
-    { kind: 'split', id: 'tech', wallet: world.wallets.tech },
-    // Records booked before the two-way split is in force go to the default single split.
-    { kind: 'split', id: 'operator', wallet: world.wallets.owner },
-  ] as const
-  for (const r of recipients) {
-    await o.ledger().call('lps.setDestination', {
-      recipientKind: r.kind,
-      recipientId: r.id,
-      destination: { kind: 'keysend', nodeId: r.wallet.nodePubkey },
-      payout: POLICY,
-      atMs: Date.now(),
-    })
-  }
-
   // Two ATMs paired through the normal pairing flow (the console signs with the demo operator signer).
   const sims: AtmSimulator[] = []
   const clients: NwcClient[] = []
@@ -299,28 +314,19 @@ export async function runDemo(o: {
         }),
       )
       secretKey.fill(0)
-      // The machine config reaches the ledger through the fleet service; then the two-way commission split is set
-      // for this machine through the ledger's own fee-config procedure.
+      // The machine config reaches the ledger through the fleet service.
       await waitUntil(
         `${m.machineId} to be listed`,
         async () => (await h['fleet.machines']()).some((x) => x.machineId === m.machineId),
         30_000,
       )
-      await o.ledger().call('accounting.setConfig', {
-        machineId: m.machineId,
-        effectiveFromMs: Date.now(),
-        atMs: Date.now(),
-        cashOutPlatformPpm: FEES.cash_out.platformPpm,
-        cashOutOperatorPpm: FEES.cash_out.operatorPpm,
-        cashInPlatformPpm: FEES.cash_in.platformPpm,
-        cashInOperatorPpm: FEES.cash_in.operatorPpm,
-        discountPpm: 0,
-        splits: README_SPLITS,
-        timeZone: 'UTC',
-        author: 'demo',
-        note: 'demo: commission split owner 70 % / tech 30 %',
-      })
     }
+    // The two-way commission split, as one logged configuration change for every machine (Settings screen).
+    await h['recipients.setSplitWeights']({
+      splits: README_SPLITS.map((x) => ({ id: x.id, weightPpm: x.weightPpm })),
+      note: 'demo: commission split owner 70 % / tech 30 %',
+    })
+    await setDemoRecipients(h, world)
   } catch (e) {
     for (const s of sims) await s.close()
     for (const c of clients) c.close()

@@ -82,7 +82,7 @@ const ADDRESS_RE = /^[a-z0-9\-_.+]{1,64}@[a-z0-9.-]{1,253}(?::\d{1,5})?$/
 const NODE_ID_RE = /^0[23][0-9a-f]{64}$/
 const HEX64_RE = /^[0-9a-f]{64}$/
 
-function destinationArg(field: string, v: unknown): StoredDestination {
+export function destinationArg(field: string, v: unknown): StoredDestination {
   const d = objectArg(field, v)
   if (d.kind === 'lightning_address') {
     const address = stringArg(`${field}.address`, d.address, 320).toLowerCase()

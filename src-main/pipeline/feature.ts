@@ -36,6 +36,8 @@ export interface PipelineWiring {
   noticeDebounce?: ConsoleRuntimeOptions['noticeDebounce']
   /** The operator's low-balance threshold for the "wallet low" alert (null: none). */
   walletLowMsat?: () => bigint | null
+  /** The wallet reconciliation's lag and windows (false: off). Default on. */
+  reconcile?: ConsoleRuntimeOptions['reconcile']
   /** Called with the running pipeline (tests observe it; the shell may show its stats). */
   onRuntime?: (runtime: ConsoleRuntime) => void
 }
@@ -88,6 +90,7 @@ export async function startPipeline(
     ...(wiring.noticeTimers !== undefined ? { noticeTimers: wiring.noticeTimers } : {}),
     ...(wiring.walletLowMsat ? { walletLowMsat: wiring.walletLowMsat } : {}),
     ...(wiring.noticeDebounce ? { noticeDebounce: wiring.noticeDebounce } : {}),
+    ...(wiring.reconcile !== undefined ? { reconcile: wiring.reconcile } : {}),
   })
   await runtime.start()
   wiring.onRuntime?.(runtime)

@@ -12,7 +12,11 @@
 //   receipts (src-main/receipts/service.ts)     signs, stores, publishes and reads back a kind 3079 receipt for
 //                                               every processed settlement;
 //   notices (src-main/notices/)                 sends each paid LP payout's NIP-17 DM and raises operator alerts
-//                                               (the runner's events reach it through the payout notice bridge).
+//                                               (the runner's events reach it through the payout notice bridge);
+//   reconciliation (src-main/reconcile/loop.ts) checks the operator wallet's list_transactions against the ledger
+//                                               after every payout batch that moved money and on a timer, over
+//                                               windows that end `lagSec` before now (payments in flight are
+//                                               not reported); differences reach the worklist and the Audit screen.
 //
 // Exactly once comes from the stages themselves (the ledger procedures are the idempotency keys: payment hash for
 // bookings, the claim token for processing, one open payout per recipient and a journaled request before any
@@ -49,6 +53,8 @@ import {
   type ReceiptRunReport,
   type ReceiptService,
 } from '../receipts/service'
+import { createReconcileLoop, forgetReconcileLoop, type ReconcileLoop } from '../reconcile/loop'
+import type { ReconcileWallet } from '../reconcile/service'
 
 /** The relay pool as the pipeline uses it (subscribe for records and read-backs, publish for receipts and DMs). */
 export interface PipelinePool {
@@ -56,8 +62,11 @@ export interface PipelinePool {
   publish(event: SignedEvent, opts?: { relays?: readonly string[]; timeoutMs?: number }): Promise<PublishResult[]>
 }
 
-/** The operator wallet's NWC client: lookups for intake and receipts, pay/balance for payouts (NwcClient fits). */
-export type PipelineWallet = FleetWallet & PreimageWallet & PayoutWallet
+/**
+ * The operator wallet's NWC client: lookups for intake and receipts, pay/balance for payouts, and (when it has it)
+ * list_transactions for the reconciliation (NwcClient fits).
+ */
+export type PipelineWallet = FleetWallet & PreimageWallet & PayoutWallet & Partial<ReconcileWallet>
 
 export interface PipelineTiming {
   /** Payout cycles run at least this often (and at once after a booking). Default 30 s. */
@@ -68,7 +77,14 @@ export interface PipelineTiming {
   settlementIntervalMs?: number
   /** How often the wallet balance is compared with the low-balance threshold (when one is set). Default 5 min. */
   balanceCheckIntervalMs?: number
+  /** The wallet reconciliation runs at least this often (and after every payout batch that paid). Default 10 min. */
+  reconcileIntervalMs?: number
 }
+
+/** The scheduled wallet reconciliation (src-main/reconcile/loop.ts); false turns it off. */
+export type PipelineReconcileOptions =
+  | false
+  | { lagSec?: number; maxWindowSec?: number; firstWindowSec?: number; marginSec?: number }
 
 export interface ConsoleRuntimeOptions {
   ledger: LedgerStore
@@ -122,6 +138,8 @@ export interface ConsoleRuntimeOptions {
    * false = not started. An object passes the rate limit / DM age through.
    */
   lpSelfService?: false | Pick<LpSelfServiceOptions, 'rateLimit' | 'dmMaxAgeSec' | 'onHandled'>
+  /** Wallet reconciliation: on by default when the wallet answers list_transactions. */
+  reconcile?: PipelineReconcileOptions
 }
 
 /** What one settlement-processing pass did. */
@@ -137,6 +155,7 @@ export interface PipelineStats {
   payoutsPaid: number
   receiptRuns: number
   receiptsVerified: number
+  reconcileRuns: number
   lastCycle: CycleReport | null
   lastReceiptRun: ReceiptRunReport | null
 }
@@ -153,6 +172,8 @@ export interface ConsoleRuntime {
   start(): Promise<void>
   /** Claims and completes every pending settlement now. */
   processSettlements(): Promise<ProcessReport>
+  /** The wallet reconciliation (null when off or the wallet cannot list transactions). */
+  readonly reconcile: ReconcileLoop | null
   /** Asks every loop for a pass soon (after a booking, an operator action, a reconnect). */
   kick(): void
   /** Resolves once no loop is running and no kick is pending, and the notice bridge is idle. */
@@ -249,6 +270,7 @@ export async function createConsoleRuntime(o: ConsoleRuntimeOptions): Promise<Co
     payoutsPaid: 0,
     receiptRuns: 0,
     receiptsVerified: 0,
+    reconcileRuns: 0,
     lastCycle: null,
     lastReceiptRun: null,
   }
@@ -435,6 +457,8 @@ export async function createConsoleRuntime(o: ConsoleRuntimeOptions): Promise<Co
       // A cycle that planned payouts may leave more due at once (sats accrued while it paid). Retries and
       // rechecks wait for their own time, so they do not re-kick (that would spin on a wallet that is down).
       if (rep.planned > 0 && rep.paused === null) payoutLoop.kick()
+      // Money moved: check the wallet against the ledger (over the windows now due).
+      if (rep.paid > 0 || rep.reconciled > 0) reconcileLoop?.kick()
     },
     timing.payoutIntervalMs ?? 30_000,
     log,
@@ -471,6 +495,32 @@ export async function createConsoleRuntime(o: ConsoleRuntimeOptions): Promise<Co
     log,
   )
 
+  const wallet = o.wallet
+  const reconcile: ReconcileLoop | null =
+    o.reconcile === false || typeof wallet.listTransactions !== 'function'
+      ? null
+      : createReconcileLoop({
+          ledger,
+          wallet: {
+            listTransactions: (p) => wallet.listTransactions!(p),
+            // Lets a run find a payment the wallet dated far from its booking (the console was off).
+            lookupInvoice: (p) => wallet.lookupInvoice(p),
+          },
+          clock,
+          log: log.child('reconcile'),
+          ...(o.reconcile ?? {}),
+        })
+  const reconcileLoop = reconcile
+    ? kickLoop(
+        'reconcile',
+        async () => {
+          stats.reconcileRuns += await reconcile.runDue()
+        },
+        timing.reconcileIntervalMs ?? 600_000,
+        log,
+      )
+    : null
+
   const offOutcome = fleet.onOutcome((oc: RecordOutcome) => {
     if (oc.outcome === 'booked') settlementLoop.kick()
   })
@@ -492,18 +542,20 @@ export async function createConsoleRuntime(o: ConsoleRuntimeOptions): Promise<Co
       payoutLoop.start()
       receiptLoop.start()
       if (o.walletLowMsat) balanceLoop.start()
+      reconcileLoop?.start()
       if (ownsNotices && o.noticeTimers !== false) notices.start()
       await lpSelfService?.start()
       log.info('pipeline started', { connectionId, relays: o.relays.length, ownsFleet })
     },
     processSettlements,
+    reconcile,
     kick() {
       settlementLoop.kick()
       payoutLoop.kick()
       receiptLoop.kick()
     },
     async idle() {
-      await Promise.all([settlementLoop.idle(), payoutLoop.idle(), receiptLoop.idle()])
+      await Promise.all([settlementLoop.idle(), payoutLoop.idle(), receiptLoop.idle(), reconcileLoop?.idle()])
       await bridge.idle()
     },
     onPayoutEvent(cb) {
@@ -522,6 +574,8 @@ export async function createConsoleRuntime(o: ConsoleRuntimeOptions): Promise<Co
       await payoutLoop.stop()
       await receiptLoop.stop()
       await balanceLoop.stop()
+      await reconcileLoop?.stop()
+      forgetReconcileLoop(ledger)
       await receipts.close()
       await bridge.idle()
       lpSelfService?.close()

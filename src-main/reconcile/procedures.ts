@@ -5,7 +5,10 @@
 // Ledger payments: a booked settlement (not rejected) moved its wire amount — cash-out into the wallet, cash-in out
 // of it (paid by the ATM's own connection to the same wallet). A paid payout moved its amount out. Every other
 // invoice a payout ever tried (payout_invoice rows of failed attempts) is listed as NOT expected to be settled, so a
-// wallet that paid one anyway (a double payment) shows up as a difference naming the payout.
+// wallet that paid one anyway (a double payment) shows up as a difference naming the payout. A refund the operator
+// paid the customer over Lightning from this wallet is recognised by the payment hash given as the refund's
+// reference when it was marked handed back (`refund:<payment hash>`): an outgoing payment of the refund owed. A dust
+// settlement needs nothing here: it accrues msat to the LP, which a payout (listed above) pays.
 import { FieldError } from '../../src-shared/field-error'
 import { appendOnlyTriggers } from '../ledger/append-only'
 import { defineMigration, defineProcedure } from '../ledger/define'
@@ -58,7 +61,7 @@ const tableExists = (db: TxDb, name: string): boolean =>
 /** A LedgerPayment (src-shared/reconcile/wallet.ts) with the amount as a decimal string. */
 export interface LedgerPaymentRow {
   ref: string
-  source: 'settlement' | 'payout'
+  source: 'settlement' | 'payout' | 'refund'
   direction: 'incoming' | 'outgoing'
   paymentHash: string | null
   amountMsat: string
@@ -144,6 +147,27 @@ export const ledgerPayments: Procedure<unknown, LedgerPaymentRow[]> = (db, raw) 
           expectedSettled: false,
         })
     }
+  }
+  // Refunds handed back over Lightning: the refund leg's reference is the payment hash of that payment.
+  const refunds = db.all<{ id: bigint; settlement_id: bigint; msat: bigint; paid_ref: string; paid_at_ms: bigint }>(
+    `SELECT id, settlement_id, msat, paid_ref, paid_at_ms FROM acct_leg
+     WHERE kind = 'refund_due' AND paid_ref LIKE 'refund:%' AND msat > 0 AND paid_at_ms >= ? AND paid_at_ms < ?
+     ORDER BY id`,
+    [fromMs, untilMs],
+    BIG,
+  )
+  for (const r of refunds) {
+    const hash = /^refund:(?:ln:)?([0-9a-f]{64})$/.exec(r.paid_ref)?.[1]
+    if (!hash) continue // handed back in cash or by another means: not a wallet payment
+    out.push({
+      ref: `refund:settlement:${r.settlement_id}`,
+      source: 'refund',
+      direction: 'outgoing',
+      paymentHash: hash,
+      amountMsat: r.msat.toString(),
+      atMs: Number(r.paid_at_ms),
+      expectedSettled: true,
+    })
   }
   return out
 }

@@ -145,7 +145,7 @@ describe('runWalletReconciliation', () => {
     const latest = await latestReconcileWorklist(ledger)
     expect(latest).toMatchObject({ runId, items: [{ kind: 'reconcile_settled_unexpectedly', walletMsat: '1000000' }] })
     expect(latest!.items[0]!.text).toBe(
-      'payout:po-1#1: the wallet paid 1000000 msat for an attempt the ledger recorded as not paid.',
+      'Double payment? payout:po-1#1: the wallet paid 1000000 msat for an attempt the ledger recorded as not paid.',
     )
   })
 })

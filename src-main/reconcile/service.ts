@@ -16,8 +16,25 @@ import {
 import type { LedgerStore } from '../ledger/types'
 import type { LedgerPaymentRow } from './procedures'
 
+/** One wallet transaction as the NIP-47 client answers it. */
+export interface ReconcileWalletTx {
+  type: 'incoming' | 'outgoing'
+  state: WalletTransaction['state']
+  paymentHash: string
+  amountMsat: bigint
+  feesPaidMsat: bigint | null
+  createdAtSec: number | null
+  settledAtSec: number | null
+}
+
 /** The part of NwcClient reconciliation uses. */
 export interface ReconcileWallet {
+  /**
+   * lookup_invoice by payment hash (optional): a ledger payment of the period that the listed window does not show
+   * is looked up by its hash, because the wallet may date it far from when the ledger booked it (a console that was
+   * off overnight books the night's sales in the morning). Throws (e.g. NOT_FOUND) when the wallet has no trace.
+   */
+  lookupInvoice?(params: { paymentHash: string }): Promise<ReconcileWalletTx>
   listTransactions(params: {
     fromSec?: number
     untilSec?: number
@@ -102,6 +119,8 @@ export interface ReconcileRunOptions {
   log: Logger
   /** Store the run in the ledger (default true). */
   save?: boolean
+  /** At most this many lookups of ledger payments the listed window did not show (default 500). */
+  maxLookups?: number
 }
 
 export interface ReconcileRun {
@@ -117,6 +136,42 @@ export async function runWalletReconciliation(o: ReconcileRunOptions): Promise<R
     loadLedgerPayments(o.ledger, from * 1000, until * 1000),
     fetchWalletTransactions(o.wallet, { fromSec: from, untilSec: until }),
   ])
+  // Ledger payments of the period the window did not show: ask the wallet by hash (see ReconcileWallet.lookupInvoice).
+  let lookedUp = 0
+  if (o.wallet.lookupInvoice) {
+    const seen = new Set(walletTransactions.map((t) => t.paymentHash))
+    const fromMs = o.period.fromSec * 1000
+    const untilMs = o.period.untilSec * 1000
+    const missing = ledgerPayments.filter(
+      (p) =>
+        p.expectedSettled !== false &&
+        p.paymentHash !== null &&
+        !seen.has(p.paymentHash) &&
+        p.atMs >= fromMs &&
+        p.atMs < untilMs,
+    )
+    for (const p of missing.slice(0, o.maxLookups ?? 500)) {
+      const hash = p.paymentHash!
+      if (seen.has(hash)) continue
+      seen.add(hash)
+      try {
+        const t = await o.wallet.lookupInvoice({ paymentHash: hash })
+        lookedUp++
+        walletTransactions.push({
+          type: t.type,
+          state: t.state,
+          paymentHash: t.paymentHash,
+          amountMsat: t.amountMsat,
+          feesPaidMsat: t.feesPaidMsat,
+          createdAtSec: t.createdAtSec,
+          settledAtSec: t.settledAtSec,
+        })
+      } catch (e) {
+        // No trace in the wallet: the matcher reports it missing, which is what it is.
+        o.log.debug('reconciliation lookup found nothing', { paymentHash: hash, reason: (e as Error).message })
+      }
+    }
+  }
   const report = reconcileWallet({ period: o.period, ledgerPayments, walletTransactions })
   o.log.info('wallet reconciled', {
     fromSec: o.period.fromSec,
@@ -124,6 +179,7 @@ export async function runWalletReconciliation(o: ReconcileRunOptions): Promise<R
     matched: report.matched.length,
     differences: report.differences.length,
     walletTransactions: walletTransactions.length,
+    lookedUp,
   })
   for (const d of report.differences)
     o.log.warn('reconciliation difference', {
@@ -166,7 +222,8 @@ export interface ReconcileWorklistItem {
 
 const s = (v: bigint | null) => (v === null ? null : v.toString())
 
-function describe(d: Difference): string {
+/** One sentence for the operator about a difference. */
+export function describeDifference(d: Difference): string {
   const refs = d.refs.length > 0 ? d.refs.join(', ') : 'no ledger entry'
   switch (d.kind) {
     case 'missing_in_wallet':
@@ -184,7 +241,7 @@ function describe(d: Difference): string {
     case 'no_payment_hash':
       return `${refs}: ${d.ledgerMsat} msat booked without a payment hash; it cannot be matched.`
     case 'settled_unexpectedly':
-      return `${refs}: the wallet paid ${d.walletMsat} msat for an attempt the ledger recorded as not paid.`
+      return `Double payment? ${refs}: the wallet paid ${d.walletMsat} msat for an attempt the ledger recorded as not paid.`
   }
 }
 
@@ -199,7 +256,7 @@ export function reconcileWorklistItems(report: ReconcileReport): ReconcileWorkli
     deltaMsat: s(d.deltaMsat),
     walletState: d.walletState,
     atMs: d.atMs,
-    text: describe(d),
+    text: describeDifference(d),
   }))
 }
 

@@ -14,7 +14,7 @@ import { delegationWarnings, loadDelegationViews } from '../fleet/pairing-servic
 import { toApiError } from '../lps/service'
 import type { PayoutWorklist } from '../payouts/procedures'
 import type { WaitingRecipient } from '../payouts/waiting'
-import { latestReconcileWorklist } from '../reconcile/service'
+import { openReconcileDifferences } from '../reconcile/loop'
 import type { ServiceContext } from '../service-context'
 
 type WorklistMethods =
@@ -53,7 +53,8 @@ export function worklistHandlers(ctx: ServiceContext): Pick<Handlers, WorklistMe
           stuckMinutes: stuckMinutes ?? DEFAULT_STUCK_MINUTES,
         }),
         ledger.call<PayoutWorklist>('payouts.worklist', {}),
-        latestReconcileWorklist(ledger),
+        // Differences of the recent reconciliation runs that no later run has matched (src-main/reconcile/loop.ts).
+        openReconcileDifferences(ledger, now()),
         // Delegations expiring within 14 days (or expired) of ATMs still in the roster (docs/protocol.md §10.3).
         loadDelegationViews(ledger, ctx.settings.get().operatorPubkey, nowSec(ctx.clock)).then(delegationWarnings),
         ledger.call<WaitingRecipient[]>('payouts.waitingRecipients', {}),
@@ -76,14 +77,14 @@ export function worklistHandlers(ctx: ServiceContext): Pick<Handlers, WorklistMe
         pausedConnections: payouts.paused,
         alerts: payouts.alerts,
         reconcile:
-          reconcile === null
+          reconcile.runs.length === 0
             ? null
             : {
-                runId: reconcile.runId,
-                fromSec: reconcile.fromSec,
-                untilSec: reconcile.untilSec,
-                items: reconcile.items.map((i) => ({
-                  kind: i.kind,
+                runId: reconcile.runs[0]!.id,
+                fromSec: reconcile.runs[reconcile.runs.length - 1]!.fromSec,
+                untilSec: reconcile.runs[0]!.untilSec,
+                items: reconcile.differences.map((i) => ({
+                  kind: `reconcile_${i.kind}`,
                   paymentHash: i.paymentHash,
                   direction: i.direction,
                   ledgerMsat: i.ledgerMsat,

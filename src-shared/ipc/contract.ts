@@ -67,6 +67,22 @@ import {
   lpSetDestinationInput,
   lpStatementInput,
 } from './lps'
+import {
+  type PayoutListView,
+  payoutsListInput,
+  type ReceiptListView,
+  type RecipientsView,
+  type RecipientView,
+  type ReconcileDifferenceView,
+  type ReconcileStatusView,
+  receiptsListInput,
+  recipientSetActiveInput,
+  recipientSetDestinationInput,
+  recipientSetSplitWeightsInput,
+  recipientSetThresholdInput,
+  recipientsListInput,
+  reconcileDifferencesInput,
+} from './recipients'
 import { array, hex, type Infer, int, object, oneOf, optional, refine, type Schema, string, tuple } from './schema'
 import {
   type DashboardSummaryView,
@@ -418,6 +434,27 @@ export const METHODS = {
   'payouts.resume': method<{ ok: true }>()(payoutResumeInput),
   /** Takes a payout that failed for good off the worklist; its amount is planned again. */
   'payouts.release': method<{ payoutId: string; state: string }>()(payoutReleaseInput),
+  // ---- recipients and money history (issue 15) ----
+  // The platform fee and commission-split recipients, paid like LPs (docs/payouts.md; shapes in ./recipients.ts).
+  /** The platform and every split: destination and its health, accrued sats, threshold, state; the change log. */
+  'recipients.list': method<RecipientsView>()(recipientsListInput),
+  /** Sets (checked live first) or removes (null) a recipient's destination; an NWC URI goes in, never out. */
+  'recipients.setDestination': method<RecipientView>()(recipientSetDestinationInput),
+  /** The payout threshold in whole sats. */
+  'recipients.setThreshold': method<RecipientView>()(recipientSetThresholdInput),
+  /** Pauses or resumes a recipient's payouts; a paused recipient keeps accruing. */
+  'recipients.setActive': method<RecipientView>()(recipientSetActiveInput),
+  /** New split weights as a logged fee-configuration change, in force from now. */
+  'recipients.setSplitWeights': method<{ configurations: number; changes: number }>()(recipientSetSplitWeightsInput),
+  /** Payouts newest first, per recipient or LP, with state and preimage; keyset-paged by `cursor`. */
+  'payouts.list': method<PayoutListView>()(payoutsListInput),
+  /** Settlement receipts newest first with their event ids and the relays that accepted them. */
+  'receipts.list': method<ReceiptListView>()(receiptsListInput),
+  /** Whether the wallet reconciliation runs, its last run and how many differences are open. */
+  'reconcile.status': method<ReconcileStatusView>()(),
+  /** Differences between the wallet and the ledger found by the recent runs, newest first. */
+  'reconcile.differences': method<ReconcileDifferenceView[]>()(reconcileDifferencesInput),
+  // ---- end recipients and money history (issue 15) ----
   // ---- bunker (issue 8b) ----
   // The local NIP-46 bunker and the remote-bunker operator signer (docs/nip46-bunker.md; shapes in ./bunker.ts).
   /** Whether the bunker listens, its transport pubkey, relays and every authorised client. */

@@ -6,6 +6,9 @@
 // pass of a named crash point such as "journaled but not yet published"), then restarted. A final run without
 // kills drains everything. Then, counted on the WALLET side: zero double payments, zero lost legs, conservation,
 // and every payout paid or on the worklist with its reason. Reproduce with PAYOUT_CRASH_SEED=<printed seed>.
+// The platform fee recipient and the commission splits are set up as the operator does it, through the recipients
+// module's procedures (destination + whole-sat threshold, src-main/recipients/), and are paid in the same rounds as
+// the LPs: each of them must end with 0 double and 0 lost payments too, counted on its own wallet.
 import { type ChildProcess, spawn } from 'node:child_process'
 import * as fs from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -54,17 +57,38 @@ beforeAll(async () => {
   svc = await startWalletService({ relayUrls: [relay.url], network: net })
   op = await svc.fundedConnection('operator', OPENING_MSAT)
   const recipientUris: Record<string, string> = {}
+  const recipientPubkeys: Record<string, string> = {}
   for (const r of SEEDED_RECIPIENTS) {
     const w = net.createWallet(recipientKey(r), 0n)
     const c = await svc.addConnection({ wallet: w, methods: ['make_invoice', 'lookup_invoice'] })
     wallets[recipientKey(r)] = w
     recipientUris[recipientKey(r)] = c.uri
+    recipientPubkeys[recipientKey(r)] = c.walletPubkey
   }
   const ledgerDir = join(dir, 'ledger')
   const atMs = Date.now()
   const s = await openLedgerInProcess({ dir: ledgerDir })
   await seedAccounting(s, atMs)
-  await setPolicies(s, atMs, { thresholdMsat: THRESHOLD_MSAT })
+  await setPolicies(
+    s,
+    atMs,
+    { thresholdMsat: THRESHOLD_MSAT },
+    SEEDED_RECIPIENTS.filter((r) => r.kind === 'lp'),
+  )
+  for (const r of SEEDED_RECIPIENTS.filter((x) => x.kind !== 'lp')) {
+    const who = { recipientKind: r.kind, recipientId: r.id, author: 'operator', atMs }
+    await s.call('recipients.setDestination', {
+      ...who,
+      // The child pays through each recipient's own NWC connection (walletInvoiceResolver); the ledger names it.
+      destination: {
+        kind: 'nwc',
+        secretSlot: `nwc:${r.kind}:${r.id}`,
+        walletPubkey: recipientPubkeys[recipientKey(r)],
+      },
+      check: { ok: true, text: 'the wallet answered on its relays and can create invoices' },
+    })
+    await s.call('recipients.setThreshold', { ...who, thresholdMsat: THRESHOLD_MSAT.toString() })
+  }
   await s.close()
   configPath = join(dir, 'child.json')
   fs.writeFileSync(
@@ -212,6 +236,7 @@ it(`pays ${SETTLEMENTS} settlements exactly once across ${ROUNDS} SIGKILLs (seed
     const [{ n }] = (await s.query<{ n: number }>('SELECT count(*) AS n FROM acct_settlement')) as [{ n: number }]
     expect(Number(n)).toBe(SETTLEMENTS)
     let receivedTotal = 0n
+    const perRecipient: string[] = []
     for (const r of SEEDED_RECIPIENTS) {
       const legKind = r.kind === 'platform' ? 'platform_fee' : r.kind
       const [legs] = await s.query<{ s: bigint }>(
@@ -243,7 +268,17 @@ it(`pays ${SETTLEMENTS} settlements exactly once across ${ROUNDS} SIGKILLs (seed
       expect(slack >= 0n, `${recipientKey(r)} marked legs never exceed what was paid`).toBe(true)
       expect(slack === 0n || slack < BigInt(unmarked[0]!.msat), `${recipientKey(r)} legs marked as paid`).toBe(true)
       receivedTotal += received
+      // The platform and each split were paid in these rounds, not left accruing.
+      const mine = paid.filter((p) => p.recipient_kind === r.kind && p.recipient_id === r.id)
+      expect(mine.length, `${recipientKey(r)} paid across the kills`).toBeGreaterThan(1)
+      const walletHashes = wallets[recipientKey(r)]!.transactions.filter(
+        (x) => x.type === 'incoming' && x.state === 'settled',
+      ).map((x) => x.paymentHash)
+      expect(walletHashes.length, `${recipientKey(r)}: one wallet payment per paid payout`).toBe(mine.length)
+      expect(new Set(walletHashes)).toEqual(new Set(mine.map((p) => p.payment_hash)))
+      perRecipient.push(`${recipientKey(r)}=${mine.length}`)
     }
+    console.log(`[payout-crash] paid payouts per recipient: ${perRecipient.join(' ')}`)
     // Conservation: the operator's wallet lost exactly what the recipients received plus the fees paid.
     const fees = outgoing.reduce((a, x) => a + x.feesPaidMsat, 0n)
     expect(OPENING_MSAT - op.wallet.balanceMsat).toBe(receivedTotal + fees)

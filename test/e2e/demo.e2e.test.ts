@@ -2,7 +2,9 @@
 // simulated Lightning network, an LNURL-pay server, two paired ATM simulators selling on a schedule) opened in real
 // Chromium. Within 60 s of the URL: the DEMO banner on every screen, the dashboard figures filled, machines and
 // refused records on Fleet, the worklist on Settlements, an LP payout paid (its NIP-17 notice sent) and receipts
-// verified on the relay (from the console's own log, read through the page's API), no console errors, and a
+// verified on the relay (from the console's own log, read through the page's API), the platform fee recipient and
+// both commission splits paid on their own embedded wallets (payouts.list) and shown with their checked destination
+// on the Settings screen's recipients card, no console errors, and a
 // screenshot of every screen in test-results/. Then SIGTERM: exit 0, and every port the demo opened is closed.
 //
 // Needs `npx electron-vite build` first and /usr/bin/chromium (skipped otherwise).
@@ -88,6 +90,24 @@ describe.skipIf(missing !== null)('satmachine serve --demo in Chromium', () => {
       )
       .toBe(true)
 
+    // The platform and both splits are paid too (each by its own destination kind), proven by a preimage.
+    const paidTo = async (recipientKind: 'platform' | 'split', recipientId: string) =>
+      page.evaluate(
+        async (q) => {
+          const g = globalThis as unknown as { api: WindowApi }
+          const r = await g.api['payouts.list']({ ...q, state: 'paid' })
+          if (!r.ok) throw new Error(JSON.stringify(r.error))
+          return r.value.items.filter((i) => i.preimage !== null).length
+        },
+        { recipientKind, recipientId },
+      )
+    for (const [kind, id] of [
+      ['platform', 'platform'],
+      ['split', 'owner'],
+      ['split', 'tech'],
+    ] as const)
+      await expect.poll(() => paidTo(kind, id), { timeout: 60_000, interval: 500 }).toBeGreaterThan(0)
+
     // Dashboard: every figure filled, none shows "—".
     await page.getByTestId('nav-dashboard').click()
     await page.getByTestId('view-dashboard').waitFor()
@@ -132,6 +152,15 @@ describe.skipIf(missing !== null)('satmachine serve --demo in Chromium', () => {
       expect(text, `${v} shows placeholder text`).not.toMatch(PLACEHOLDER)
       await page.screenshot({ path: join(RESULTS, `demo-${v}.png`), fullPage: true })
     }
+    // Settings: the recipients card shows each recipient's destination and its live check.
+    await page.getByTestId('nav-settings').click()
+    await page.getByTestId('recipients-card').waitFor()
+    expect(
+      await page.getByTestId('recipient-platform-platform').getByTestId('recipient-destination').textContent(),
+    ).toMatch(/^platform@127\.0\.0\.1:\d+$/)
+    for (const id of ['recipient-platform-platform', 'recipient-split-owner', 'recipient-split-tech'])
+      expect(await page.getByTestId(id).getByTestId('recipient-health').textContent(), id).toMatch(/^\s*Reachable/)
+    await page.getByTestId('recipients-card').screenshot({ path: join(RESULTS, 'demo-settings-recipients.png') })
     // Settings says where the secrets' key file is and how to move it (naming --secret-key-file).
     await page.getByTestId('nav-settings').click()
     await expect.poll(() => page.getByTestId('setup-secrets').textContent()).toContain(join(root, 'demo', 'secret.key'))
