@@ -18,7 +18,7 @@ it('audit export: time, pages and peak RSS by size', async () => {
   try {
     for (const n of SIZES) {
       const s0 = performance.now()
-      const s = await seedAuditLedger({ settlements: n, receiptsEvery: 10, batch: 5000 })
+      const s = await seedAuditLedger({ settlements: n, receiptsEvery: 10, batch: 1500 })
       try {
         await signHead(s, Date.now())
         await s.store.snapshot()
