@@ -4,6 +4,7 @@
 // and exits 1 naming what differs.
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { editSnapshot } from '../../test/support/ledger-tamper'
 import { chromiumPrinter, findChromium, PrinterMissingError } from '../audit-export/pdf'
 import { openAuditLedger, type SeededLedger, seedAuditLedger, signHead } from '../audit-export/test-support'
 import { main } from '../cli'
@@ -86,6 +87,7 @@ describe('audit-export on a data directory', () => {
   beforeAll(async () => {
     s = await seedAuditLedger({ settlements: 80 })
     await signHead(s, Date.UTC(2026, 11, 2))
+    await s.store.snapshot()
     await s.store.close()
   }, 120_000)
   afterAll(async () => {
@@ -119,5 +121,27 @@ describe('audit-export on a data directory', () => {
     expect(v.err.join('\n')).toMatch(/DRAFT/)
     const w = io()
     expect(await runVerifyAudit([out, '--allow-draft'], w.io)).toBe(0)
+  })
+
+  it('opens the data directory through the start-up check: a clean one exports, an edited one is refused naming the entry', async () => {
+    const printer = async () => ({ name: 'stub', print: async () => ({ pages: null, bytes: 0 }) })
+    const a = io()
+    const args = (out: string) => [
+      '--data-dir',
+      s.dataDir,
+      '--quarter',
+      s.quarter,
+      '--out',
+      join(s.dataDir, out),
+      '--draft',
+    ]
+    expect(await runAuditExport(args('checked'), a.io, { printer })).toBe(0)
+    await editSnapshot(
+      join(s.dataDir, 'ledger'),
+      'UPDATE acct_settlement SET wire_msat = wire_msat + 1000 WHERE id = 9',
+    )
+    const b = io()
+    expect(await runAuditExport(args('refused'), b.io, { printer })).toBe(1)
+    expect(b.err.join('\n')).toMatch(/--data-dir: the ledger in .* cannot be exported: .*acct_settlement/)
   })
 })

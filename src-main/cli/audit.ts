@@ -1,5 +1,6 @@
 // `satmachine audit-export` and `satmachine verify-audit` (docs/audit-export.md). audit-export opens a stopped
-// console's data directory (the ledger lock refuses a running one, naming its process), exports one quarter to a
+// console's data directory (the ledger lock refuses a running one, naming its process) after the same tamper check
+// the console runs at start (docs/audit.md), exports one quarter to a
 // folder and prints the report through headless Chromium; verify-audit checks such a folder with nothing else.
 // Exit codes: 0 done / everything holds, 1 the export failed or a check did not hold (each problem on a line naming
 // the file, the line and the column), 2 usage.
@@ -7,13 +8,12 @@ import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import pkg from '../../package.json'
 import { problemText } from '../../src-shared/audit/export/check-tables'
-import { createAppLog } from '../app-log'
+import { openAuditedDataDir } from '../audit/open'
 import { AuditExportError, exportAudit } from '../audit-export/export'
 import { chromiumPrinter, type PdfPrinter } from '../audit-export/pdf'
 import { verifyAuditExport } from '../audit-export/verify'
 import type { CliIo, Command } from '../cli'
 import type { LedgerStore } from '../ledger/types'
-import { workerLedger } from '../services'
 import { type CommandOptions, helpLines, OptionError, parseOptions, runWithOptions, wantsHelp } from './options'
 
 export const AUDIT_EXPORT_OPTIONS: CommandOptions = {
@@ -70,7 +70,7 @@ async function readSettings(
 }
 
 export interface AuditCliDeps {
-  /** Opens the ledger of a data directory (default: the built worker). */
+  /** Opens the ledger of a data directory (default: opened in process and checked against the signed heads). */
   openLedger?: (dir: string) => Promise<LedgerStore>
   /** The PDF printer (default: headless Chromium through playwright-core). */
   printer?: () => Promise<PdfPrinter>
@@ -96,14 +96,16 @@ export async function runAuditExport(argv: string[], io: CliIo, deps: AuditCliDe
       io.err(`satmachine audit-export: cannot print the report: ${(e as Error).message}`)
       return 1
     }
-    const log = createAppLog({ write: () => undefined }).log
     let store: LedgerStore
     try {
-      store = await (
-        deps.openLedger ?? ((dir) => workerLedger(new URL('./ledger-worker.js', import.meta.url))({ dir, log }))
-      )(join(dataDir, 'ledger'))
+      // The same start-up check as the console's: an edited, cut or reordered ledger is refused, naming the entry.
+      store = deps.openLedger
+        ? await deps.openLedger(join(dataDir, 'ledger'))
+        : (await openAuditedDataDir(dataDir)).store
     } catch (e) {
-      io.err(`satmachine audit-export: --data-dir: cannot open the ledger in ${dataDir}: ${(e as Error).message}`)
+      io.err(
+        `satmachine audit-export: --data-dir: the ledger in ${dataDir} cannot be exported: ${(e as Error).message}`,
+      )
       return 1
     }
     try {
