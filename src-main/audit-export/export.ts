@@ -174,6 +174,14 @@ export async function exportAudit(o: ExportOptions): Promise<ExportResult> {
   const { head, attestation, state } = await headFor(o)
   const parsedHead = head ? parseHeadEvent(head) : null
   if (!parsedHead) warnings.push('no signed audit head exists yet: the export cannot be verified against one')
+  else if (state === 'open' && (await tableExists(o.store, 'audit_leaf'))) {
+    const n = await o.store.query<{ n: number }>('SELECT count(*) AS n FROM audit_leaf')
+    const entries = Number(n[0]?.n ?? 0)
+    if (entries > parsedHead.treeSize)
+      warnings.push(
+        `the newest signed head covers ${parsedHead.treeSize} of ${entries} log entries: rows booked after it are not covered and verify-audit will name them`,
+      )
+  }
   if (attestation) {
     const a = parseAttestationEvent(attestation)
     if (head && a.headEventId !== head.id) warnings.push('the attestation names a different head than the period row')
