@@ -2,12 +2,22 @@
 // 0, refuse unknown options naming them (exit 2), audit-export names what is missing (an option, Chromium) and
 // exports a seeded data directory; verify-audit takes the folder as its argument and --relays with several URLs,
 // and exits 1 naming what differs.
+import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
+import { bytesToHex } from '@noble/hashes/utils.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { memoryLogger } from '../../src-shared/log'
 import { editSnapshot } from '../../test/support/ledger-tamper'
 import { chromiumPrinter, findChromium, PrinterMissingError } from '../audit-export/pdf'
-import { openAuditLedger, type SeededLedger, seedAuditLedger, signHead } from '../audit-export/test-support'
+import {
+  CONSOLE_SECRET,
+  openAuditLedger,
+  type SeededLedger,
+  seedAuditLedger,
+  signHead,
+} from '../audit-export/test-support'
 import { main } from '../cli'
+import { lazySecretStore, SecretSlots } from '../secrets/secret-store'
 import { runAuditExport, runVerifyAudit, splitVerifyArgs } from './audit'
 
 function io() {
@@ -121,6 +131,51 @@ describe('audit-export on a data directory', () => {
     expect(v.err.join('\n')).toMatch(/DRAFT/)
     const w = io()
     expect(await runVerifyAudit([out, '--allow-draft'], w.io)).toBe(0)
+  })
+
+  it('--secret-key-file signs a fresh draft head with the sealed console key, covering rows booked after the last one', async () => {
+    const keyFile = join(s.dataDir, 'keys', 'secret.key')
+    await mkdir(join(s.dataDir, 'keys'), { recursive: true })
+    const secrets = await lazySecretStore({ dataDir: s.dataDir, keyFile, log: memoryLogger() })()
+    await secrets.put(SecretSlots.consoleKey, bytesToHex(CONSOLE_SECRET))
+    // A note booked after the newest head: the old head does not cover it.
+    const store = await openAuditLedger(s.dataDir)
+    await store.call('accounting.addNote', {
+      settlementId: 3,
+      author: 'operator',
+      text: 'late note',
+      atMs: Date.UTC(2026, 8, 1),
+    })
+    await store.snapshot()
+    await store.close()
+    const printer = async () => ({ name: 'stub', print: async () => ({ pages: null, bytes: 0 }) })
+    const args = (out: string) => [
+      '--data-dir',
+      s.dataDir,
+      '--quarter',
+      s.quarter,
+      '--out',
+      join(s.dataDir, out),
+      '--draft',
+    ]
+    const stale = io()
+    expect(await runAuditExport(args('stale'), stale.io, { printer })).toBe(0)
+    expect(stale.err.join('\n')).toMatch(/warning: the newest signed head covers \d+ of \d+ log entries/)
+    const usage = io()
+    expect(
+      await runAuditExport(
+        ['--data-dir', s.dataDir, '--quarter', s.quarter, '--out', join(s.dataDir, 'x'), '--secret-key-file', keyFile],
+        usage.io,
+        { printer },
+      ),
+    ).toBe(2)
+    expect(usage.err.join('\n')).toMatch(/--secret-key-file: only with --draft/)
+    const fresh = io()
+    expect(await runAuditExport([...args('fresh'), '--secret-key-file', keyFile], fresh.io, { printer })).toBe(0)
+    expect(fresh.out.join('\n')).toMatch(/signed a draft head over \d+ log entries with the console key/)
+    expect(fresh.err).toEqual([])
+    const v = io()
+    expect(await runVerifyAudit([join(s.dataDir, 'fresh'), '--allow-draft'], v.io)).toBe(0)
   })
 
   it('opens the data directory through the start-up check: a clean one exports, an edited one is refused naming the entry', async () => {

@@ -8,12 +8,16 @@ import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import pkg from '../../package.json'
 import { problemText } from '../../src-shared/audit/export/check-tables'
-import { openAuditedDataDir } from '../audit/open'
+import type { SignedHead } from '../../src-shared/audit/types'
+import { createLogger } from '../../src-shared/log'
+import { openAuditedDataDir, signHeadNow } from '../audit/open'
 import { AuditExportError, exportAudit } from '../audit-export/export'
 import { chromiumPrinter, type PdfPrinter } from '../audit-export/pdf'
 import { verifyAuditExport } from '../audit-export/verify'
 import type { CliIo, Command } from '../cli'
 import type { LedgerStore } from '../ledger/types'
+import { lazySecretStore, SecretSlots } from '../secrets/secret-store'
+import { createSoftwareSigner } from '../signer/software-signer'
 import { type CommandOptions, helpLines, OptionError, parseOptions, runWithOptions, wantsHelp } from './options'
 
 export const AUDIT_EXPORT_OPTIONS: CommandOptions = {
@@ -31,6 +35,12 @@ export const AUDIT_EXPORT_OPTIONS: CommandOptions = {
     { name: 'quarter', kind: 'string', value: 'YYYYQn', help: 'the quarter, e.g. 2026Q4 (UTC quarters)' },
     { name: 'out', kind: 'string', value: 'DIR', help: 'a new or empty folder for the export' },
     { name: 'draft', kind: 'boolean', help: 'export a quarter that is not closed yet (marked DRAFT on every page)' },
+    {
+      name: 'secret-key-file',
+      kind: 'string',
+      value: 'FILE',
+      help: 'with --draft: the key file sealing the console key; a new draft head over the whole log is signed with it',
+    },
   ],
   example: 'satmachine audit-export --data-dir ~/.config/"Satmachine Console" --quarter 2026Q4 --out ./audit-2026Q4',
 }
@@ -51,6 +61,18 @@ export const VERIFY_AUDIT_OPTIONS: CommandOptions = {
     },
   ],
   example: 'satmachine verify-audit ./audit-2026Q4 --relays wss://relay.example.com',
+}
+
+/**
+ * Signs a head over the whole log with the console key, opened from the data directory's sealed secrets with the
+ * key file (never created here: a data directory without a console key has nothing to sign with).
+ */
+async function signDraftHead(store: LedgerStore, dataDir: string, keyFile: string): Promise<SignedHead> {
+  const secrets = await lazySecretStore({ dataDir, keyFile, log: createLogger(() => {}, 'secrets') })()
+  const hex = await secrets.get(SecretSlots.consoleKey)
+  if (hex === undefined || !/^[0-9a-f]{64}$/.test(hex)) throw new Error(`no console key is sealed in ${dataDir}`)
+  const signer = createSoftwareSigner(Uint8Array.from(Buffer.from(hex, 'hex')))
+  return signHeadNow({ store, dataDir, signer })
 }
 
 /** The console's settings file, read without the settings store (a stopped console's data directory). */
@@ -107,6 +129,21 @@ export async function runAuditExport(argv: string[], io: CliIo, deps: AuditCliDe
         `satmachine audit-export: --data-dir: the ledger in ${dataDir} cannot be exported: ${(e as Error).message}`,
       )
       return 1
+    }
+    const keyFile = typeof v['secret-key-file'] === 'string' ? (v['secret-key-file'] as string) : undefined
+    if (keyFile !== undefined) {
+      if (v.draft !== true) {
+        await store.close()
+        return fail('--secret-key-file: only with --draft (a closed quarter is exported against its head at close)')
+      }
+      try {
+        const h = await signDraftHead(store, dataDir, keyFile)
+        io.out(`signed a draft head over ${h.head.treeSize} log entries with the console key (event ${h.event.id})`)
+      } catch (e) {
+        await store.close()
+        io.err(`satmachine audit-export: --secret-key-file: ${(e as Error).message}`)
+        return 1
+      }
     }
     try {
       const settings = await readSettings(dataDir)
