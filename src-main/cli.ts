@@ -4,6 +4,7 @@
 //
 //   satmachine start   the desktop app (Electron), or headless mode when the Electron binary is not installed
 //   satmachine serve   headless mode: the console on http://127.0.0.1 with a per-launch token
+//   satmachine audit-export / verify-audit   the quarterly audit export and its verifier (docs/audit-export.md)
 //   satmachine demo-seed  fill a new data directory with a seeded history (src-main/cli/demo-seed.ts)
 //   satmachine help    this list
 import { type SpawnOptions, spawn } from 'node:child_process'
@@ -14,6 +15,7 @@ import { homedir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { createAppLog } from './app-log'
 import { atmSimCommand } from './cli/atm-sim'
+import { auditExportCommand, verifyAuditCommand } from './cli/audit'
 import { demoSeedCommand } from './cli/demo-seed'
 import { type CommandOptions, OptionError, type ParsedOptions, runWithOptions } from './cli/options'
 import { settleCommand } from './cli/settle'
@@ -126,7 +128,7 @@ const helpCommand: Command = {
   summary: 'list the commands',
   async run(_argv, io) {
     io.out('usage: satmachine <command> [options]')
-    for (const c of COMMANDS) io.out(`  ${c.name.padEnd(10)} ${c.summary}`)
+    for (const c of COMMANDS) io.out(`  ${c.name.padEnd(12)} ${c.summary}`)
     return 0
   },
 }
@@ -139,6 +141,8 @@ export const COMMANDS: Command[] = [
   atmSimCommand,
   signerEmuCommand,
   demoSeedCommand,
+  auditExportCommand,
+  verifyAuditCommand,
   helpCommand,
 ]
 

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { app, BrowserWindow, safeStorage, session, type WebContents } from 'electron'
 import { CSP } from '../src-shared/ipc/contract'
 import { createAppLog } from './app-log'
+import { electronPrinter } from './audit-export/pdf-electron'
 import { createDispatcher } from './ipc'
 import { makeEmitter, registerIpc } from './ipc-electron'
 import { lazySecretStore } from './secrets/secret-store'
@@ -151,6 +152,8 @@ async function boot(): Promise<void> {
     lps: { secrets },
     // The money pipeline starts once the operator setup is complete (src-main/setup/service.ts).
     payouts: { secrets },
+    // The quarterly report is printed by Electron's own Chromium.
+    auditExport: { printer: async () => electronPrinter() },
   })
   registerIpc(
     createDispatcher(services.handlers, appLog.log.child('ipc')),

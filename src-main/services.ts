@@ -24,6 +24,7 @@ import {
 import type { Logger } from '../src-shared/log'
 import type { AppLog } from './app-log'
 import { auditHandlers, consolePubkeyFromSecrets, createAuditState, gateLedger } from './audit/service'
+import { type AuditExportServiceOptions, auditExportHandlers, manifestForClose } from './audit-export/service'
 import { createBunkerFeature } from './bunker/service'
 import type { FleetWiring } from './fleet/feature'
 import type { OperatorSignerProvider } from './fleet/operator-signer'
@@ -113,6 +114,8 @@ export interface ServicesOptions {
    * fallback either way (src-main/signer/device-service.ts).
    */
   signerDevice?: SignerDeviceWiring
+  /** The audit export's PDF printer (the desktop shell passes Electron's printToPDF; default headless Chromium). */
+  auditExport?: AuditExportServiceOptions
 }
 
 export interface Services {
@@ -258,6 +261,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     ...recipientsHandlers(ctx, opts.lps?.secrets ? { secrets: opts.lps.secrets } : {}),
     ...lpServiceHandlers(ctx),
     ...worklistHandlers(ctx),
+    ...auditExportHandlers(ctx, opts.auditExport),
     ...settlementsHandlers(ctx, { fleet: fleetParts }),
     ...pairingHandlers(ctx, { signer: bunker.operator, fleet: fleetParts }),
     ...bunker.handlers,
@@ -268,6 +272,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
       fleet: fleetParts,
       operatorSigner: bunker.operator,
       failLedger,
+      manifestFor: manifestForClose(ctx),
     }),
   }
 

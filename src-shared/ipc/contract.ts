@@ -17,6 +17,15 @@
 import type { SignerActivity } from '../signer-activity'
 import { type AuditCloseView, type AuditHeadView, auditCloseQuarterInput, type PeriodView } from './audit'
 import {
+  type AuditChangesView,
+  type AuditExportListItem,
+  type AuditExportProgress,
+  type AuditExportView,
+  type AuditVerifyView,
+  auditExportInput,
+  auditVerifyInput,
+} from './audit-export'
+import {
   type BunkerClientView,
   type BunkerConnectView,
   type BunkerLogView,
@@ -520,6 +529,17 @@ export const METHODS = {
   /** Demo only: types the PIN on the emulated device's keypad (the console never sends a PIN to a real device). */
   'signer.emulator.pin': method<SignerEmulatorScreenView>()(signerEmulatorPinInput),
   // ---- end signer device (issue 8b) ----
+  // ---- audit export (issue 10b) ----
+  // The quarterly export and its verification (docs/audit-export.md; shapes in ./audit-export.ts).
+  /** Exports a quarter to <data dir>/exports/: CSV files, manifest, head, report PDF; progress as events. */
+  'audit.export': method<AuditExportView>()(auditExportInput),
+  /** The exports made so far, newest first. */
+  'audit.exports': method<AuditExportListItem[]>()(),
+  /** Runs the verify-audit checks on one export (drafts allowed); each problem names file, line and column. */
+  'audit.verifyExport': method<AuditVerifyView>()(auditVerifyInput),
+  /** Fee configuration changes (old → new) and wallet reconciliation runs with their differences, newest first. */
+  'audit.changes': method<AuditChangesView>()(),
+  // ---- end audit export (issue 10b) ----
   // ---- settlements and dashboard (issue 9) ----
   // The settlement history (keyset-paged on the server), one settlement's detail, notes, CSV, and the Dashboard's
   // aggregates (shapes in ./settlements.ts).
@@ -608,6 +628,10 @@ export const EVENTS = {
   /** Demo only: the emulated device's screen while it changes. */
   'signer.emulator.screen': event<SignerEmulatorScreenView>(),
   // ---- end signer device (issue 8b) ----
+  // ---- audit export (issue 10b) ----
+  /** One step of a running audit export (fraction 0…1); the last one has done = true. */
+  'audit.exportProgress': event<AuditExportProgress>(),
+  // ---- end audit export (issue 10b) ----
   // ---- settlements and dashboard (issue 9) ----
   /** The settlement history changed (booked, status, paid, noted, receipt): lists, drawer and Dashboard reload. */
   'settlements.changed': event<SettlementsChangedView>(),
