@@ -73,6 +73,7 @@ import {
   recipientsListInput,
   reconcileDifferencesInput,
 } from './recipients'
+import { relayUrl } from './relay-url'
 import { array, hex, type Infer, int, object, oneOf, optional, refine, type Schema, string, tuple } from './schema'
 import {
   payoutReleaseInput,
@@ -249,12 +250,8 @@ export function isTimeZone(tz: string): boolean {
 
 export const MAX_RELAYS = 20
 
-export const relayUrl: Schema<string> = string({
-  min: 6,
-  max: 300,
-  pattern: /^wss?:\/\/[^\s/?#@]+(?::\d{1,5})?(?:\/[^\s]*)?$/,
-  patternName: 'a ws:// or wss:// relay URL',
-})
+// The relay address schema lives in ./relay-url.ts (it parses the URL and checks the host; issue 9c).
+export { relayUrl }
 
 export const settingsFields = {
   /** Shown on receipts, statements and the audit PDF. */
