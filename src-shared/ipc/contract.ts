@@ -73,6 +73,7 @@ import {
   recipientsListInput,
   reconcileDifferencesInput,
 } from './recipients'
+import { isCurrency } from '../money/iso4217'
 import { relayUrl } from './relay-url'
 import { array, hex, type Infer, int, object, oneOf, optional, refine, type Schema, string, tuple } from './schema'
 import {
@@ -264,6 +265,8 @@ export const settingsFields = {
    * set only through `setup.setOperator` (which validates npub or hex), never through `settings.set`.
    */
   operatorPubkey: optional(hex(32)),
+  /** The currency amounts are shown in on the Settings screen's preview and reports (ISO 4217; issue 9c). */
+  currency: optional(refine(string({ min: 3, max: 3 }), isCurrency, 'an ISO 4217 currency code (e.g. EUR)')),
 } as const
 
 export const settingsSchema = object(settingsFields)
@@ -274,6 +277,7 @@ export const settingsPatchSchema = object({
   operatorName: optional(settingsFields.operatorName),
   timeZone: optional(settingsFields.timeZone),
   relays: optional(settingsFields.relays),
+  currency: settingsFields.currency,
 })
 export type SettingsPatch = Infer<typeof settingsPatchSchema>
 
