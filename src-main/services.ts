@@ -35,6 +35,7 @@ import type { PipelineWiring } from './pipeline/feature'
 import { recipientsHandlers } from './recipients/service'
 import type { ServiceContext } from './service-context'
 import { openSettingsStore } from './settings-store'
+import { applyPendingRestore, settingsScreenHandlers } from './settings-screen/service'
 import { createSetupFeature } from './setup/service'
 import { worklistHandlers } from './worklist/service'
 
@@ -144,6 +145,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
   const log = opts.appLog.log.child('services')
   const startedAtMs = clock.nowMs()
   await mkdir(opts.dataDir, { recursive: true })
+  await applyPendingRestore(opts.dataDir, log.child('backup')) // a verified restore staged last run (issue 9c)
   const settings = await openSettingsStore(opts.dataDir, log.child('settings'), () => clock.nowMs())
   const demoFlags = [...(opts.demoFlags ?? [])]
 
@@ -216,6 +218,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     ...recipientsHandlers(ctx, opts.lps?.secrets ? { secrets: opts.lps.secrets } : {}),
     ...lpServiceHandlers(ctx),
     ...worklistHandlers(ctx),
+    ...settingsScreenHandlers(ctx, opts.lps?.secrets ? { secrets: opts.lps.secrets } : {}),
     ...pairingHandlers(ctx, { signer: opts.operatorSigner ?? noOperatorSigner(), fleet: fleetParts }),
     ...bunkerHandlers(ctx, {
       ...(opts.operatorSigner ? { operatorSigner: opts.operatorSigner } : {}),

@@ -75,6 +75,17 @@ import {
 } from './recipients'
 import { isCurrency } from '../money/iso4217'
 import { relayUrl } from './relay-url'
+import {
+  type BackupView,
+  backupCreateInput,
+  backupRestoreInput,
+  type FeesView,
+  feesSetInput,
+  type RelayCheckView,
+  type RestoreView,
+  relayCheckInput,
+  type WalletCheckView,
+} from './settings-screen'
 import { array, hex, type Infer, int, object, oneOf, optional, refine, type Schema, string, tuple } from './schema'
 import {
   payoutReleaseInput,
@@ -455,6 +466,21 @@ export const METHODS = {
   /** Cancels a request waiting on the phone (the `requestId` of its signer.activity event). */
   'remoteSigner.cancel': method<{ cancelled: boolean }>()(remoteSignerCancelInput),
   // ---- end bunker (issue 8b) ----
+  // ---- settings screen (issue 9c) ----
+  // Live checks, the fleet's default fees, ledger backup and restore (docs/settings.md; shapes in ./settings-screen.ts).
+  /** Connects to a relay and waits for one REQ to be answered by EOSE, within the timeout (default 6 s). */
+  'settings.checkRelay': method<RelayCheckView>()(relayCheckInput),
+  /** The saved operator wallet asked for get_info and get_balance. */
+  'settings.checkWallet': method<WalletCheckView>()(),
+  /** The fleet default fee configuration in force. */
+  'fees.get': method<FeesView>()(),
+  /** New fleet default fees from now on (appended to the ledger's fee configurations; splits unchanged). */
+  'fees.set': method<FeesView>()(feesSetInput),
+  /** A consistent ledger snapshot + journal copy with a SHA-256 manifest, in a new folder inside `folder`. */
+  'backup.create': method<BackupView>()(backupCreateInput),
+  /** Verifies a backup folder and stages it to replace the ledger at the next start (the old one kept aside). */
+  'backup.restore': method<RestoreView>()(backupRestoreInput),
+  // ---- end settings screen (issue 9c) ----
 } as const
 
 export type Methods = typeof METHODS

@@ -3,7 +3,7 @@
 // their unit in the name, fractions integer ppm, times ms since the epoch. Pure TypeScript (only ./schema and
 // ./relay-url): the sandboxed preload bundles this file through contract.ts.
 import { relayUrl } from './relay-url'
-import { array, int, object, optional, string } from './schema'
+import { int, object, optional, string } from './schema'
 
 /** `settings.checkRelay`: connect, one REQ answered by EOSE, within the timeout. */
 export const relayCheckInput = object({ url: relayUrl, timeoutMs: optional(int(500, 30_000)) })
@@ -81,5 +81,3 @@ export interface RestoreView {
   /** True: the verified backup replaces the ledger when the console next starts. */
   pendingRestart: boolean
 }
-
-export const BACKUP_FILE_LIST = array(string({ min: 1, max: 200 }), { max: 1000 })
