@@ -137,9 +137,9 @@ describe('backup', () => {
 
   it('refuses a folder that does not exist or lies inside the data directory', async () => {
     const { dataDir, ledgerDir, ledger } = await setup()
-    expect((await refusal(createBackup({ ledger, ledgerDir, dataDir, folder: '/nonexistent/x', nowMs: 1 }))).message).toMatch(
-      /does not exist/,
-    )
+    expect(
+      (await refusal(createBackup({ ledger, ledgerDir, dataDir, folder: '/nonexistent/x', nowMs: 1 }))).message,
+    ).toMatch(/does not exist/)
     expect((await refusal(createBackup({ ledger, ledgerDir, dataDir, folder: dataDir, nowMs: 1 }))).message).toMatch(
       /outside/,
     )

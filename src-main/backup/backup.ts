@@ -16,8 +16,8 @@ import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { cp, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
-import type { Logger } from '../../src-shared/log'
 import type { BackupFileView, BackupView, RestoreView } from '../../src-shared/ipc/settings-screen'
+import type { Logger } from '../../src-shared/log'
 import { fsyncDir, listLedgerDir, parseSnapshot } from '../ledger/files'
 import { scanJournal } from '../ledger/journal'
 import '../ledger/registry'
@@ -60,7 +60,11 @@ async function writeDurable(path: string, data: Uint8Array | string): Promise<vo
 }
 
 function stamp(ms: number): string {
-  return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z').replace('T', '-')
+  return new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')
+    .replace('T', '-')
 }
 
 /**
@@ -222,7 +226,12 @@ export async function verifyBackup(
  * Verifies `path` and stages it to replace the ledger of `dataDir` at the next start. Throws BackupError (nothing
  * staged, nothing replaced) when the backup is not sound.
  */
-export async function stageRestore(o: { path: string; dataDir: string; nowMs: number; log?: Logger }): Promise<RestoreView> {
+export async function stageRestore(o: {
+  path: string
+  dataDir: string
+  nowMs: number
+  log?: Logger
+}): Promise<RestoreView> {
   const dir = resolve(o.path)
   const { manifest, checks } = await verifyBackup(dir, join(o.dataDir, `restore-check-${o.nowMs}`))
   const pending = join(o.dataDir, PENDING_DIR)
@@ -241,11 +250,20 @@ export async function stageRestore(o: { path: string; dataDir: string; nowMs: nu
   )
   fsyncDir(pending)
   o.log?.info('restore staged', { source: dir, seq: manifest.seq })
-  return { path: dir, seq: manifest.seq, createdAtMs: manifest.createdAtMs, checks, keptAsidePath, pendingRestart: true }
+  return {
+    path: dir,
+    seq: manifest.seq,
+    createdAtMs: manifest.createdAtMs,
+    checks,
+    keptAsidePath,
+    pendingRestart: true,
+  }
 }
 
 /** What a staged restore is waiting, or null. */
-export async function pendingRestore(dataDir: string): Promise<{ source: string; seq: number; keptAsidePath: string } | null> {
+export async function pendingRestore(
+  dataDir: string,
+): Promise<{ source: string; seq: number; keptAsidePath: string } | null> {
   const p = join(dataDir, PENDING_DIR, PENDING_FILE)
   if (!existsSync(p)) return null
   try {

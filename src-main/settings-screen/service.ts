@@ -253,8 +253,7 @@ export function settingsScreenHandlers(
           log,
         })
       } catch (e) {
-        if (e instanceof BackupError)
-          throw new ApiError('bad_args', `args[0].folder: ${e.message}`, 'args[0].folder')
+        if (e instanceof BackupError) throw new ApiError('bad_args', `args[0].folder: ${e.message}`, 'args[0].folder')
         throw e
       }
     },
@@ -264,7 +263,11 @@ export function settingsScreenHandlers(
         return await stageRestore({ path: folder, dataDir: ctx.dataDir, nowMs: ctx.clock.nowMs(), log })
       } catch (e) {
         if (e instanceof BackupError)
-          throw new ApiError('bad_args', `args[0].folder: refused, nothing was replaced: ${e.message}`, 'args[0].folder')
+          throw new ApiError(
+            'bad_args',
+            `args[0].folder: refused, nothing was replaced: ${e.message}`,
+            'args[0].folder',
+          )
         throw e
       }
     },

@@ -106,7 +106,10 @@ describe('settings screen store', () => {
     })
     s.draft.cashInPlatform = 'abc'
     expect(await s.saveFees()).toBe(false)
-    expect(s.feesError).toEqual({ field: 'cashInPlatform', message: 'Cash-in platform fee: enter a number of percent, e.g. 1.5' })
+    expect(s.feesError).toEqual({
+      field: 'cashInPlatform',
+      message: 'Cash-in platform fee: enter a number of percent, e.g. 1.5',
+    })
   })
 
   it('backup and restore keep their result or the refusal naming the file', async () => {

@@ -159,9 +159,7 @@ export const useSettingsScreenStore = defineStore('settingsScreen', () => {
     } catch (e) {
       const err = toApiError(e)
       const m = /^args\[0\]\.(cashOut|cashIn)\.(platformPpm|operatorPpm)$/.exec(err.field ?? '')
-      const field = m
-        ? (`${m[1]}${m[2] === 'platformPpm' ? 'Platform' : 'Commission'}` as FeeField)
-        : null
+      const field = m ? (`${m[1]}${m[2] === 'platformPpm' ? 'Platform' : 'Commission'}` as FeeField) : null
       feesError.value = { field, message: err.field ? fieldReason(err) : err.message }
       return false
     } finally {

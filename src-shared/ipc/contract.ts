@@ -14,6 +14,7 @@
 //
 // Pure TypeScript: no Node, Electron or DOM imports, because the sandboxed preload bundles this file too.
 
+import { isCurrency } from '../money/iso4217'
 import type { SignerActivity } from '../signer-activity'
 import {
   type BunkerClientView,
@@ -73,8 +74,8 @@ import {
   recipientsListInput,
   reconcileDifferencesInput,
 } from './recipients'
-import { isCurrency } from '../money/iso4217'
 import { relayUrl } from './relay-url'
+import { array, hex, type Infer, int, object, oneOf, optional, refine, type Schema, string, tuple } from './schema'
 import {
   type BackupView,
   backupCreateInput,
@@ -86,7 +87,6 @@ import {
   relayCheckInput,
   type WalletCheckView,
 } from './settings-screen'
-import { array, hex, type Infer, int, object, oneOf, optional, refine, type Schema, string, tuple } from './schema'
 import {
   payoutReleaseInput,
   payoutResumeInput,

@@ -50,8 +50,7 @@ describe('feePreview', () => {
     expect(feePreview({ ...base, platformPercent: '6', commissionPercent: '10' })).toEqual({
       ok: false,
       field: 'commissionPercent',
-      message:
-        'Cash-out: the platform fee and your commission together may be at most 15 %; they add up to 16 %',
+      message: 'Cash-out: the platform fee and your commission together may be at most 15 %; they add up to 16 %',
     })
     const r = feePreview({ ...base, platformPercent: '1.00001' })
     expect(r).toMatchObject({ ok: false, field: 'platformPercent' })

@@ -66,10 +66,7 @@ function parseDecimal(text: string, scale: number): bigint | 'syntax' | 'precisi
 }
 
 /** Percent text → ppm ("2.5" → 25,000). Up to four decimals (1 ppm = 0.0001 %). */
-export function parsePercent(
-  text: string,
-  label: string,
-): { ok: true; ppm: number } | { ok: false; message: string } {
+export function parsePercent(text: string, label: string): { ok: true; ppm: number } | { ok: false; message: string } {
   if (text.trim() === '') return { ok: false, message: `${label}: enter a percentage, e.g. 1.5` }
   const v = parseDecimal(text, 4)
   if (v === 'syntax') return { ok: false, message: `${label}: enter a number of percent, e.g. 1.5` }
@@ -154,7 +151,8 @@ export function feePreview(input: FeePreviewInput): FeePreviewOk | FeePreviewErr
   })
   const lines: FeePreviewLine[] = [{ label: 'Platform fee', msat: result.platformFeeMsat }]
   for (const s of result.splits) lines.push({ label: `Commission: ${s.id}`, msat: s.msat })
-  if (input.direction === 'cash_out') lines.push({ label: 'Bitcoin for the cash (liquidity)', msat: result.principalMsat })
+  if (input.direction === 'cash_out')
+    lines.push({ label: 'Bitcoin for the cash (liquidity)', msat: result.principalMsat })
   else lines.push({ label: 'Bitcoin the customer receives', msat: wireMsat })
   return {
     ok: true,
