@@ -11,8 +11,8 @@ import type {
   RestoreView,
   WalletCheckView,
 } from '../../src-shared/ipc/settings-screen'
-import type { Direction } from '../../src-shared/money/fee-preview'
 import { feePreview, parsePercent, ppmToPercentText } from '../../src-shared/money/fee-preview'
+import type { Direction } from '../../src-shared/money/settlement'
 import { api, fieldReason, toApiError } from '../api'
 
 export type RelayCheckState =

@@ -42,7 +42,8 @@ export interface FeePreviewOk {
   platformFeeMsat: bigint
   operatorFeeMsat: bigint
   lines: FeePreviewLine[]
-  /** The amount the preview was computed for, formatted in major units ("200.00"). */
+  /** The amount the preview was computed for, in minor units, and formatted in major units ("200.00"). */
+  fiatMinor: bigint
   fiatText: string
   result: SettlementResult
   platformPpm: number
@@ -163,6 +164,7 @@ export function feePreview(input: FeePreviewInput): FeePreviewOk | FeePreviewErr
     platformFeeMsat: result.platformFeeMsat,
     operatorFeeMsat: result.operatorFeeMsat,
     lines,
+    fiatMinor: amount,
     fiatText: formatMinor(amount, cur),
     result,
     platformPpm: pf.ppm,
