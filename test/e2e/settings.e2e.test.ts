@@ -30,10 +30,13 @@ const OPERATOR_PK = getPublicKey(new Uint8Array(32).fill(0x56))
 const missing = chromiumMissingReason()
 if (missing) console.warn(`[settings.e2e] skipped: ${missing}`)
 
-async function shots(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(RESULTS, `settings-${name}-light.png`), fullPage: true })
+/** The card in view, in the light and the dark theme (the view scrolls inside <main>, so cards are shot one by one). */
+async function shots(page: Page, name: string, testId: string): Promise<void> {
+  const card = page.getByTestId(testId)
+  await card.scrollIntoViewIfNeeded()
+  await card.screenshot({ path: join(RESULTS, `settings-${name}-light.png`) })
   await page.evaluate(() => document.documentElement.setAttribute('data-theme', 'dark'))
-  await page.screenshot({ path: join(RESULTS, `settings-${name}-dark.png`), fullPage: true })
+  await card.screenshot({ path: join(RESULTS, `settings-${name}-dark.png`) })
   await page.evaluate(() => document.documentElement.removeAttribute('data-theme'))
 }
 
@@ -104,7 +107,7 @@ describe.skipIf(missing !== null)('Settings screen in Chromium over headless mod
       .poll(() => page.getByTestId('error-relay-0').textContent())
       .toMatch(/Not a relay address: the host name may contain only letters/)
     await expect.poll(() => page.getByTestId('error-summary').textContent()).toMatch(/correct the highlighted field/)
-    await shots(page, 'garbage-relay')
+    await shots(page, 'garbage-relay', 'settings-form')
 
     // The real relay: checked live when it leaves the field, then saved; the pool reports it connected.
     await row.fill(relay.url)
@@ -117,6 +120,7 @@ describe.skipIf(missing !== null)('Settings screen in Chromium over headless mod
       .poll(() => page.getByTestId('settings-relay-status-0').textContent(), { timeout: 20_000 })
       .toMatch(/^\s*Connected/)
     await expect.poll(() => page.getByTestId('setup-pipeline-state').textContent(), { timeout: 20_000 }).toBe('Running')
+    await shots(page, 'relay-live', 'settings-form')
 
     // A backup before any fee is set.
     const usb = join(root, 'usb')
@@ -155,7 +159,7 @@ describe.skipIf(missing !== null)('Settings screen in Chromium over headless mod
     await page.getByTestId('fees-cashOutCommission').fill('4')
     await page.getByTestId('fees-save').click()
     await expect.poll(() => page.getByTestId('fees-since').count()).toBe(1)
-    await shots(page, 'fees')
+    await shots(page, 'fees', 'fees-card')
 
     // A corrupted copy of the backup is refused, naming the file; nothing is staged.
     const bad = join(root, 'bad-copy')
@@ -180,7 +184,8 @@ describe.skipIf(missing !== null)('Settings screen in Chromium over headless mod
     await expect
       .poll(() => page.getByTestId('restore-result').textContent(), { timeout: 30_000 })
       .toMatch(/Backup verified[\s\S]*match their SHA-256[\s\S]*the ledger opens[\s\S]*integrity check passes/)
-    await shots(page, 'restored')
+    await shots(page, 'restored', 'backup-card')
+    await shots(page, 'wallet', 'wallet-card')
 
     // No placeholder text anywhere on the screen.
     const text = await page.locator('main').innerText()
