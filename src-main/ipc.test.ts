@@ -39,6 +39,12 @@ describe('createDispatcher over the real services', () => {
       'fleet.rejected': [{}],
       'setup.setOperator': [{ operatorNpub: '79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798' }],
       'remoteSigner.cancel': [{ requestId: 'r-1' }],
+      // ---- settings screen (issue 9c): the check answers ok with ok:false for a closed port ----
+      'settings.checkRelay': [{ url: 'ws://127.0.0.1:9', timeoutMs: 1000 }],
+    }
+    // Well-formed but refused by the handler itself, naming the field (src-main/settings-screen/service.test.ts).
+    const refused: Record<string, unknown[]> = {
+      'backup.restore': [{ folder: join(dir, 'no-such-backup') }],
     }
     // LP methods read the ledger, which this suite does not open: well-formed calls answer `unavailable`
     // (src-main/lps/lps-ipc.test.ts runs them over a real ledger).
@@ -101,6 +107,11 @@ describe('createDispatcher over the real services', () => {
       'bunker.log': [{}],
       'remoteSigner.connect': [{ bunkerUri: `bunker://${'ab'.repeat(32)}?relay=ws://127.0.0.1:9` }],
       'remoteSigner.nostrConnect': [],
+      // ---- settings screen (issue 9c): ledger reads and the secret store (src-main/settings-screen/service.test.ts) ----
+      'settings.checkWallet': [],
+      'fees.get': [],
+      'fees.set': [{ cashOut: { platformPpm: 0, operatorPpm: 0 }, cashIn: { platformPpm: 0, operatorPpm: 0 } }],
+      'backup.create': [{ folder: dir }],
       // No secret store in this suite: the operator wallet cannot be sealed (src-main/setup/setup-ipc.test.ts).
       'setup.setOperatorWallet': [
         { nwcUri: `nostr+walletconnect://${'ab'.repeat(32)}?relay=ws://127.0.0.1:9&secret=${'42'.repeat(32)}` },
@@ -108,8 +119,9 @@ describe('createDispatcher over the real services', () => {
     }
     for (const m of METHOD_NAMES) {
       if (m === 'lps.register') continue // needs a real npub; covered by lps-ipc.test.ts
-      const r = await d(m, good[m] ?? ledgerOnly[m] ?? [], ctx)
-      if (m in ledgerOnly) expect(r.ok ? 'ok' : r.error.code, m).toBe('unavailable')
+      const r = await d(m, good[m] ?? ledgerOnly[m] ?? refused[m] ?? [], ctx)
+      if (m in refused) expect(r.ok ? 'ok' : r.error.code, m).toBe('bad_args')
+      else if (m in ledgerOnly) expect(r.ok ? 'ok' : r.error.code, m).toBe('unavailable')
       else expect(r.ok, m).toBe(true)
     }
   })
