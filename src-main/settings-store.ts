@@ -4,7 +4,13 @@
 // log line naming the field, and defaults apply, so nothing the operator typed is lost.
 import { mkdir, rename } from 'node:fs/promises'
 import { join } from 'node:path'
-import { DEFAULT_SETTINGS, relayUrl, type Settings, type SettingsPatch, settingsSchema } from '../src-shared/ipc/contract'
+import {
+  DEFAULT_SETTINGS,
+  relayUrl,
+  type Settings,
+  type SettingsPatch,
+  settingsSchema,
+} from '../src-shared/ipc/contract'
 import { SchemaError } from '../src-shared/ipc/schema'
 import type { Logger } from '../src-shared/log'
 import { readJsonFile, serialQueue, writeJsonAtomic } from './fs-atomic'
@@ -23,7 +29,8 @@ export interface SettingsStore {
  * with a warning naming each; the rest of the file loads as it is (and is rewritten without them on the next save).
  */
 function dropRefusedRelays(value: unknown, log: Logger): unknown {
-  if (typeof value !== 'object' || value === null || !Array.isArray((value as { relays?: unknown }).relays)) return value
+  if (typeof value !== 'object' || value === null || !Array.isArray((value as { relays?: unknown }).relays))
+    return value
   const o = value as { relays: unknown[] }
   const kept = o.relays.filter((r, i) => {
     try {

@@ -29,7 +29,7 @@ describe('settings errors from the main side land on the right field', () => {
     expect(r).toEqual({
       field: 'relays',
       index: 1,
-      message: 'Not a relay address: a relay address starts with wss:// or ws://, not https://',
+      message: 'Not a relay address: a relay address starts with ws:// or wss://, not https://',
     })
   })
 

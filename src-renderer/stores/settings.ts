@@ -51,7 +51,7 @@ export const useSettingsStore = defineStore('settings', () => {
         operatorName: draft.operatorName,
         timeZone: draft.timeZone,
         relays: [...draft.relays],
-        ...(draft.currency ? { currency: draft.currency } : {}),
+        ...(draft.currency !== undefined ? { currency: draft.currency } : {}),
       })
       return true
     } catch (e) {

@@ -21,7 +21,7 @@ describe('relayUrlProblem', () => {
   it('refuses garbage with a reason', () => {
     expect(relayUrlProblem('ws://!!garbage!!')).toMatch(/host name may contain only letters/)
     expect(relayUrlProblem('https://relay.example.com')).toMatch(/not https:\/\//)
-    expect(relayUrlProblem('relay.example.com')).toMatch(/starts with wss:\/\//)
+    expect(relayUrlProblem('relay.example.com')).toMatch(/starts with ws:\/\/ or wss:\/\//)
     expect(relayUrlProblem('wss://')).toMatch(/no host name/)
     expect(relayUrlProblem('wss://a..b')).toMatch(/empty part/)
     expect(relayUrlProblem('wss://300.1.1.1')).toMatch(/above 255/)

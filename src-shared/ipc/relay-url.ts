@@ -36,10 +36,10 @@ export function relayUrlProblem(text: string): string | null {
   if (text.length > RELAY_URL_MAX) return `a relay address is at most ${RELAY_URL_MAX} characters`
   if (/[\s\p{Cc}\p{Cf}]/u.test(text)) return 'a relay address cannot contain spaces or invisible characters'
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(text)
-  if (!scheme) return 'a relay address starts with wss:// (or ws:// for a relay on your own network)'
+  if (!scheme) return 'a relay address starts with ws:// or wss:// (wss:// for a relay on the internet)'
   const s = scheme[1]!.toLowerCase()
   if (s !== 'ws' && s !== 'wss')
-    return `a relay address starts with wss:// or ws://, not ${s === 'http' || s === 'https' ? `${s}://` : 'this scheme'}`
+    return `a relay address starts with ws:// or wss://, not ${s === 'http' || s === 'https' ? `${s}://` : 'this scheme'}`
   const rest = text.slice(scheme[0].length)
   const authority = rest.split(/[/?#]/, 1)[0]!
   if (authority.length === 0) return 'the relay address has no host name after ws:// or wss://'

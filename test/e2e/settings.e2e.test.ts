@@ -105,7 +105,7 @@ describe.skipIf(missing !== null)('Settings screen in Chromium over headless mod
     await page.getByTestId('settings-save').click()
     await expect
       .poll(() => page.getByTestId('error-relay-0').textContent())
-      .toMatch(/Not a relay address: the host name may contain only letters/)
+      .toMatch(/^\s*Relay 1: not a relay address: the host name may contain only letters/)
     await expect.poll(() => page.getByTestId('error-summary').textContent()).toMatch(/correct the highlighted field/)
     await shots(page, 'garbage-relay', 'settings-form')
 
