@@ -35,9 +35,9 @@ async function shots(page: Page, name: string, testId: string): Promise<void> {
   const card = page.getByTestId(testId)
   await card.scrollIntoViewIfNeeded()
   await card.screenshot({ path: join(RESULTS, `settings-${name}-light.png`) })
-  await page.evaluate(() => document.documentElement.setAttribute('data-theme', 'dark'))
+  await page.locator('html').evaluate((el) => el.setAttribute('data-theme', 'dark'))
   await card.screenshot({ path: join(RESULTS, `settings-${name}-dark.png`) })
-  await page.evaluate(() => document.documentElement.removeAttribute('data-theme'))
+  await page.locator('html').evaluate((el) => el.removeAttribute('data-theme'))
 }
 
 describe.skipIf(missing !== null)('Settings screen in Chromium over headless mode', () => {
