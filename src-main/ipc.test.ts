@@ -44,6 +44,12 @@ describe('createDispatcher over the real services', () => {
       // ---- onboarding (issue 13): progress and a relay check need no ledger (a closed port answers ok: false) ----
       'onboarding.save': [{ step: 'relays', done: 'signer' }],
       'onboarding.checkRelay': [{ url: 'ws://127.0.0.1:9' }],
+      // ---- settings screen (issue 9c): the check answers ok with ok:false for a closed port ----
+      'settings.checkRelay': [{ url: 'ws://127.0.0.1:9', timeoutMs: 1000 }],
+    }
+    // Well-formed but refused by the handler itself, naming the field (src-main/settings-screen/service.test.ts).
+    const refused: Record<string, unknown[]> = {
+      'backup.restore': [{ folder: join(dir, 'no-such-backup') }],
     }
     // LP methods read the ledger, which this suite does not open: well-formed calls answer `unavailable`
     // (src-main/lps/lps-ipc.test.ts runs them over a real ledger).
@@ -115,6 +121,11 @@ describe('createDispatcher over the real services', () => {
       'audit.closeQuarter': [{ period: '2026Q3' }],
       'audit.head': [],
       // ---- end audit (issue 10) ----
+      // ---- settings screen (issue 9c): ledger reads and the secret store (src-main/settings-screen/service.test.ts) ----
+      'settings.checkWallet': [],
+      'fees.get': [],
+      'fees.set': [{ cashOut: { platformPpm: 0, operatorPpm: 0 }, cashIn: { platformPpm: 0, operatorPpm: 0 } }],
+      'backup.create': [{ folder: dir }],
       // No secret store in this suite: the operator wallet cannot be sealed (src-main/setup/setup-ipc.test.ts).
       'setup.setOperatorWallet': [
         { nwcUri: `nostr+walletconnect://${'ab'.repeat(32)}?relay=ws://127.0.0.1:9&secret=${'42'.repeat(32)}` },
@@ -141,8 +152,9 @@ describe('createDispatcher over the real services', () => {
         expect(r.ok ? 'ok' : r.error.code, m).toBe(special[1])
         continue
       }
-      const r = await d(m, good[m] ?? ledgerOnly[m] ?? [], ctx)
-      if (m in ledgerOnly) expect(r.ok ? 'ok' : r.error.code, m).toBe('unavailable')
+      const r = await d(m, good[m] ?? ledgerOnly[m] ?? refused[m] ?? [], ctx)
+      if (m in refused) expect(r.ok ? 'ok' : r.error.code, m).toBe('bad_args')
+      else if (m in ledgerOnly) expect(r.ok ? 'ok' : r.error.code, m).toBe('unavailable')
       else expect(r.ok, m).toBe(true)
     }
   })

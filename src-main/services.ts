@@ -37,6 +37,7 @@ import { onboardingHandlers } from './onboarding/service'
 import type { PipelineWiring } from './pipeline/feature'
 import { recipientsHandlers } from './recipients/service'
 import type { ServiceContext } from './service-context'
+import { applyPendingRestore, settingsScreenHandlers } from './settings-screen/service'
 import { openSettingsStore } from './settings-store'
 import { settlementsHandlers } from './settlements/service'
 import { createSetupFeature } from './setup/service'
@@ -159,6 +160,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
   const log = opts.appLog.log.child('services')
   const startedAtMs = clock.nowMs()
   await mkdir(opts.dataDir, { recursive: true })
+  await applyPendingRestore(opts.dataDir, log.child('backup')) // a verified restore staged last run (issue 9c)
   const settings = await openSettingsStore(opts.dataDir, log.child('settings'), () => clock.nowMs())
   const demoFlags = [...(opts.demoFlags ?? [])]
 
@@ -261,6 +263,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     ...recipientsHandlers(ctx, opts.lps?.secrets ? { secrets: opts.lps.secrets } : {}),
     ...lpServiceHandlers(ctx),
     ...worklistHandlers(ctx),
+    ...settingsScreenHandlers(ctx, opts.lps?.secrets ? { secrets: opts.lps.secrets } : {}),
     ...auditExportHandlers(ctx, opts.auditExport),
     ...settlementsHandlers(ctx, { fleet: fleetParts }),
     ...pairingHandlers(ctx, { signer: bunker.operator, fleet: fleetParts }),

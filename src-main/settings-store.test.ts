@@ -51,4 +51,17 @@ describe('settings store', () => {
     expect(log.records.at(-1)?.level).toBe('warn')
     expect(String(log.records.at(-1)?.fields.reason)).toMatch(reason)
   })
+
+  it('drops a saved relay the stricter check refuses, keeping the rest of the file (issue 9c)', async () => {
+    const pk = 'ab'.repeat(32)
+    const saved = { ...DEFAULT_SETTINGS, operatorPubkey: pk, relays: ['wss://relay.example.com', 'ws://!!garbage!!'] }
+    writeFileSync(join(dir, SETTINGS_FILE), JSON.stringify(saved))
+    const log = memoryLogger()
+    const s = await openSettingsStore(dir, log, () => 1)
+    expect(s.get()).toEqual({ ...saved, relays: ['wss://relay.example.com'] })
+    expect(readdirSync(dir)).toEqual([SETTINGS_FILE])
+    const warn = log.records.find((r) => r.level === 'warn')
+    expect(warn?.msg).toBe('saved relay dropped: not a relay address')
+    expect(warn?.fields.index).toBe(1)
+  })
 })

@@ -4,7 +4,13 @@
 // log line naming the field, and defaults apply, so nothing the operator typed is lost.
 import { mkdir, rename } from 'node:fs/promises'
 import { join } from 'node:path'
-import { DEFAULT_SETTINGS, type Settings, type SettingsPatch, settingsSchema } from '../src-shared/ipc/contract'
+import {
+  DEFAULT_SETTINGS,
+  relayUrl,
+  type Settings,
+  type SettingsPatch,
+  settingsSchema,
+} from '../src-shared/ipc/contract'
 import { SchemaError } from '../src-shared/ipc/schema'
 import type { Logger } from '../src-shared/log'
 import { readJsonFile, serialQueue, writeJsonAtomic } from './fs-atomic'
@@ -17,6 +23,30 @@ export interface SettingsStore {
   set(patch: SettingsPatch): Promise<Settings>
 }
 
+/**
+ * Relay addresses saved before the relay check got strict (issue 9c: `ws://!!garbage!!` used to be accepted) would
+ * otherwise make the whole file fail and be set aside, losing the operator key pinned in it. Such entries are dropped
+ * with a warning naming each; the rest of the file loads as it is (and is rewritten without them on the next save).
+ */
+function dropRefusedRelays(value: unknown, log: Logger): unknown {
+  if (typeof value !== 'object' || value === null || !Array.isArray((value as { relays?: unknown }).relays))
+    return value
+  const o = value as { relays: unknown[] }
+  const kept = o.relays.filter((r, i) => {
+    try {
+      relayUrl.parse(r, `settings.relays[${i}]`)
+      return true
+    } catch (e) {
+      log.warn('saved relay dropped: not a relay address', {
+        index: i,
+        reason: e instanceof SchemaError ? e.reason : String(e),
+      })
+      return false
+    }
+  })
+  return kept.length === o.relays.length ? value : { ...o, relays: kept }
+}
+
 export async function openSettingsStore(dataDir: string, log: Logger, clockMs: () => number): Promise<SettingsStore> {
   await mkdir(dataDir, { recursive: true })
   const path = join(dataDir, SETTINGS_FILE)
@@ -27,7 +57,7 @@ export async function openSettingsStore(dataDir: string, log: Logger, clockMs: (
     if (read.kind === 'not-json') reason = `not JSON (${read.reason})`
     else {
       try {
-        current = settingsSchema.parse(read.value, 'settings')
+        current = settingsSchema.parse(dropRefusedRelays(read.value, log), 'settings')
       } catch (e) {
         reason = e instanceof SchemaError ? e.message : `not JSON (${(e as Error).message})`
       }

@@ -29,7 +29,7 @@ describe('settings errors from the main side land on the right field', () => {
     expect(r).toEqual({
       field: 'relays',
       index: 1,
-      message: 'Must be a ws:// or wss:// relay URL (6–300 characters).',
+      message: 'Not a relay address: a relay address starts with ws:// or wss://, not https://',
     })
   })
 

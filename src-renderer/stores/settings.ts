@@ -5,7 +5,7 @@ import { defineStore } from 'pinia'
 import { ref } from 'vue'
 import { api, fieldReason, type Settings, toApiError } from '../api'
 
-export type SettingsField = 'operatorName' | 'timeZone' | 'relays'
+export type SettingsField = 'operatorName' | 'timeZone' | 'relays' | 'currency'
 
 export interface FieldError {
   /** The top-level field the error belongs to. */
@@ -21,7 +21,7 @@ export interface FieldError {
  */
 export function parseFieldError(field: string | undefined, message: string, reason: string): FieldError {
   if (!field) return { field: null, index: null, message }
-  const m = /^(?:args\[0\]\.)?(operatorName|timeZone|relays)(?:\[(\d+)\])?$/.exec(field)
+  const m = /^(?:args\[0\]\.)?(operatorName|timeZone|relays|currency)(?:\[(\d+)\])?$/.exec(field)
   if (!m) return { field: null, index: null, message }
   const idx = m[2]
   return { field: m[1] as SettingsField, index: idx === undefined ? null : Number(idx), message: reason }
@@ -51,6 +51,7 @@ export const useSettingsStore = defineStore('settings', () => {
         operatorName: draft.operatorName,
         timeZone: draft.timeZone,
         relays: [...draft.relays],
+        ...(draft.currency !== undefined ? { currency: draft.currency } : {}),
       })
       return true
     } catch (e) {

@@ -14,6 +14,7 @@
 //
 // Pure TypeScript: no Node, Electron or DOM imports, because the sandboxed preload bundles this file too.
 
+import { isCurrency } from '../money/iso4217'
 import type { SignerActivity } from '../signer-activity'
 import { type AuditCloseView, type AuditHeadView, auditCloseQuarterInput, type PeriodView } from './audit'
 import {
@@ -95,7 +96,19 @@ import {
   recipientsListInput,
   reconcileDifferencesInput,
 } from './recipients'
+import { relayUrl } from './relay-url'
 import { array, hex, type Infer, int, object, oneOf, optional, refine, type Schema, string, tuple } from './schema'
+import {
+  type BackupView,
+  backupCreateInput,
+  backupRestoreInput,
+  type FeesView,
+  feesSetInput,
+  type RestoreView,
+  relayCheckInput,
+  type RelayCheckView as SettingsRelayCheckView,
+  type WalletCheckView as SettingsWalletCheckView,
+} from './settings-screen'
 import {
   type DashboardSummaryView,
   dashboardSummaryInput,
@@ -295,12 +308,8 @@ export function isTimeZone(tz: string): boolean {
 
 export const MAX_RELAYS = 20
 
-export const relayUrl: Schema<string> = string({
-  min: 6,
-  max: 300,
-  pattern: /^wss?:\/\/[^\s/?#@]+(?::\d{1,5})?(?:\/[^\s]*)?$/,
-  patternName: 'a ws:// or wss:// relay URL',
-})
+// The relay address schema lives in ./relay-url.ts (it parses the URL and checks the host; issue 9c).
+export { relayUrl }
 
 export const settingsFields = {
   /** Shown on receipts, statements and the audit PDF. */
@@ -313,6 +322,8 @@ export const settingsFields = {
    * set only through `setup.setOperator` (which validates npub or hex), never through `settings.set`.
    */
   operatorPubkey: optional(hex(32)),
+  /** The currency amounts are shown in on the Settings screen's preview and reports (ISO 4217; issue 9c). */
+  currency: optional(refine(string({ min: 3, max: 3 }), isCurrency, 'an ISO 4217 currency code (e.g. EUR)')),
 } as const
 
 export const settingsSchema = object(settingsFields)
@@ -323,6 +334,7 @@ export const settingsPatchSchema = object({
   operatorName: optional(settingsFields.operatorName),
   timeZone: optional(settingsFields.timeZone),
   relays: optional(settingsFields.relays),
+  currency: settingsFields.currency,
 })
 export type SettingsPatch = Infer<typeof settingsPatchSchema>
 
@@ -578,6 +590,21 @@ export const METHODS = {
   /** The newest signed head, how many entries the log holds, and the start-up check's verdict. */
   'audit.head': method<AuditHeadView>()(),
   // ---- end audit (issue 10) ----
+  // ---- settings screen (issue 9c) ----
+  // Live checks, the fleet's default fees, ledger backup and restore (docs/settings.md; shapes in ./settings-screen.ts).
+  /** Connects to a relay and waits for one REQ to be answered by EOSE, within the timeout (default 6 s). */
+  'settings.checkRelay': method<SettingsRelayCheckView>()(relayCheckInput),
+  /** The saved operator wallet asked for get_info and get_balance. */
+  'settings.checkWallet': method<SettingsWalletCheckView>()(),
+  /** The fleet default fee configuration in force. */
+  'fees.get': method<FeesView>()(),
+  /** New fleet default fees from now on (appended to the ledger's fee configurations; splits unchanged). */
+  'fees.set': method<FeesView>()(feesSetInput),
+  /** A consistent ledger snapshot + journal copy with a SHA-256 manifest, in a new folder inside `folder`. */
+  'backup.create': method<BackupView>()(backupCreateInput),
+  /** Verifies a backup folder and stages it to replace the ledger at the next start (the old one kept aside). */
+  'backup.restore': method<RestoreView>()(backupRestoreInput),
+  // ---- end settings screen (issue 9c) ----
 } as const
 
 export type Methods = typeof METHODS

@@ -166,7 +166,7 @@ describe('WebSocket bridge', () => {
         ok: false,
         error: {
           code: 'bad_args',
-          message: 'args[0].relays[0]: expected a ws:// or wss:// relay URL (6–300 chars)',
+          message: 'args[0].relays[0]: not a relay address: a relay address starts with ws:// or wss://, not https://',
           field: 'args[0].relays[0]',
         },
       })
