@@ -121,6 +121,18 @@ describe('createDispatcher over the real services', () => {
       'audit.closeQuarter': [{ period: '2026Q3' }],
       'audit.head': [],
       // ---- end audit (issue 10) ----
+      // ---- audit export (issue 10b): the export reads the ledger (src-main/audit-export/*.test.ts) ----
+      'audit.export': [{ period: '2026Q3', draft: true }],
+      'audit.changes': [],
+      // ---- end audit export (issue 10b) ----
+      // ---- settlements and dashboard (issue 9): no ledger here (src-main/settlements/service.test.ts) ----
+      'settlements.list': [{}],
+      'settlements.count': [{}],
+      'settlements.get': [{ settlementId: 1 }],
+      'settlements.addNote': [{ settlementId: 1, text: 'checked the receipt' }],
+      'settlements.csv': [{}],
+      'dashboard.summary': [{}],
+      // ---- end settlements and dashboard (issue 9) ----
       // ---- settings screen (issue 9c): ledger reads and the secret store (src-main/settings-screen/service.test.ts) ----
       'settings.checkWallet': [],
       'fees.get': [],
@@ -143,6 +155,8 @@ describe('createDispatcher over the real services', () => {
       'signer.pin': [[], 'unavailable'],
       'signer.emulator.press': [[{ button: 'approve' }], 'forbidden'],
       'signer.emulator.pin': [[{ digits: '1234' }], 'forbidden'],
+      // audit export (issue 10b): a folder that is not under <data dir>/exports is not found
+      'audit.verifyExport': [[{ name: 'no-such-export' }], 'not_found'],
     }
     for (const m of METHOD_NAMES) {
       if (m === 'lps.register') continue // needs a real npub; covered by lps-ipc.test.ts

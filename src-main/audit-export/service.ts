@@ -41,6 +41,8 @@ export function auditExportHandlers(
   return {
     'audit.export': async ({ period, draft }) => {
       if (running) throw new ApiError('conflict', `an export of ${running} is running; wait for it to finish`)
+      // The ledger first: without it there is nothing to export, and no browser needs to start.
+      const store = ctx.ledger()
       running = period
       const nowMs = ctx.clock.nowMs()
       const name = `${period}${draft ? '-draft' : ''}-${stamp(nowMs)}`
@@ -57,7 +59,7 @@ export function auditExportHandlers(
         }
         const s = ctx.settings.get()
         const r = await exportAudit({
-          store: ctx.ledger(),
+          store,
           dataDir: ctx.dataDir,
           quarter: period,
           outDir,
@@ -88,6 +90,7 @@ export function auditExportHandlers(
       } catch (e) {
         const message = (e as Error).message
         progress(1, 'failed', true, message)
+        if (e instanceof ApiError) throw e
         if (e instanceof AuditExportError)
           throw new ApiError(e.field === 'quarter' ? 'conflict' : 'bad_args', message, 'period')
         log.error('audit export failed', { period, reason: message })

@@ -13,7 +13,7 @@ import type { NostrEvent } from '../../src-shared/nostr/event'
 import { cutJournal, journalRecords, rewriteJournal } from '../../test/support/ledger-tamper'
 import { startNodeServices } from '../../test/support/services'
 import type { FleetParts } from '../fleet/feature'
-import { noOperatorSigner, softwareOperatorSigner } from '../fleet/operator-signer'
+import { noOperatorSigner, type OperatorSignerProvider } from '../fleet/operator-signer'
 import { createFleetPartsSlot } from '../fleet/pairing-service'
 import '../ledger/registry'
 import { openLedgerInProcess } from '../ledger/store'
@@ -68,7 +68,14 @@ async function setup(nowMs: { v: number }, opts: { noSigner?: boolean } = {}) {
     ledgerReady: Promise.resolve(),
     onClose: (fn: () => void) => closers.push(async () => fn()),
   } as unknown as ServiceContext
-  const operator = await softwareOperatorSigner(new Uint8Array(32).fill(5))
+  // The operator's key through the provider interface only (the hardware signer's own tests cover the device).
+  const operatorKey = createSoftwareSigner(new Uint8Array(32).fill(5))
+  const operatorPk = await operatorKey.getPublicKey()
+  const operator: OperatorSignerProvider = {
+    current: () => operatorKey,
+    pubkey: () => operatorPk,
+    describe: () => 'test operator signer',
+  }
   const consoleSigner = createSoftwareSigner(new Uint8Array(32).fill(6))
   const fleet = createFleetPartsSlot()
   const state = createAuditState()
