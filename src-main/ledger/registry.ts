@@ -9,6 +9,7 @@ export { defineMigration, defineProcedure, registeredMigrations, registeredProce
 import '../accounting/procedures'
 import '../fleet/procedures'
 import '../fleet/store'
+import '../fleet/wallet-revocations'
 import '../lp-service/procedures'
 import '../lps/register'
 import '../notices/procedures'
