@@ -92,6 +92,24 @@ describe('createDispatcher over the real services', () => {
       'fleet.renew': [{ atmPubkey: 'ab'.repeat(32) }],
       'fleet.revoke': [{ atmPubkey: 'ab'.repeat(32), reason: 'stolen' }],
       'fleet.delegations': [],
+      // ---- fleet machine (issue 9d): no ledger open here (src-main/fleet/machine-ipc.test.ts) ----
+      'fleet.machine': [{ atm: 'ab'.repeat(32) }],
+      'fleet.setConfig': [
+        {
+          atmPubkey: 'ab'.repeat(32),
+          name: 'ATM 1',
+          currency: 'EUR',
+          fees: { cash_out: { platformPpm: 0, operatorPpm: 0 }, cash_in: { platformPpm: 0, operatorPpm: 0 } },
+          discountPpm: 0,
+          limits: {
+            cash_out: { minFiatMinor: '1', maxFiatMinor: '2' },
+            cash_in: { minFiatMinor: '1', maxFiatMinor: '2' },
+          },
+          relays: ['wss://relay.example.com'],
+        },
+      ],
+      'fleet.confirmWalletRevoked': [{ atmPubkey: 'ab'.repeat(32), rosterEventId: 'cd'.repeat(32) }],
+      // ---- end fleet machine (issue 9d) ----
       'worklist.resolve': [{ settlementId: 1, kind: 'fee_mismatch' }],
       'settlements.retry': [{ settlementId: 1 }],
       'settlements.forceReset': [{ settlementId: 1 }],

@@ -300,6 +300,8 @@ export async function runDemo(o: {
         discountPpm: 0,
         limits: LIMITS,
         nwcReceiveOnlyUri: receive.uri,
+        // A restart pairs the same ATM keys again (new wallets): a deliberate replacement of their configuration.
+        replace: true,
       })
       const cashInClient = new NwcClient({ connection: cashIn.uri, replyTimeoutMs: 15_000 })
       clients.push(cashInClient)

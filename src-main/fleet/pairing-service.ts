@@ -15,7 +15,10 @@
 // Also here: the delegation expiry warnings for the worklist and the once-a-day notice (a pure function over the
 // warnings, the last notice day per ATM and the clock; the shell only runs it on a timer).
 import { nowSec } from '../../src-shared/clock'
+import { ConfigWordsError, checkConfigFields } from '../../src-shared/fleet/config-words'
+import { walletConnectionProblem } from '../../src-shared/fleet/wallet-connection'
 import { ApiError, type Handlers, type Notice } from '../../src-shared/ipc/contract'
+import type { MachineDetailView, MachineRelayView, WalletRevocationView } from '../../src-shared/ipc/fleet-machine'
 import type {
   DelegationStatus,
   DelegationView,
@@ -23,7 +26,15 @@ import type {
   DelegationWindowView,
 } from '../../src-shared/ipc/fleet-pairing'
 import { DELEGATION_WARN_DAYS } from '../../src-shared/nostr/kinds'
-import { MachineConfigError } from '../../src-shared/nostr/machine-config'
+import {
+  buildMachineConfigTemplate,
+  configHistory,
+  delegationTokenSha256,
+  latestConfig,
+  type MachineConfig,
+  MachineConfigError,
+  type MachineConfigV1,
+} from '../../src-shared/nostr/machine-config'
 import {
   createPairing,
   type IssuedDelegation,
@@ -32,15 +43,24 @@ import {
   renewDelegation,
   revokeAtm,
 } from '../../src-shared/nostr/pairing'
-import { type Roster, rosterAt } from '../../src-shared/nostr/roster'
-import { type Signer, SignerOutputError } from '../../src-shared/signer'
+import { nextRosterCreatedAt, type Roster, rosterAt } from '../../src-shared/nostr/roster'
+import { type Signer, SignerOutputError, signEventChecked } from '../../src-shared/signer'
 import type { LedgerStore } from '../ledger/types'
 import type { ServiceContext } from '../service-context'
-import type { FleetParts } from './feature'
+import { type FleetParts, relayHealthView } from './feature'
 import { NO_OPERATOR_SIGNER, type OperatorSignerProvider } from './operator-signer'
 import { loadConfigs, loadDelegations, loadRosters } from './store'
+import { loadWalletRevokeAcks, pendingWalletRevocations } from './wallet-revocations'
 
-type PairingMethods = 'fleet.pair' | 'fleet.renew' | 'fleet.revoke' | 'fleet.delegations'
+type PairingMethods =
+  | 'fleet.pair'
+  | 'fleet.renew'
+  | 'fleet.revoke'
+  | 'fleet.delegations'
+  | 'fleet.machine'
+  | 'fleet.setConfig'
+  | 'fleet.walletRevocations'
+  | 'fleet.confirmWalletRevoked'
 
 const DAY_SEC = 86_400
 const NOTICE_CHECK_INTERVAL_MS = 3_600_000
@@ -267,10 +287,35 @@ export function pairingHandlers(ctx: ServiceContext, wiring: PairingWiring): Pic
 
   return {
     'fleet.pair': async (a) => {
+      // The ATM's wallet connections are checked whole before anything else (like the operator's own connection).
+      for (const f of ['nwcReceiveOnlyUri', 'nwcCashInUri'] as const) {
+        const uri = a[f]
+        const why = uri === undefined ? null : walletConnectionProblem(f, uri)
+        if (why) throw new ApiError('bad_args', `args[0].${f}: ${why}`, `args[0].${f}`)
+      }
       const { parts, signer, consolePubkey } = await ready()
       return serial(async () => {
         const rosters = await loadRosters(parts.ledger, parts.operatorPubkey)
         const current = rosterState(rosters)
+        // A key already paired is not silently re-configured: the operator sees the machine it is paired as (and,
+        // on the screen, the difference) and confirms the replacement with `replace: true`. Nothing is signed here.
+        let atmHex: string
+        try {
+          atmHex = normalizePubkey('atmNpubOrHex', extractAtmKey(a.atm))
+        } catch (e) {
+          throw toApi(e, { atmNpubOrHex: 'atm' })
+        }
+        const existingVersions = await loadConfigs(parts.ledger, parts.operatorPubkey, atmHex)
+        const existing = latestConfig(existingVersions)
+        if (existing && a.replace !== true) {
+          const state = current.members.includes(atmHex) ? 'is already paired' : 'was paired before (now revoked)'
+          log.info('pairing refused: key already paired', { atmPubkey: atmHex, machineId: existing.machineId })
+          throw new ApiError(
+            'conflict',
+            `args[0].atm: this ATM ${state} as machine ${existing.machineId} (${existing.name}); pairing it again replaces that machine's configuration, so confirm the replacement first`,
+            'args[0].atm',
+          )
+        }
         let pairing: Awaited<ReturnType<typeof createPairing>>
         try {
           pairing = await createPairing(
@@ -290,6 +335,7 @@ export function pairingHandlers(ctx: ServiceContext, wiring: PairingWiring): Pic
               },
               currentMembers: current.members,
               currentRosterCreatedAt: current.createdAt,
+              currentConfigCreatedAt: existing ? Math.max(...existingVersions.map((c) => c.createdAt)) : null,
               ...(a.windowDays !== undefined ? { windowDays: a.windowDays } : {}),
               ...(a.nwcReceiveOnlyUri !== undefined ? { nwcReceiveOnlyUri: a.nwcReceiveOnlyUri } : {}),
               ...(a.nwcCashInUri !== undefined ? { nwcCashInUri: a.nwcCashInUri } : {}),
@@ -305,9 +351,10 @@ export function pairingHandlers(ctx: ServiceContext, wiring: PairingWiring): Pic
         if (pairing.rosterEvent) await parts.fleet.ingestOperatorEvent(pairing.rosterEvent)
         await publish(parts, 'machine config', pairing.configEvent)
         if (pairing.rosterEvent) await publish(parts, 'roster', pairing.rosterEvent)
-        log.info('ATM paired', {
+        log.info(existing ? 'ATM paired again, replacing its configuration' : 'ATM paired', {
           atmPubkey: pairing.atmPubkey,
           machineId: a.machineId,
+          ...(existing ? { replacedMachineId: existing.machineId } : {}),
           untilSec: pairing.delegation.createdBefore,
           withWallet: a.nwcReceiveOnlyUri !== undefined,
           withCashInWallet: a.nwcCashInUri !== undefined,
@@ -415,8 +462,223 @@ export function pairingHandlers(ctx: ServiceContext, wiring: PairingWiring): Pic
     },
     'fleet.delegations': async () =>
       loadDelegationViews(ctx.ledger(), ctx.settings.get().operatorPubkey, nowSec(ctx.clock)),
+
+    'fleet.machine': async ({ atm }) => {
+      let atmPubkey: string
+      try {
+        atmPubkey = normalizePubkey('atm', extractAtmKey(atm))
+      } catch (e) {
+        throw toApi(e, {})
+      }
+      const parts = wiring.fleet.current()
+      const ledger = parts?.ledger ?? ctx.ledger()
+      const operatorPubkey = parts?.operatorPubkey ?? ctx.settings.get().operatorPubkey
+      const machines = parts ? await parts.fleet.machines() : []
+      const machine = machines.find((m) => m.atmPubkey === atmPubkey)
+      if (!machine || !operatorPubkey)
+        throw new ApiError('not_found', 'args[0].atm: the console knows no machine with this key', 'args[0].atm')
+      const configs = await loadConfigs(ledger, operatorPubkey, atmPubkey)
+      const views = await loadDelegationViews(ledger, operatorPubkey, nowSec(ctx.clock))
+      const last = await ledger.query<{
+        event_id: string
+        created_at: number
+        received_at_ms: number
+        outcome: 'booked' | 'history' | 'rejected'
+        reason: string | null
+      }>(
+        `SELECT event_id, created_at, received_at_ms, outcome, reason FROM fleet_record_outcome
+         WHERE atm_pubkey = ? ORDER BY received_at_ms DESC, id DESC LIMIT 1`,
+        [atmPubkey],
+      )
+      const pending = await walletRevocations(ledger, operatorPubkey)
+      return machineDetail({
+        machine,
+        configs,
+        delegation: views.find((v) => v.atmPubkey === atmPubkey && v.newest) ?? null,
+        last: last[0] ?? null,
+        poolHealth: parts ? parts.pool.health().map(relayHealthView) : [],
+        walletRevocation: pending.find((p) => p.atmPubkey === atmPubkey) ?? null,
+      })
+    },
+
+    'fleet.setConfig': async (a) => {
+      // Checked in the operator's units before the signer is asked anything.
+      try {
+        checkConfigFields({ ...a, machineId: 'x' })
+      } catch (e) {
+        if (e instanceof ConfigWordsError)
+          throw new ApiError('bad_args', `args[0].${e.field}: ${e.message}`, `args[0].${e.field}`)
+        throw e
+      }
+      const { parts, signer } = await ready()
+      return serial(async () => {
+        const configs = await loadConfigs(parts.ledger, parts.operatorPubkey, a.atmPubkey)
+        const latest = latestConfig(configs)
+        const current = rosterState(await loadRosters(parts.ledger, parts.operatorPubkey))
+        if (!latest || !current.members.includes(a.atmPubkey))
+          throw new ApiError(
+            'not_found',
+            'args[0].atmPubkey: this machine is not paired (pair it before changing its configuration)',
+            'args[0].atmPubkey',
+          )
+        if (a.baseEventId !== undefined && a.baseEventId !== latest.eventId)
+          throw new ApiError(
+            'conflict',
+            'args[0].baseEventId: the configuration changed since you opened it; reopen the machine and edit again',
+            'args[0].baseEventId',
+          )
+        // The new version keeps the delegation in force: it names the same token as the version it replaces.
+        const token = latest.delegationSha256
+          ? (await loadDelegations(parts.ledger)).find(
+              (d) => d.atmPubkey === a.atmPubkey && delegationTokenSha256(d.token) === latest.delegationSha256,
+            )?.token
+          : undefined
+        const next: MachineConfigV1 = {
+          v: 1,
+          atmPubkey: a.atmPubkey,
+          machineId: latest.machineId,
+          name: a.name,
+          currency: a.currency,
+          consolePubkey: latest.consolePubkey,
+          relays: [...a.relays],
+          fees: a.fees,
+          discountPpm: a.discountPpm,
+          limits: {
+            cash_out: limitsOf(a.limits.cash_out, 'limits.cash_out'),
+            cash_in: limitsOf(a.limits.cash_in, 'limits.cash_in'),
+          },
+        }
+        let ev: Awaited<ReturnType<typeof signEventChecked>>
+        try {
+          // Dated after the newest version: relays keep one version per address and break a tie by the lower id.
+          const createdAt = nextRosterCreatedAt(nowSec(ctx.clock), Math.max(...configs.map((c) => c.createdAt)))
+          ev = await signEventChecked(signer, buildMachineConfigTemplate(next, createdAt, token), parts.operatorPubkey)
+        } catch (e) {
+          throw toApi(e, {})
+        }
+        await parts.fleet.ingestOperatorEvent(ev)
+        const publishedTo = await publish(parts, 'machine config', ev)
+        log.info('machine config changed', { atmPubkey: a.atmPubkey, machineId: latest.machineId, eventId: ev.id })
+        ctx.emit('notice', {
+          level: 'info',
+          text: `Configuration of ${latest.machineId} signed and published`,
+          atMs: ctx.clock.nowMs(),
+        })
+        return { atmPubkey: a.atmPubkey, configEventId: ev.id, createdAt: ev.created_at, publishedTo }
+      })
+    },
+
+    'fleet.walletRevocations': async () => {
+      const operatorPubkey = ctx.settings.get().operatorPubkey
+      return operatorPubkey ? walletRevocations(ctx.ledger(), operatorPubkey) : []
+    },
+
+    'fleet.confirmWalletRevoked': async ({ atmPubkey, rosterEventId, note }) => {
+      const ledger = ctx.ledger()
+      const operatorPubkey = ctx.settings.get().operatorPubkey
+      const pending = operatorPubkey ? await walletRevocations(ledger, operatorPubkey) : []
+      if (!pending.some((p) => p.atmPubkey === atmPubkey && p.rosterEventId === rosterEventId))
+        throw new ApiError(
+          'not_found',
+          'args[0].rosterEventId: no open wallet reminder for this revocation (already confirmed, or the machine was not revoked)',
+          'args[0].rosterEventId',
+        )
+      const r = await ledger.call<{ ackId: number }>('fleet.confirmWalletRevoked', {
+        atmPubkey,
+        rosterEventId,
+        author: 'operator',
+        note: note?.trim() ? note.trim() : null,
+        atMs: ctx.clock.nowMs(),
+      })
+      log.info('ATM wallet connection revocation confirmed', { atmPubkey, rosterEventId, ackId: r.ackId })
+      return r
+    },
   }
 }
+
+/** The open wallet reminders, read from the ledger (rosters, configs, acknowledgements). */
+export async function walletRevocations(ledger: LedgerStore, operatorPubkey: string): Promise<WalletRevocationView[]> {
+  const [rosters, configs, acked] = await Promise.all([
+    loadRosters(ledger, operatorPubkey),
+    loadConfigs(ledger, operatorPubkey),
+    loadWalletRevokeAcks(ledger),
+  ])
+  const byAtm = new Map<string, MachineConfig[]>()
+  for (const c of configs) byAtm.set(c.atmPubkey, [...(byAtm.get(c.atmPubkey) ?? []), c])
+  return pendingWalletRevocations(rosters, byAtm, acked)
+}
+
+/** Pure: the detail view from what the ledger and the relay pool hold. */
+export function machineDetail(a: {
+  machine: MachineDetailView['machine']
+  configs: readonly MachineConfig[]
+  delegation: DelegationView | null
+  last: {
+    event_id: string
+    created_at: number
+    received_at_ms: number
+    outcome: 'booked' | 'history' | 'rejected'
+    reason: string | null
+  } | null
+  poolHealth: readonly RelayHealthLike[]
+  walletRevocation: WalletRevocationView | null
+}): MachineDetailView {
+  const c = latestConfig(a.configs)
+  const health = new Map(a.poolHealth.map((h) => [h.url.replace(/\/$/, ''), h]))
+  const relays: MachineRelayView[] = (c?.relays ?? []).map((url) => {
+    const h = health.get(url.replace(/\/$/, ''))
+    return h ? { ...h, url } : { url, state: 'not_followed' }
+  })
+  const byId = new Map(a.configs.map((x) => [x.eventId, x]))
+  return {
+    machine: a.machine,
+    config: c
+      ? {
+          eventId: c.eventId,
+          createdAt: c.createdAt,
+          signerPubkey: c.signerPubkey,
+          machineId: c.machineId,
+          name: c.name,
+          currency: c.currency,
+          relays: [...c.relays],
+          fees: c.fees,
+          discountPpm: c.discountPpm,
+          limits: {
+            cash_out: {
+              minFiatMinor: c.limits.cash_out.minFiatMinor.toString(),
+              maxFiatMinor: c.limits.cash_out.maxFiatMinor.toString(),
+            },
+            cash_in: {
+              minFiatMinor: c.limits.cash_in.minFiatMinor.toString(),
+              maxFiatMinor: c.limits.cash_in.maxFiatMinor.toString(),
+            },
+          },
+        }
+      : null,
+    history: configHistory(a.configs).map((h) => ({
+      eventId: h.eventId,
+      createdAt: h.createdAt,
+      signerPubkey: h.signerPubkey,
+      currency: byId.get(h.eventId)?.currency ?? c?.currency ?? '',
+      changes: h.changes,
+    })),
+    delegation: a.delegation,
+    lastSeenAtMs: a.last?.received_at_ms ?? null,
+    lastRecord: a.last
+      ? {
+          eventId: a.last.event_id,
+          createdAt: a.last.created_at,
+          receivedAtMs: a.last.received_at_ms,
+          outcome: a.last.outcome,
+          reason: a.last.reason,
+        }
+      : null,
+    relays,
+    walletRevocation: a.walletRevocation,
+  }
+}
+
+type RelayHealthLike = Omit<MachineRelayView, 'state'> & { state: Exclude<MachineRelayView['state'], 'not_followed'> }
 
 /** Accepts an npub, 64 hex, or a text (e.g. a pairing request shown by the ATM) that holds exactly one of them. */
 export function extractAtmKey(text: string): string {
@@ -450,7 +712,7 @@ function limitsOf(l: { minFiatMinor: string; maxFiatMinor: string }, field: stri
   if (min > max)
     throw new ApiError(
       'bad_args',
-      `args[0].${field}.minFiatMinor: must not exceed maxFiatMinor`,
+      `args[0].${field}.minFiatMinor: the minimum must not be more than the maximum`,
       `args[0].${field}.minFiatMinor`,
     )
   return { minFiatMinor: min, maxFiatMinor: max }

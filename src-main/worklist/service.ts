@@ -10,7 +10,7 @@
 import { nowSec } from '../../src-shared/clock'
 import type { Handlers } from '../../src-shared/ipc/contract'
 import type { SettlementWorkItem, WorklistView } from '../../src-shared/ipc/worklist'
-import { delegationWarnings, loadDelegationViews } from '../fleet/pairing-service'
+import { delegationWarnings, loadDelegationViews, walletRevocations } from '../fleet/pairing-service'
 import { toApiError } from '../lps/service'
 import type { PayoutWorklist } from '../payouts/procedures'
 import type { WaitingRecipient } from '../payouts/waiting'
@@ -96,6 +96,9 @@ export function worklistHandlers(ctx: ServiceContext): Pick<Handlers, WorklistMe
         delegations,
         waitingRecipients,
       }
+      // Wallet connections of revoked ATMs still to be revoked in the wallet, until the operator confirms (issue 9d).
+      const operatorPubkey = ctx.settings.get().operatorPubkey
+      if (operatorPubkey) view.walletRevocations = await walletRevocations(ledger, operatorPubkey)
       return view
     },
     'worklist.resolve': async ({ settlementId, kind, reference, note }) => {

@@ -10,6 +10,9 @@
 // decimal minor units. No floats touch them.
 import { defineStore } from 'pinia'
 import { ref } from 'vue'
+import { type ConfigDifference, configDifferences } from '../../src-shared/fleet/config-words'
+import { walletConnectionProblem } from '../../src-shared/fleet/wallet-connection'
+import type { MachineConfigView, WalletRevocationView } from '../../src-shared/ipc/fleet-machine'
 import type { DelegationView, FleetPairView, FleetRenewView, FleetRevokeView } from '../../src-shared/ipc/fleet-pairing'
 import { currencyExponent, isCurrency } from '../../src-shared/money/iso4217'
 import { type ApiError, api, fieldReason, toApiError } from '../api'
@@ -135,6 +138,14 @@ export function pairInput(f: PairForm) {
     throw new FormFieldError('windowDays', 'Must be a whole number of days.')
   const nwc = f.nwcReceiveOnlyUri.trim()
   const nwcPay = f.nwcCashInUri.trim()
+  // The same whole-URI check the main side runs, so a connection the ATM cannot use is named before sending.
+  for (const [field, uri] of [
+    ['nwcReceiveOnlyUri', nwc],
+    ['nwcCashInUri', nwcPay],
+  ] as const) {
+    const why = uri === '' ? null : walletConnectionProblem(field, uri)
+    if (why) throw new FormFieldError(field, why)
+  }
   return {
     atm: f.atm.trim(),
     machineId: f.machineId.trim(),
@@ -183,6 +194,26 @@ export function pairError(e: ApiError): PairError {
   return { field: null, code: e.code, message: e.message }
 }
 
+/**
+ * A pairing refused because the key is already paired: the machine it is paired as, and what replacing it would
+ * change (old → new, in percent and currency amounts). The operator confirms with "Replace" or goes back.
+ */
+export interface ReplaceOffer {
+  message: string
+  machineId: string
+  name: string
+  rosterStatus: string
+  differences: ConfigDifference[]
+}
+
+/** What replacing `existing` with the typed pairing would change, in the operator's words. */
+export function replaceDifferences(
+  existing: MachineConfigView,
+  input: ReturnType<typeof pairInput>,
+): ConfigDifference[] {
+  return configDifferences(existing, { ...input, relays: existing.relays })
+}
+
 /** The one-shot payload as the view shows it: from a pairing or a renewal. */
 export interface OneShot {
   kind: 'pair' | 'renew'
@@ -203,6 +234,9 @@ export const usePairingStore = defineStore('pairing', () => {
   const actionErrors = ref<Record<string, string>>({})
   const oneShot = ref<OneShot | null>(null)
   const done = ref<string | null>(null)
+  const replaceOffer = ref<ReplaceOffer | null>(null)
+  const walletReminders = ref<WalletRevocationView[]>([])
+  const remindersError = ref<string | null>(null)
 
   async function loadDelegations(): Promise<void> {
     try {
@@ -215,10 +249,14 @@ export const usePairingStore = defineStore('pairing', () => {
     }
   }
 
-  /** Pairs an ATM from the typed form; true on success (the one-shot payload is then set). */
-  async function pair(form: PairForm): Promise<boolean> {
+  /**
+   * Pairs an ATM from the typed form; true on success (the one-shot payload is then set). A key that is already
+   * paired comes back as a `replaceOffer` (nothing signed); `replace` is set only from that offer's "Replace".
+   */
+  async function pair(form: PairForm, replace = false): Promise<boolean> {
     formError.value = null
     done.value = null
+    replaceOffer.value = null
     let input: ReturnType<typeof pairInput>
     try {
       input = pairInput(form)
@@ -231,7 +269,7 @@ export const usePairingStore = defineStore('pairing', () => {
     }
     busy.value = 'pair'
     try {
-      const r = await api()['fleet.pair'](input)
+      const r = await api()['fleet.pair'](replace ? { ...input, replace: true } : input)
       oneShot.value = {
         kind: 'pair',
         machineId: r.machineId,
@@ -246,12 +284,54 @@ export const usePairingStore = defineStore('pairing', () => {
     } catch (e) {
       const err = toApiError(e)
       if (err.code === 'unavailable') unavailable.value = err.message
+      else if (err.code === 'conflict' && err.field === 'args[0].atm') replaceOffer.value = await offerFor(err, input)
       else formError.value = pairError(err)
       return false
     } finally {
       busy.value = null
     }
   }
+
+  async function offerFor(err: ApiError, input: ReturnType<typeof pairInput>): Promise<ReplaceOffer> {
+    const message = fieldReason(err)
+    try {
+      const m = await api()['fleet.machine']({ atm: input.atm })
+      return {
+        message,
+        machineId: m.config?.machineId ?? m.machine.machineId ?? '',
+        name: m.config?.name ?? m.machine.name ?? '',
+        rosterStatus: m.machine.rosterStatus,
+        differences: m.config ? replaceDifferences(m.config, input) : [],
+      }
+    } catch {
+      return { message, machineId: '', name: '', rosterStatus: 'member', differences: [] }
+    }
+  }
+
+  function dismissReplace(): void {
+    replaceOffer.value = null
+  }
+
+  async function loadWalletReminders(): Promise<void> {
+    try {
+      walletReminders.value = await api()['fleet.walletRevocations']()
+      remindersError.value = null
+    } catch (e) {
+      remindersError.value = toApiError(e).message
+    }
+  }
+
+  /** The operator says the ATM's wallet connection is revoked in the wallet: recorded, and the reminder goes. */
+  const confirmWalletRevoked = (r: WalletRevocationView, note: string) =>
+    act(`wallet:${r.atmPubkey}`, async () => {
+      await api()['fleet.confirmWalletRevoked']({
+        atmPubkey: r.atmPubkey,
+        rosterEventId: r.rosterEventId,
+        ...(note.trim() ? { note: note.trim() } : {}),
+      })
+      done.value = `Noted: the wallet connection of ${r.machineId ?? 'the machine'} is revoked in your wallet.`
+      await loadWalletReminders()
+    })
 
   async function act(key: string, call: () => Promise<void>): Promise<boolean> {
     busy.value = key
@@ -289,7 +369,9 @@ export const usePairingStore = defineStore('pairing', () => {
   const revoke = (atmPubkey: string, reason: string) =>
     act(`revoke:${atmPubkey}`, async () => {
       await api()['fleet.revoke']({ atmPubkey, reason: reason.trim() })
-      done.value = 'Machine revoked: a new roster without it was signed and published.'
+      done.value =
+        'Machine revoked: a new roster without it was signed and published. Now revoke its wallet connection in your wallet.'
+      await loadWalletReminders()
     })
 
   /**
@@ -320,6 +402,12 @@ export const usePairingStore = defineStore('pairing', () => {
     revoke,
     dismissOneShot,
     clearUnavailable,
+    replaceOffer,
+    dismissReplace,
+    walletReminders,
+    remindersError,
+    loadWalletReminders,
+    confirmWalletRevoked,
   }
 })
 

@@ -40,6 +40,14 @@ import {
   remoteSignerConnectInput,
 } from './bunker'
 import {
+  type FleetSetConfigView,
+  fleetConfirmWalletRevokedInput,
+  fleetMachineInput,
+  fleetSetConfigInput,
+  type MachineDetailView,
+  type WalletRevocationView,
+} from './fleet-machine'
+import {
   type DelegationView,
   type FleetPairView,
   type FleetRenewView,
@@ -415,6 +423,17 @@ export const METHODS = {
   'fleet.revoke': method<FleetRevokeView>()(fleetRevokeInput),
   /** Every delegation issued, newest first, with window, status and days left. */
   'fleet.delegations': method<DelegationView[]>()(),
+  // ---- fleet machine (issue 9d) ----
+  // One machine's detail, config edits signed on the operator's signer, wallet reminders (shapes in ./fleet-machine.ts).
+  /** Status, last seen, last record, delegation window, relay health, the config in force and its signed history. */
+  'fleet.machine': method<MachineDetailView>()(fleetMachineInput),
+  /** Signs (on the operator's signer), stores and publishes a new config version for a paired ATM. */
+  'fleet.setConfig': method<FleetSetConfigView>()(fleetSetConfigInput),
+  /** Revoked ATMs whose wallet connection the operator has not confirmed revoking in the wallet yet. */
+  'fleet.walletRevocations': method<WalletRevocationView[]>()(),
+  /** The operator confirms the ATM's wallet connection is revoked in the wallet (an append-only acknowledgement). */
+  'fleet.confirmWalletRevoked': method<{ ackId: number }>()(fleetConfirmWalletRevokedInput),
+  // ---- end fleet machine (issue 9d) ----
   'settings.get': method<Settings>()(),
   /** Applies a validated patch, persists it and answers the full new settings. */
   'settings.set': method<Settings>()(settingsPatchSchema),

@@ -6,7 +6,7 @@
 //
 // JSON-safe: fiat limits are decimal strings in minor units, fees are integer ppm, times are unix seconds.
 // Pure TypeScript (only ./schema): the sandboxed preload bundles this file through contract.ts.
-import { decimal, hex, int, object, optional, string } from './schema'
+import { boolean, decimal, hex, int, object, optional, string } from './schema'
 
 const directionFees = object({ platformPpm: int(0, 150_000), operatorPpm: int(0, 150_000) })
 const directionLimits = object({ minFiatMinor: decimal(18), maxFiatMinor: decimal(18) })
@@ -38,6 +38,11 @@ export const fleetPairInput = object({
   nwcCashInUri: optional(
     string({ min: 20, max: 4000, pattern: /^nostr\+walletconnect:\/\//, patternName: 'a nostr+walletconnect:// URI' }),
   ),
+  /**
+   * The ATM key is already paired: without this the service refuses with `conflict` naming the machine it is paired
+   * as (nothing signed); true replaces that machine's configuration after the operator has seen the difference.
+   */
+  replace: optional(boolean()),
 })
 
 export const fleetRenewInput = object({ atmPubkey: hex(32), windowDays: optional(int(1, 90)) })

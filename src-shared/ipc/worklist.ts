@@ -4,6 +4,8 @@
 // JSON-safe: amounts are decimal strings with their unit in the name, times are ms since the epoch.
 //
 // Pure TypeScript (only ./schema): the sandboxed preload bundles this file through contract.ts.
+
+import type { WalletRevocationView } from './fleet-machine'
 import type { DelegationWarningView } from './fleet-pairing'
 import { boolean, int, object, oneOf, optional, string } from './schema'
 
@@ -73,6 +75,8 @@ export interface WorklistView {
   reconcile: { runId: number; fromSec: number; untilSec: number; items: ReconcileWorkItem[] } | null
   /** ATMs whose newest delegation expires within 14 days or has expired (revoked ATMs left out), soonest first. */
   delegations: DelegationWarningView[]
+  /** Revoked ATMs whose wallet connection the operator has not confirmed revoking in the wallet (issue 9d). */
+  walletRevocations?: WalletRevocationView[]
   /** Recipients whose accrued sats wait (no destination, or paused): "… has no destination: N sats waiting". */
   waitingRecipients?: Array<{
     recipientKind: 'platform' | 'split' | 'lp'

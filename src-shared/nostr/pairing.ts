@@ -162,6 +162,11 @@ export interface CreatePairingInput {
   nwcReceiveOnlyUri?: string
   /** Pay-capable, budget-limited NWC URI for cash-in (handed over in the payload only, never stored). */
   nwcCashInUri?: string
+  /**
+   * created_at of the newest config version of this ATM when it is paired again (a replacement): the new version is
+   * dated at least a second later, because relays keep one version per address and break a tie by the lower id.
+   */
+  currentConfigCreatedAt?: number | null
 }
 
 export interface Pairing {
@@ -220,7 +225,7 @@ export async function createPairing(input: CreatePairingInput, signer: Signer, c
   // The config names the token it puts in force, so an older token of this ATM stops counting (§6).
   const configEvent = await signEventChecked(
     signer,
-    buildMachineConfigTemplate(config, now, delegation.token),
+    buildMachineConfigTemplate(config, nextRosterCreatedAt(now, input.currentConfigCreatedAt), delegation.token),
     input.operatorPubkey,
   )
   const rosterEvent = input.currentMembers.includes(atmPubkey)
