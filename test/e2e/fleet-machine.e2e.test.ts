@@ -15,6 +15,12 @@ import type { WindowApi } from '../../src-shared/ipc/renderer-api'
 import { type ChromiumSession, chromiumMissingReason, formatProblems, launchChromium } from '../support/chromium'
 import { type ServedProcess, startServeProcess } from '../support/serve-process'
 
+/** The data-testid of the focused element, read in the page (the test file itself has no DOM types). */
+const focusedTestId = () =>
+  (
+    globalThis as unknown as { document: { activeElement: { getAttribute(n: string): string | null } | null } }
+  ).document.activeElement?.getAttribute('data-testid')
+
 const ROOT = resolve(import.meta.dirname, '../..')
 const RESULTS = join(ROOT, 'test-results')
 const PLACEHOLDER = /coming soon|placeholder|lorem ipsum|todo\b|not implemented/i
@@ -72,7 +78,7 @@ describe.skipIf(missing !== null)('Fleet machine detail and replace confirmation
     expect(await nameRow.locator('.new').textContent()).toBe('Replaced kiosk')
     expect(await page.getByTestId('pair-replace-fees.cash_out.operatorPpm').locator('.new').textContent()).toBe('7%')
     // The question has the focus (keyboard and screen-reader users land on it).
-    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('pair-replace')
+    expect(await page.evaluate(focusedTestId)).toBe('pair-replace')
     expect(await page.getByTestId('signer-dialog').count()).toBe(0) // nothing asked of the signer
     await page.getByTestId('pair-form').screenshot({ path: join(RESULTS, 'fleet-replace-confirmation.png') })
     await page.getByTestId('pair-replace-cancel').click()
@@ -101,9 +107,7 @@ describe.skipIf(missing !== null)('Fleet machine detail and replace confirmation
     await page.screenshot({ path: join(RESULTS, 'fleet-machine-detail.png'), fullPage: true })
     await page.keyboard.press('Escape')
     expect(await panel.count()).toBe(0)
-    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe(
-      `details-${m.atmPubkey}`,
-    )
+    expect(await page.evaluate(focusedTestId)).toBe(`details-${m.atmPubkey}`)
 
     const problems = chrome.problems.splice(0)
     expect(problems, formatProblems(problems)).toEqual([])
