@@ -200,7 +200,7 @@ describe.skipIf(missing !== null)('Settings screen in Chromium over headless mod
     served = await startServeProcess(dataDir, ['--secret-key-file', keyFile])
     await page.goto(`${served.url}#/settings`)
     await page.getByTestId('fees-card').waitFor()
-    await expect.poll(() => page.getByTestId('fees-unset').count(), { timeout: 20_000 }).toBe(1)
+    await expect.poll(() => page.getByTestId('fees-unset').count(), { timeout: 60_000 }).toBe(1)
     expect(readdirSync(dataDir).some((n) => n.startsWith('ledger-before-restore-'))).toBe(true)
     const after = chrome.problems.splice(0)
     // Reconnecting to the restarted server may log the old bridge's close; anything else is a failure.

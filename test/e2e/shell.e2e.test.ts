@@ -27,13 +27,14 @@ const RESULTS = join(ROOT, 'test-results')
 const PKG = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }
 
 const VIEWS = [
-  { id: 'dashboard', label: 'Dashboard' },
-  { id: 'fleet', label: 'Fleet' },
-  { id: 'lps', label: 'Liquidity providers' },
-  { id: 'settlements', label: 'Settlements' },
-  { id: 'audit', label: 'Audit' },
-  { id: 'signer', label: 'Signer' },
-  { id: 'settings', label: 'Settings' },
+  // `empty`: what the view shows on a console with nothing booked or paired yet (null: the view has no empty state).
+  { id: 'dashboard', label: 'Dashboard', empty: null },
+  { id: 'fleet', label: 'Fleet', empty: 'empty-fleet' },
+  { id: 'lps', label: 'Liquidity providers', empty: 'empty-lps' },
+  { id: 'settlements', label: 'Settlements', empty: 'settlements-empty' },
+  { id: 'audit', label: 'Audit', empty: 'audit-periods' },
+  { id: 'signer', label: 'Signer', empty: 'empty-signer' },
+  { id: 'settings', label: 'Settings', empty: null },
 ] as const
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -134,7 +135,7 @@ describe.skipIf(missing !== null)('app shell in Chromium over headless mode', ()
       expect(await page.getByTestId(`nav-${v.id}`).getAttribute('aria-current')).toBe('page')
       expect(new URL(page.url()).hash).toBe(`#/${v.id}`)
       expect(await page.title()).toBe(`${v.label} — Satmachine Console`)
-      if (!['dashboard', 'settings'].includes(v.id)) await page.getByTestId(`empty-${v.id}`).waitFor()
+      if (v.empty) await page.getByTestId(v.empty).waitFor()
       await page.screenshot({ path: join(RESULTS, `shell-${v.id}.png`) })
     }
     // A reload lands on the same view; back goes to the previous one.
