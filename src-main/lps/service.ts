@@ -158,13 +158,14 @@ export function ledgerDestinationLookup(ledger: () => LedgerStore): DestinationL
   }
 }
 
-export function lpsHandlers(ctx: ServiceContext, wiring: LpsWiring = {}): Pick<Handlers, LpMethods> {
-  const log = ctx.log.child('lps')
-  const checker = wiring.checker ?? createDestinationChecker({ logger: log.child('check') })
-  let secretsPromise: Promise<SecretStore> | undefined
-  const secrets = (): Promise<SecretStore> => {
-    const s = wiring.secrets
-    if (!s) {
+/**
+ * The secret store, opened once on first use. Without one an NWC destination cannot be stored: the refusal names
+ * the destination field (storing the URI in plain text instead is never an option). Shared with the recipients.
+ */
+export function secretStoreOnce(source: LpsWiring['secrets']): () => Promise<SecretStore> {
+  let opened: Promise<SecretStore> | undefined
+  return () => {
+    if (!source)
       return Promise.reject(
         new ApiError(
           'unavailable',
@@ -172,14 +173,19 @@ export function lpsHandlers(ctx: ServiceContext, wiring: LpsWiring = {}): Pick<H
           'args[0].destination',
         ),
       )
-    }
-    secretsPromise ??= typeof s === 'function' ? s() : Promise.resolve(s)
-    return secretsPromise
+    opened ??= typeof source === 'function' ? source() : Promise.resolve(source)
+    return opened
   }
+}
 
-  /** Calls a procedure, logging and translating a refusal. */
-  async function call<R>(
-    method: LpMethods,
+/** Calls a ledger procedure; a refusal is logged (`<what> request refused`) and translated for the operator. */
+export function ledgerCaller<M extends string>(
+  ctx: ServiceContext,
+  log: ReturnType<ServiceContext['log']['child']>,
+  what: string,
+) {
+  return async function call<R>(
+    method: M,
     procedure: string,
     args: Record<string, unknown>,
     fields?: Record<string, string>,
@@ -189,11 +195,18 @@ export function lpsHandlers(ctx: ServiceContext, wiring: LpsWiring = {}): Pick<H
     } catch (e) {
       const api = toApiError(e, fields)
       if (api instanceof ApiError) {
-        log.warn('lp request refused', { method, code: api.code, field: api.field, reason: api.message })
+        log.warn(`${what} request refused`, { method, code: api.code, field: api.field, reason: api.message })
       }
       throw api
     }
   }
+}
+
+export function lpsHandlers(ctx: ServiceContext, wiring: LpsWiring = {}): Pick<Handlers, LpMethods> {
+  const log = ctx.log.child('lps')
+  const checker = wiring.checker ?? createDestinationChecker({ logger: log.child('check') })
+  const secrets = secretStoreOnce(wiring.secrets)
+  const call = ledgerCaller<LpMethods>(ctx, log, 'lp')
 
   const now = () => ctx.clock.nowMs()
 

@@ -14,7 +14,7 @@ import { ApiError, type Handlers } from '../../src-shared/ipc/contract'
 import type { DestinationInput } from '../../src-shared/ipc/lps'
 import type { RecipientKindView, RecipientsView, RecipientView } from '../../src-shared/ipc/recipients'
 import type { StoredDestination } from '../lps/procedures'
-import { toApiError } from '../lps/service'
+import { ledgerCaller, secretStoreOnce } from '../lps/service'
 import { createDestinationChecker, type DestinationChecker } from '../payouts/destinations/check'
 import { openReconcileDifferences, reconcileStatus } from '../reconcile/loop'
 import { SecretBoxError } from '../secrets/secret-box'
@@ -81,38 +81,8 @@ export function recipientsHandlers(
   const log = ctx.log.child('recipients')
   const checker = wiring.checker ?? createDestinationChecker({ logger: log.child('check') })
   const now = () => ctx.clock.nowMs()
-  let secretsPromise: Promise<SecretStore> | undefined
-  const secrets = (): Promise<SecretStore> => {
-    const s = wiring.secrets
-    if (!s) {
-      return Promise.reject(
-        new ApiError(
-          'unavailable',
-          'args[0].destination: secret storage is not set up, so an NWC connection cannot be stored encrypted',
-          'args[0].destination',
-        ),
-      )
-    }
-    secretsPromise ??= typeof s === 'function' ? s() : Promise.resolve(s)
-    return secretsPromise
-  }
-
-  async function call<R>(
-    method: RecipientMethods,
-    procedure: string,
-    args: Record<string, unknown>,
-    fields?: Record<string, string>,
-  ): Promise<R> {
-    try {
-      return await ctx.ledger().call<R>(procedure, args)
-    } catch (e) {
-      const api = toApiError(e, fields)
-      if (api instanceof ApiError) {
-        log.warn('recipient request refused', { method, code: api.code, field: api.field, reason: api.message })
-      }
-      throw api
-    }
-  }
+  const secrets = secretStoreOnce(wiring.secrets)
+  const call = ledgerCaller<RecipientMethods>(ctx, log, 'recipient')
 
   const locks = new Map<string, Promise<unknown>>()
   function serialFor<T>(key: string, fn: () => Promise<T>): Promise<T> {
