@@ -1,6 +1,6 @@
 // Date formatting in the operator's zone: the same instant shows the wall-clock time of the chosen zone.
 import { describe, expect, it } from 'vitest'
-import { formatDateTime, formatFiatAmount, formatSatsAmount, formatWhen, timeZones } from './format'
+import { formatDateTime, formatFiatAmount, formatFiatCode, formatSatsAmount, formatWhen, timeZones } from './format'
 
 // 2026-11-21T23:30:00Z
 const T = Date.UTC(2026, 10, 21, 23, 30)
@@ -54,5 +54,23 @@ describe('formatFiatAmount / formatSatsAmount', () => {
     expect(formatSatsAmount('1000', 'de-DE')).toBe('1 sat')
     expect(formatSatsAmount('123456789000', 'de-DE')).toBe('123.456.789 sats')
     expect(formatSatsAmount('-2000', 'en-US')).toBe('-2 sats')
+  })
+})
+
+describe('formatFiatCode / formatSatsAmount (LP screen)', () => {
+  it('formats fiat minor units per locale with the currency exponent, exactly (Intl puts a no-break space)', () => {
+    expect(formatFiatCode('123450', 'GTQ', 'en-US')).toBe('GTQ\u00a01,234.50')
+    expect(formatFiatCode('123450', 'EUR', 'de-DE')).toBe('1.234,50\u00a0EUR')
+    expect(formatFiatCode('5', 'JPY', 'en-US')).toBe('JPY\u00a05')
+    // Beyond 2^53: digit for digit, no float rounding.
+    expect(formatFiatCode('900719925474099312', 'USD', 'en-US')).toBe('USD\u00a09,007,199,254,740,993.12')
+    expect(formatFiatCode(-250n, 'USD', 'en-US')).toBe('-USD\u00a02.50')
+  })
+
+  it('shows msat as sats, keeping a sub-sat rest', () => {
+    expect(formatSatsAmount('1234000', 'en-US')).toBe('1,234 sats')
+    expect(formatSatsAmount('1234567', 'en-US')).toBe('1,234.567 sats')
+    expect(formatSatsAmount('1000', 'en-US')).toBe('1 sat')
+    expect(formatSatsAmount('1234000', 'de-DE')).toBe('1.234 sats')
   })
 })

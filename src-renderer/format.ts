@@ -42,18 +42,25 @@ export function uiLocale(): string {
 
 const fiatFormatters = new Map<string, Intl.NumberFormat>()
 
-/** "200000" GTQ → "Q2,000.00" (en-US) or "2.000,00 GTQ" (de-DE); an unknown code falls back to "GTQ 2000.00". */
-export function formatFiatAmount(minor: string | bigint, currency: string, locale: string = uiLocale()): string {
+/**
+ * How the currency is named: `symbol` ("Q2,000.00", the default on the dashboard and settlements) or `code`
+ * ("GTQ 2,000.00", on the LP screen and statements, where an LP may hold a currency other than the operator's and a
+ * symbol such as "$" would not say which).
+ */
+export type CurrencyDisplay = 'symbol' | 'code'
+
+function fiat(minor: string | bigint, currency: string, locale: string, display: CurrencyDisplay): string {
   const value = typeof minor === 'bigint' ? minor : /^-?\d+$/.test(minor) ? BigInt(minor) : null
   if (value === null) return `${minor} ${currency}`
   if (!isCurrency(currency)) return `${currency} ${value.toString()}`
-  const key = `${locale}|${currency}`
+  const key = `${locale}|${currency}|${display}`
   let f = fiatFormatters.get(key)
   if (!f) {
     const e = currencyExponent(currency)
     f = new Intl.NumberFormat(locale, {
       style: 'currency',
       currency,
+      currencyDisplay: display,
       minimumFractionDigits: e,
       maximumFractionDigits: e,
     })
@@ -61,6 +68,16 @@ export function formatFiatAmount(minor: string | bigint, currency: string, local
   }
   // A decimal string is formatted exactly (Intl.NumberFormat v3); the cast is for older DOM typings.
   return f.format(formatMinor(value, currency) as unknown as number)
+}
+
+/** "200000" GTQ → "Q2,000.00" (en-US) or "2.000,00 GTQ" (de-DE); an unknown code falls back to "GTQ 2000.00". */
+export function formatFiatAmount(minor: string | bigint, currency: string, locale: string = uiLocale()): string {
+  return fiat(minor, currency, locale, 'symbol')
+}
+
+/** Like formatFiatAmount with the ISO code instead of the symbol: "123450" GTQ → "GTQ 1,234.50" (en-US). */
+export function formatFiatCode(minor: string | bigint, currency: string, locale: string = uiLocale()): string {
+  return fiat(minor, currency, locale, 'code')
 }
 
 const satFormatters = new Map<string, Intl.NumberFormat>()
