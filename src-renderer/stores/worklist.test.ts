@@ -1,7 +1,7 @@
 // The worklist store against the real contract: arguments are checked by the real `settlements.*`, `worklist.*` and
 // `payouts.*` schemas (fake-bridge.test-support.ts), so an inline error's field comes from the same path the main
-// side reports. Checks the mapping of refusals to inline messages, that a failed action keeps the list, and that a
-// successful one reloads it.
+// side reports. Checks the mapping of refusals to inline messages, that a failed action keeps the list, that a
+// successful one reloads it, and that a revoked ATM's wallet reminder counts and is confirmed with its roster version.
 import { createPinia, setActivePinia } from 'pinia'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { ApiError } from '../../src-shared/ipc/contract'
@@ -86,7 +86,7 @@ describe('worklist store', () => {
     const w = useWorklistStore()
     bridge.handlers['worklist.list'] = () => ONE
     await w.load()
-    expect(w.counts).toEqual({ settlements: 1, payouts: 0, paused: 1, alerts: 0, reconcile: 0, total: 2 })
+    expect(w.counts).toEqual({ settlements: 1, payouts: 0, paused: 1, alerts: 0, reconcile: 0, wallet: 0, total: 2 })
     bridge.handlers['payouts.resume'] = () => {
       throw new ApiError('conflict', 'connection lp-1 is not paused')
     }
@@ -130,6 +130,55 @@ describe('worklist store', () => {
     await w.load()
     expect(w.loadError).toBe('the ledger is still opening')
     expect(w.view).toBeNull()
+  })
+
+  it("a revoked ATM's wallet reminder counts, and confirming it sends its roster version and reloads", async () => {
+    const w = useWorklistStore()
+    const reminder = {
+      atmPubkey: 'ab'.repeat(32),
+      machineId: 'atm-1',
+      name: 'Main Street',
+      rosterEventId: 'cd'.repeat(32),
+      revokedAtSec: 1_700_000_000,
+    }
+    let list: WorklistView = { ...EMPTY, walletRevocations: [reminder] }
+    bridge.handlers['worklist.list'] = () => list
+    bridge.handlers['fleet.confirmWalletRevoked'] = () => {
+      list = { ...EMPTY, walletRevocations: [] }
+      return { ackId: 1 }
+    }
+    await w.load()
+    expect(w.counts.wallet).toBe(1)
+    expect(w.counts.total).toBe(1)
+    expect(await w.confirmWalletRevoked(reminder, '  done in Alby  ')).toBe(true)
+    expect(bridge.calls.find((c) => c.method === 'fleet.confirmWalletRevoked')?.args).toEqual([
+      { atmPubkey: reminder.atmPubkey, rosterEventId: reminder.rosterEventId, note: 'done in Alby' },
+    ])
+    expect(w.done).toBe('Noted: the wallet connection of Main Street is revoked in your wallet.')
+    expect(w.counts.total).toBe(0)
+  })
+
+  it('a refused wallet confirmation stays under its reminder and keeps the list', async () => {
+    const w = useWorklistStore()
+    const reminder = {
+      atmPubkey: 'ab'.repeat(32),
+      machineId: null,
+      name: null,
+      rosterEventId: 'cd'.repeat(32),
+      revokedAtSec: 1_700_000_000,
+    }
+    const list: WorklistView = { ...EMPTY, walletRevocations: [reminder] }
+    bridge.handlers['worklist.list'] = () => list
+    bridge.handlers['fleet.confirmWalletRevoked'] = () => {
+      throw new ApiError('not_found', 'no open wallet reminder for this revocation', 'args[0].rosterEventId')
+    }
+    await w.load()
+    expect(await w.confirmWalletRevoked(reminder)).toBe(false)
+    expect(bridge.calls.find((c) => c.method === 'fleet.confirmWalletRevoked')?.args).toEqual([
+      { atmPubkey: reminder.atmPubkey, rosterEventId: reminder.rosterEventId },
+    ])
+    expect(w.errors[`wallet:${reminder.atmPubkey}`]?.field).toBe('rosterEventId')
+    expect(w.view).toEqual(list)
   })
 
   it('worklistCounts of nothing is zero', () => {

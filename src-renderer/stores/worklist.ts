@@ -1,13 +1,16 @@
 // Worklist store: what needs the operator's hand (src-shared/ipc/worklist.ts) — errored or stuck settlements,
 // refunds owed, fee mismatches, payouts that failed for good or whose outcome is unknown, paused wallet connections,
-// alerts and reconciliation differences — and the actions that clear them. Every action goes to the main side, which
+// alerts, reconciliation differences and revoked ATMs whose wallet connection is still to be revoked in the wallet —
+// and the actions that clear them. Every action goes to the main side, which
 // re-checks the state; on success the list is fetched again (the ledger, not this store, decides what is left), on
 // failure the error is kept under the item's key, naming the field, and the list is left as it was.
 import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
+import type { WalletRevocationView } from '../../src-shared/ipc/fleet-machine'
 import type { WorklistView } from '../../src-shared/ipc/worklist'
 import { type ApiError, api, fieldReason, toApiError } from '../api'
 
+export type { WalletRevocationView } from '../../src-shared/ipc/fleet-machine'
 export type { PayoutWorkItem, ReconcileWorkItem, SettlementWorkItem, WorklistView } from '../../src-shared/ipc/worklist'
 
 /** The operator-facing names of the fields the worklist actions take. */
@@ -59,6 +62,7 @@ export function worklistCounts(v: WorklistView | null): {
   paused: number
   alerts: number
   reconcile: number
+  wallet: number
   total: number
 } {
   const settlements = v?.settlements.length ?? 0
@@ -66,7 +70,16 @@ export function worklistCounts(v: WorklistView | null): {
   const paused = v?.pausedConnections.length ?? 0
   const alerts = v?.alerts.length ?? 0
   const reconcile = v?.reconcile?.items.length ?? 0
-  return { settlements, payouts, paused, alerts, reconcile, total: settlements + payouts + paused + alerts + reconcile }
+  const wallet = v?.walletRevocations?.length ?? 0
+  return {
+    settlements,
+    payouts,
+    paused,
+    alerts,
+    reconcile,
+    wallet,
+    total: settlements + payouts + paused + alerts + reconcile + wallet,
+  }
 }
 
 /** A release needs the operator's explicit "it was not paid" when the wallet could not prove the outcome. */
@@ -151,6 +164,23 @@ export const useWorklistStore = defineStore('worklist', () => {
       api()['payouts.release']({ payoutId, ...(acceptUnpaid ? { acceptUnpaid: true } : {}) }),
     )
 
+  /**
+   * The operator confirms they revoked a revoked ATM's wallet connection in the wallet (the console cannot reach
+   * it there); the reminder then leaves the worklist and the Fleet screen. Keyed by the roster version that dropped
+   * the ATM, so the main side refuses a confirmation of a reminder that is no longer open.
+   */
+  const confirmWalletRevoked = (r: WalletRevocationView, note?: string) =>
+    run(
+      `wallet:${r.atmPubkey}`,
+      `Noted: the wallet connection of ${r.name ?? r.machineId ?? 'the revoked machine'} is revoked in your wallet.`,
+      () =>
+        api()['fleet.confirmWalletRevoked']({
+          atmPubkey: r.atmPubkey,
+          rosterEventId: r.rosterEventId,
+          ...(note?.trim() ? { note: note.trim() } : {}),
+        }),
+    )
+
   /** Records a renderer-side refusal (bad typed input) under `key` without calling the main side. */
   function reject(key: string, err: ActionError): void {
     errors.value = { ...errors.value, [key]: err }
@@ -188,6 +218,7 @@ export const useWorklistStore = defineStore('worklist', () => {
     resolveFeeMismatch,
     resume,
     release,
+    confirmWalletRevoked,
     reject,
     clearError,
     follow,
