@@ -371,12 +371,24 @@ export async function getSettlement(
     ),
   ])
   const badges = await loadBadges(ledger, id, r, operatorPubkey)
-  const refundHandedBack = await ledger.query(
-    `SELECT 1 AS x FROM acct_worklist_ack WHERE settlement_id = ? AND kind = 'refund_due'`,
+  // The worklist acknowledgements: who resolved what, when, with the note typed on the worklist (and the refund
+  // reference the leg was marked with), so the drawer shows the resolution and not only that the item left the list.
+  const acks = await ledger.query<{ kind: string; author: string; note: string | null; at_ms: bigint }>(
+    'SELECT kind, author, note, at_ms FROM acct_worklist_ack WHERE settlement_id = ? ORDER BY id',
     [id],
+    BIG,
   )
+  const refundHandedBack = acks.some((a) => a.kind === 'refund_due')
   for (const l of legs)
-    if (l.kind === 'refund_due' && l.state === 'refund_owed' && refundHandedBack.length) l.state = 'refund_handed_back'
+    if (l.kind === 'refund_due' && l.state === 'refund_owed' && refundHandedBack) l.state = 'refund_handed_back'
+  const refundRef = refundHandedBack
+    ? ((
+        await ledger.query<{ paid_ref: string | null }>(
+          `SELECT paid_ref FROM acct_leg WHERE settlement_id = ? AND kind = 'refund_due' AND paid_ref LIKE 'refund:%' ORDER BY id DESC LIMIT 1`,
+          [id],
+        )
+      )[0]?.paid_ref ?? null)
+    : null
   return {
     row: rowView(r),
     atmEventId: r.atm_event_id,
@@ -418,6 +430,15 @@ export async function getSettlement(
       author: e.author,
       atMs: Number(e.at_ms),
     })),
+    resolutions: acks
+      .filter((a) => a.kind === 'refund_due' || a.kind === 'fee_mismatch')
+      .map((a) => ({
+        kind: a.kind as 'refund_due' | 'fee_mismatch',
+        author: a.author,
+        note: a.note,
+        reference: a.kind === 'refund_due' && refundRef ? refundRef.slice('refund:'.length) : null,
+        atMs: Number(a.at_ms),
+      })),
   }
 }
 

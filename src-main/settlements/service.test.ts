@@ -2,7 +2,8 @@
 // an in-process ledger holding every registered module, seeded with the README fleet): keyset paging visits every
 // row once in each sort order, each filter narrows to exactly the matching rows, the search finds a hash prefix and
 // a full hash, the detail has legs and append-only notes, the CSV carries the filter and its dictionary, the
-// Dashboard sums the periods exactly, and a booking pushes `settlements.changed`.
+// Dashboard sums the periods exactly, a booking pushes `settlements.changed`, and a worklist resolution (who, when,
+// note, refund reference) is part of the detail.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -248,5 +249,32 @@ describe('dashboard.summary', () => {
     const ev = pushed.filter((p) => p.event === 'settlements.changed').at(-1)
     expect(ev?.payload).toMatchObject({ version: expect.any(String) })
     expect((await list({ limit: 1 })).rows[0]?.paymentHash).toBe(hashOf(500))
+  })
+})
+
+describe('settlements.get after the worklist', () => {
+  it('shows a refund handed back with its reference, author, time and note', async () => {
+    const id = ids[6] as number
+    ok(
+      await d(
+        'worklist.resolve',
+        [{ settlementId: id, kind: 'refund_due', reference: 'R-0007', note: 'Cash handed back at the counter' }],
+        caller,
+      ),
+    )
+    const s = ok<SettlementDetailView>(await d('settlements.get', [{ settlementId: id }], caller))
+    expect(s.legs.find((l) => l.kind === 'refund_due')?.state).toBe('refund_handed_back')
+    expect(s.resolutions).toEqual([
+      {
+        kind: 'refund_due',
+        author: 'operator',
+        note: 'Cash handed back at the counter',
+        reference: 'R-0007',
+        atMs: clock.nowMs(),
+      },
+    ])
+    // A settlement nothing was resolved on says so with an empty list.
+    const other = ok<SettlementDetailView>(await d('settlements.get', [{ settlementId: ids[1] as number }], caller))
+    expect(other.resolutions).toEqual([])
   })
 })

@@ -148,6 +148,17 @@ export interface SettlementEventView {
   atMs: number
 }
 
+/** A worklist item the operator resolved on this settlement (refund handed back, fee mismatch looked into). */
+export interface SettlementResolutionView {
+  kind: 'refund_due' | 'fee_mismatch'
+  author: string
+  /** The note typed when resolving it, if any. */
+  note: string | null
+  /** The refund reference the operator gave (refunds only). */
+  reference: string | null
+  atMs: number
+}
+
 export interface SettlementDetailView {
   row: SettlementRowView
   atmEventId: string | null
@@ -181,6 +192,8 @@ export interface SettlementDetailView {
   legs: SettlementLegView[]
   notes: SettlementNoteView[]
   events: SettlementEventView[]
+  /** Worklist items resolved on this settlement, oldest first (append-only acknowledgements). */
+  resolutions?: SettlementResolutionView[]
 }
 
 export interface SettlementCsvView {
