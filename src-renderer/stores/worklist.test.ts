@@ -86,7 +86,7 @@ describe('worklist store', () => {
     const w = useWorklistStore()
     bridge.handlers['worklist.list'] = () => ONE
     await w.load()
-    expect(w.counts).toEqual({ settlements: 1, payouts: 0, paused: 1, alerts: 0, reconcile: 0, wallet: 0, total: 2 })
+    expect(w.counts).toEqual({ settlements: 1, payouts: 0, paused: 1, alerts: 0, reconcile: 0, wallet: 0, waiting: 0, total: 2 })
     bridge.handlers['payouts.resume'] = () => {
       throw new ApiError('conflict', 'connection lp-1 is not paused')
     }
@@ -179,6 +179,23 @@ describe('worklist store', () => {
     ])
     expect(w.errors[`wallet:${reminder.atmPubkey}`]?.field).toBe('rosterEventId')
     expect(w.view).toEqual(list)
+  })
+
+  it('recipients whose sats wait for a destination count as needing a hand', () => {
+    const c = worklistCounts({
+      ...EMPTY,
+      waitingRecipients: [
+        {
+          recipientKind: 'platform',
+          recipientId: 'platform',
+          reason: 'no_destination',
+          accruedMsat: '1600000',
+          waitingSat: '1600',
+          text: 'platform has no destination: 1600 sats waiting',
+        },
+      ],
+    })
+    expect(c).toMatchObject({ waiting: 1, total: 1 })
   })
 
   it('worklistCounts of nothing is zero', () => {

@@ -1,7 +1,7 @@
 // Worklist store: what needs the operator's hand (src-shared/ipc/worklist.ts) — errored or stuck settlements,
 // refunds owed, fee mismatches, payouts that failed for good or whose outcome is unknown, paused wallet connections,
-// alerts, reconciliation differences and revoked ATMs whose wallet connection is still to be revoked in the wallet —
-// and the actions that clear them. Every action goes to the main side, which
+// alerts, reconciliation differences, revoked ATMs whose wallet connection is still to be revoked in the wallet, and
+// recipients whose sats wait for a destination — and the actions that clear them. Every action goes to the main side, which
 // re-checks the state; on success the list is fetched again (the ledger, not this store, decides what is left), on
 // failure the error is kept under the item's key, naming the field, and the list is left as it was.
 import { defineStore } from 'pinia'
@@ -63,6 +63,7 @@ export function worklistCounts(v: WorklistView | null): {
   alerts: number
   reconcile: number
   wallet: number
+  waiting: number
   total: number
 } {
   const settlements = v?.settlements.length ?? 0
@@ -71,6 +72,7 @@ export function worklistCounts(v: WorklistView | null): {
   const alerts = v?.alerts.length ?? 0
   const reconcile = v?.reconcile?.items.length ?? 0
   const wallet = v?.walletRevocations?.length ?? 0
+  const waiting = v?.waitingRecipients?.length ?? 0
   return {
     settlements,
     payouts,
@@ -78,7 +80,8 @@ export function worklistCounts(v: WorklistView | null): {
     alerts,
     reconcile,
     wallet,
-    total: settlements + payouts + paused + alerts + reconcile + wallet,
+    waiting,
+    total: settlements + payouts + paused + alerts + reconcile + wallet + waiting,
   }
 }
 

@@ -11,7 +11,9 @@
 //      shows every badge green (signature, delegation, roster, wallet proof with the preimage, receipt published
 //      with its event id and relays) and a leg for each LP;
 //   4. both LPs are paid (their wallets received the sats; the LP screen shows the paid amount and the last payout);
-//   5. a record whose claimed fee disagrees with ours lands on the worklist with its reason, and is resolved there;
+//   5. a record whose claimed fee disagrees with ours lands on the worklist with its reason, and is resolved there
+//      (the resolution, with its note, then shows in the settlement's drawer); the platform fee's and the commission
+//      splits' sats, which have no destination yet, are listed as waiting;
 //   6. the ATM is revoked (approved on the device); the worklist reminds the operator to revoke its wallet
 //      connection in the wallet too, and the reminder goes once they confirm it in the dialog.
 // Every screen is visited and screenshotted into test-results/walkthrough-*.png; the test fails on any console error,
@@ -368,6 +370,7 @@ describe.skipIf(missing !== null)("a new operator's walkthrough in Chromium (iss
       )
       .toMatch(/\d.*sats/)
     await page.getByTestId('chart-volume').locator('svg').first().waitFor()
+    await screen(page, '08-dashboard-sale')
 
     await go(page, 'settlements')
     const row = page.getByTestId(`settlement-row-${settlementId}`)
@@ -416,6 +419,17 @@ describe.skipIf(missing !== null)("a new operator's walkthrough in Chromium (iss
       expect(text).not.toMatch(/None yet/)
     }
     await screen(page, '11-lps-paid')
+    // The settlement's LP legs are paid by those payouts, each proven by a preimage.
+    const paidLegs = (await call<SettlementDetailView>(page, 'settlements.get', { settlementId })).legs.filter(
+      (l) => l.kind === 'lp',
+    )
+    expect(paidLegs.map((l) => [l.recipientName, l.state])).toEqual(
+      expect.arrayContaining([
+        ['Ana', 'paid'],
+        ['Beto', 'paid'],
+      ]),
+    )
+    for (const l of paidLegs) expect(l.payout?.preimage).toMatch(/^[0-9a-f]{64}$/)
 
     // ---- 5. A worklist item, made the way it happens: the ATM claims a fee that differs from ours ----
     const odd = await sim.sell({ scenario: 'fee-mismatch', fiatMinor: 3_000n })
@@ -443,6 +457,11 @@ describe.skipIf(missing !== null)("a new operator's walkthrough in Chromium (iss
     expect(norm(await page.getByTestId(`work-reason-${oddId}`).textContent())).toMatch(
       /^The ATM claims [\d,]+ sats (more|less) fee than the console computed\.$/,
     )
+    // The platform fee and the commission splits have no destination yet: their sats wait, and the worklist says so.
+    for (const id of ['platform-platform', 'split-owner', 'split-tech'])
+      expect(norm(await page.getByTestId(`work-waiting-${id}`).textContent()), id).toMatch(
+        /[\d,]+ sats accrued and waiting: no destination is set to pay it\. Set it under Settings → Recipients\./,
+      )
     await screen(page, '12-worklist-fee-mismatch')
     await item.getByLabel(`Note for settlement ${oddId}`).fill('Machine fee table was out of date; updated it.')
     await item.getByRole('button', { name: 'Looked into' }).click()
@@ -489,6 +508,9 @@ describe.skipIf(missing !== null)("a new operator's walkthrough in Chromium (iss
     await expect.poll(() => reminder.count(), { timeout: 30_000 }).toBe(0)
     await expect.poll(async () => norm(await page.getByTestId('worklist-done').textContent())).toMatch(/wallet/i)
     expect(await call<unknown[]>(page, 'fleet.walletRevocations')).toEqual([])
+    await go(page, 'fleet')
+    await page.getByTestId('fleet-machines').waitFor()
+    expect(await page.getByTestId('fleet-wallet-reminders').count()).toBe(0)
 
     // ---- Every screen, once more, as the operator leaves it ----
     for (const v of VIEWS) {
