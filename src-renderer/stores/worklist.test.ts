@@ -86,7 +86,16 @@ describe('worklist store', () => {
     const w = useWorklistStore()
     bridge.handlers['worklist.list'] = () => ONE
     await w.load()
-    expect(w.counts).toEqual({ settlements: 1, payouts: 0, paused: 1, alerts: 0, reconcile: 0, wallet: 0, waiting: 0, total: 2 })
+    expect(w.counts).toEqual({
+      settlements: 1,
+      payouts: 0,
+      paused: 1,
+      alerts: 0,
+      reconcile: 0,
+      wallet: 0,
+      waiting: 0,
+      total: 2,
+    })
     bridge.handlers['payouts.resume'] = () => {
       throw new ApiError('conflict', 'connection lp-1 is not paused')
     }

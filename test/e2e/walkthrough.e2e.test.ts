@@ -31,7 +31,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type AtmSimulator, type Customer, createAtmSimulator } from '../../src-main/atm-sim/simulator'
 import type { SimWallet } from '../../src-main/embedded/lightning'
 import { type LnurlServer, startLnurlServer } from '../../src-main/embedded/lnurl-server'
-import type { WindowApi } from '../../src-shared/ipc/renderer-api'
 import type { SettlementDetailView, SettlementPageView } from '../../src-shared/ipc/settlements'
 import { type ChromiumSession, chromiumMissingReason, formatProblems, launchChromium } from '../support/chromium'
 import { LightningNetwork } from '../support/lightning'
@@ -201,7 +200,10 @@ describe.skipIf(missing !== null)("a new operator's walkthrough in Chromium (iss
     if (shot) await page.screenshot({ path: join(RESULTS, `walkthrough-${shot}.png`), fullPage: true })
     await panel.getByTestId('device-approve').click()
     await expect
-      .poll(async () => (await deviceScreen(page))?.answered ?? -1, { timeout: 30_000, message: 'the device to answer' })
+      .poll(async () => (await deviceScreen(page))?.answered ?? -1, {
+        timeout: 30_000,
+        message: 'the device to answer',
+      })
       .toBeGreaterThan(answered)
   }
 
@@ -477,7 +479,14 @@ describe.skipIf(missing !== null)("a new operator's walkthrough in Chromium (iss
     await page.getByTestId(`settlement-open-${oddId}`).click()
     await drawer.waitFor()
     await expect
-      .poll(async () => norm(await page.getByTestId('drawer-resolutions').textContent({ timeout: 1_000 }).catch(() => '')))
+      .poll(async () =>
+        norm(
+          await page
+            .getByTestId('drawer-resolutions')
+            .textContent({ timeout: 1_000 })
+            .catch(() => ''),
+        ),
+      )
       .toMatch(/^operator · .*Fee mismatch looked into: Machine fee table was out of date; updated it\.$/)
     await screen(page, '12-drawer-resolved')
     await page.keyboard.press('Escape')
