@@ -521,6 +521,10 @@ describe.skipIf(missing !== null)("a new operator's walkthrough in Chromium (iss
     await page.getByTestId('fleet-machines').waitFor()
     expect(await page.getByTestId('fleet-wallet-reminders').count()).toBe(0)
 
+    // The Dashboard's worklist figure counts what is left: the three recipients still waiting for a destination.
+    await go(page, 'dashboard')
+    await expect.poll(async () => norm(await page.getByTestId('kpi-worklist-value').textContent())).toBe('3')
+
     // ---- Every screen, once more, as the operator leaves it ----
     for (const v of VIEWS) {
       await go(page, v)
