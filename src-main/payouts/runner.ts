@@ -14,7 +14,7 @@
 //     on the connection pause and an operator alert is raised — no part of the batch is paid;
 //  6. each planned payout: the invoice is obtained from the recipient's destination (the first wave's already
 //     while step 5 waits for the balance) and stored, the request is built and signed, `markSending` stores it
-//     (journal fsync), and only then is it published.
+//     (journal fsync; handed to the ledger right behind the invoice, see payOne), and only then is it published.
 // Every state change is one ledger procedure (src-main/payouts/procedures.ts) that resolves only after its
 // journal record is durable; nothing is published before the state that explains it is on disk.
 
