@@ -6,6 +6,7 @@
 // the relay process on 127.0.0.1, the @getalby/sdk wallet service, and make_invoice on each recipient's own
 // wallet connection before the pay request is built. Each record's legs go to five recipients (platform fee,
 // two splits, two LPs), so each record causes five payouts (threshold 1 sat).
+import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -32,21 +33,61 @@ import { percentile, recordBench, round, spread } from './lib'
 const RECORDS = Number(process.env.PAYOUT_BENCH_RECORDS ?? 200)
 const RUNS = Number(process.env.PAYOUT_BENCH_RUNS ?? 3)
 const WARMUP = 10
+/** Where the wallets live: `child` (default, their own process, as a real wallet) or `inprocess` (this process). */
+const WALLET_PLACE = process.env.PAYOUT_BENCH_WALLET === 'inprocess' ? 'inprocess' : 'child'
+
+interface Wallets {
+  operatorUri: string
+  recipientUris: Record<string, string>
+  close(): Promise<void>
+}
+
+/**
+ * The operator's wallet and the recipients' wallets: in a child process (bench/wallet-service-child.ts) unless
+ * PAYOUT_BENCH_WALLET=inprocess asks for the wallet service inside this process (the earlier set-up, to compare).
+ */
+async function startWallets(relayUrl: string, childEntry: string): Promise<Wallets> {
+  const recipients = SEEDED_RECIPIENTS.map(recipientKey)
+  if (WALLET_PLACE === 'inprocess') {
+    const net = new LightningNetwork()
+    const svc = await startWalletService({ relayUrls: [relayUrl], network: net })
+    const op = await svc.fundedConnection('operator', 10n ** 14n)
+    const recipientUris: Record<string, string> = {}
+    for (const key of recipients) {
+      const c = await svc.addConnection({ wallet: net.createWallet(key, 0n), methods: ['make_invoice'] })
+      recipientUris[key] = c.uri
+    }
+    return { operatorUri: op.uri, recipientUris, close: () => svc.close() }
+  }
+  const config = JSON.stringify({ relayUrl, operatorBalanceMsat: (10n ** 14n).toString(), recipients })
+  const child = spawn(process.execPath, [childEntry, config], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const exited = new Promise<void>((res) => child.once('exit', () => res()))
+  const ready = await new Promise<{ operatorUri: string; recipientUris: Record<string, string> }>((res, rej) => {
+    let buf = ''
+    child.once('exit', (code) => rej(new Error(`wallet service child ended early (exit ${code})`)))
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString()
+      const line = buf.split('\n').find((l) => l.startsWith('READY '))
+      if (line) res(JSON.parse(line.slice('READY '.length)))
+    })
+  })
+  return {
+    ...ready,
+    async close() {
+      child.stdin!.end()
+      await exited
+    },
+  }
+}
 
 it('payouts per second and record → requests published latency', async () => {
-  const built = await buildLedgerWorker()
+  const built = await buildLedgerWorker({ extraEntries: { 'wallet-service-child': 'bench/wallet-service-child.ts' } })
   const dir = mkdtempSync(join(tmpdir(), 'payout-bench-'))
   const relay = await startRelay()
-  const net = new LightningNetwork()
-  const svc = await startWalletService({ relayUrls: [relay.url], network: net })
-  const op = await svc.fundedConnection('operator', 10n ** 14n)
-  const uris: Record<string, string> = {}
-  for (const r of SEEDED_RECIPIENTS) {
-    const c = await svc.addConnection({ wallet: net.createWallet(recipientKey(r), 0n), methods: ['make_invoice'] })
-    uris[recipientKey(r)] = c.uri
-  }
+  const wallets = await startWallets(relay.url, built.entries['wallet-service-child']!)
+  const uris = wallets.recipientUris
   const store = await openLedger({ dir, workerUrl: built.workerUrl })
-  const nwc = new NwcClient({ connection: op.uri, replyTimeoutMs: 10_000 })
+  const nwc = new NwcClient({ connection: wallets.operatorUri, replyTimeoutMs: 10_000 })
   const resolver = walletInvoiceResolver(uris)
   // Where the time goes: every ledger call (by procedure), ledger query, wallet call and invoice fetch the runner
   // makes, timed (they overlap when payouts run concurrently, so the sums exceed the wall time).
@@ -205,6 +246,7 @@ it('payouts per second and record → requests published latency', async () => {
           ]),
         ),
       },
+      wallets: WALLET_PLACE === 'child' ? 'wallet service in its own process' : 'wallet service in the bench process',
       path: 'book → plan → get_balance ∥ make_invoice on recipient wallet → attachInvoice → sign (WASM) → markSending (fsync) → publish → pay_invoice answer → markPaid; concurrency 5; relay process on 127.0.0.1',
     }
     console.log('[bench payouts]', JSON.stringify(data))
@@ -214,7 +256,7 @@ it('payouts per second and record → requests published latency', async () => {
     nwc.close()
     resolver.close()
     await store.close()
-    await svc.close()
+    await wallets.close()
     await relay.stop()
     built.dispose()
     rmSync(dir, { recursive: true, force: true })

@@ -9,6 +9,8 @@
 // - it has no notification publisher: `sendNotification()` signs and publishes kind 23197 (and 23196 when the
 //   connection offers NIP-04) itself, and `autoNotify` does so whenever the simulated ledger settles;
 // - it always advertises `nip04 nip44_v2`: `infoEncryption` publishes a different info event instead.
+// Its pure-JS signing, signature checks and per-message NIP-44 key derivation are swapped for the console's WASM
+// crypto and one kept key per connection (`useFastCrypto`): same events on the wire, less CPU per request.
 // Fault injection (error codes, hang, delay, dropped, duplicated or garbage responses, wrong or missing
 // preimages, non-integer amounts) hooks the same two seams: the handler, and the pool's publish of the response.
 // Faults are correlated with the request that caused them through AsyncLocalStorage, not by guessing order.
@@ -33,6 +35,7 @@ import { decode as decodeBolt11 } from 'light-bolt11-decoder'
 import * as nip04 from 'nostr-tools/nip04'
 import * as nip44 from 'nostr-tools/nip44'
 import { finalizeEvent, generateSecretKey, getPublicKey, type NostrEvent } from 'nostr-tools/pure'
+import { nwcCrypto, nwcCryptoReady } from '../wallet/nwc-crypto'
 import { type LightningNetwork, SimPaymentError, type SimTransaction, type SimWallet } from './lightning'
 
 export type FixtureMethod =
@@ -212,6 +215,8 @@ export async function startWalletService(opts: {
 }): Promise<WalletServiceFixture> {
   const sdk = await loadSdk()
   const service = new sdk.NWCWalletService({ relayUrls: opts.relayUrls })
+  await nwcCryptoReady
+  useFastCrypto(service)
   const als = new AsyncLocalStorage<RequestContext>()
   const conns = new Map<string, ConnectionState>() // by client pubkey
   let closedResolve!: () => void
@@ -566,6 +571,53 @@ export async function startWalletService(opts: {
   }
 
   return fixture
+}
+
+/**
+ * The SDK's request loop signs every response and its relay connection checks every request's signature with
+ * pure-JS secp256k1, and it derives the NIP-44 conversation key (an ECDH) afresh for each request and each
+ * response. This simulated wallet is test and demo equipment that answers the console's own requests, so it is
+ * made as cheap as a real wallet would be: the console's WASM signer and verifier (src-main/wallet/nwc-crypto.ts,
+ * which falls back to the pure implementation itself) and one conversation key per connection, kept. The bytes
+ * on the wire are the same NIP-47 events; only the CPU per request changes. The three methods replaced are the
+ * SDK's own instance methods (`signEvent`, `encrypt`, `decrypt`) and the relay's `verifyEvent`; NIP-04 stays
+ * with the SDK.
+ */
+function useFastCrypto(service: SdkWalletService): void {
+  const crypto = nwcCrypto()
+  type KeyPair = { walletSecret: string; clientPubkey: string }
+  type Template = { kind: number; created_at: number; tags: string[][]; content: string }
+  const s = service as unknown as {
+    signEvent(t: Template, secretHex: string): Promise<NostrEvent>
+    encrypt(kp: KeyPair, content: string, encryption: string): Promise<string>
+    decrypt(kp: KeyPair, content: string, encryption: string): Promise<string>
+  }
+  const pool = service.pool as unknown as {
+    ensureRelay(url: string, params?: unknown): Promise<{ verifyEvent: (ev: NostrEvent) => boolean }>
+  }
+  const keys = new Map<string, Uint8Array>()
+  const conversationKey = (kp: KeyPair): Uint8Array => {
+    const id = `${kp.walletSecret}:${kp.clientPubkey}`
+    let key = keys.get(id)
+    if (!key) {
+      key = nip44.getConversationKey(hexToBytes(kp.walletSecret), kp.clientPubkey)
+      keys.set(id, key)
+    }
+    return key
+  }
+  const sdkEncrypt = s.encrypt.bind(service)
+  const sdkDecrypt = s.decrypt.bind(service)
+  s.signEvent = async (t, secretHex) => crypto.sign(t, hexToBytes(secretHex))
+  s.encrypt = async (kp, content, encryption) =>
+    encryption === 'nip04' ? sdkEncrypt(kp, content, encryption) : nip44.encrypt(content, conversationKey(kp))
+  s.decrypt = async (kp, content, encryption) =>
+    encryption === 'nip04' ? sdkDecrypt(kp, content, encryption) : nip44.decrypt(content, conversationKey(kp))
+  const sdkEnsureRelay = pool.ensureRelay.bind(service.pool)
+  pool.ensureRelay = async (url, params) => {
+    const relay = await sdkEnsureRelay(url, params)
+    relay.verifyEvent = (ev) => crypto.verify(ev)
+    return relay
+  }
 }
 
 class HandlerError extends Error {

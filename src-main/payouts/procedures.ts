@@ -367,6 +367,13 @@ export const markSendingProc: Procedure<unknown, PayoutView> = (db, raw) => {
   const requestJson = str(a, 'requestJson', 100_000)
   const requestExpiresAtSec = int(a, 'requestExpiresAtSec')
   const nowMs = int(a, 'nowMs')
+  // The invoice the signed request pays, when the caller names it: it must be the one stored. The runner names it
+  // because it hands this call to the ledger right behind attachInvoice without waiting for that one's fsync
+  // (commits keep message order, so this record is journaled after it); should the attach have been refused, this
+  // refuses too, and a request that pays some other invoice is never stored, let alone published.
+  if (a.bolt11 !== undefined && str(a, 'bolt11', 8000) !== p.bolt11) {
+    throw new PayoutStateError('bolt11', 'E_CONFLICT', `payout ${p.id} holds a different invoice than the request pays`)
+  }
   const next = markSending(p, { requestId, requestJson, requestExpiresAtSec, nowMs })
   db.run(
     `INSERT INTO payout_request (request_id, payout_id, attempt, bolt11, payment_hash, request_json, expires_at_sec,

@@ -14,7 +14,7 @@
 //     on the connection pause and an operator alert is raised — no part of the batch is paid;
 //  6. each planned payout: the invoice is obtained from the recipient's destination (the first wave's already
 //     while step 5 waits for the balance) and stored, the request is built and signed, `markSending` stores it
-//     (journal fsync), and only then is it published.
+//     (journal fsync; handed to the ledger right behind the invoice, see payOne), and only then is it published.
 // Every state change is one ledger procedure (src-main/payouts/procedures.ts) that resolves only after its
 // journal record is durable; nothing is published before the state that explains it is on disk.
 
@@ -361,8 +361,8 @@ export function createPayoutRunner(o: PayoutRunnerOptions): PayoutRunner {
 
   /** Step 6 for one planned payout; `asked`: its invoice, already requested while the balance was checked. */
   async function payOne(r: FullRow, asked?: Promise<ResolvedDestination>): Promise<PayoutView | null> {
-    let bolt11 = r.bolt11
-    let paymentHash = r.payment_hash
+    const bolt11 = r.bolt11
+    const paymentHash = r.payment_hash
     const attempt = Number(r.attempt)
     if (bolt11 === null || paymentHash === null) {
       let inv: ResolvedDestination
@@ -392,27 +392,45 @@ export function createPayoutRunner(o: PayoutRunnerOptions): PayoutRunner {
         })
       }
       const target = inv.kind === 'invoice' ? inv.bolt11 : `keysend:${inv.nodeId}:${inv.preimage}`
-      await ledger.call('payouts.attachInvoice', {
+      // The invoice is stored, the request signed and `markSending` handed to the ledger one behind the other,
+      // without waiting for the invoice's own fsync in between: the ledger commits in message order and
+      // journals a prefix, so once `markSending` is durable the invoice is too, and `markSending` refuses a
+      // request for any invoice other than the stored one. What exactly-once needs still holds: nothing is
+      // published before the `sending` record that explains it is on disk.
+      const attached = ledger.call('payouts.attachInvoice', {
         payoutId: r.id,
         bolt11: target,
         paymentHash: inv.paymentHash,
         amountMsat: inv.amountMsat,
         nowMs: clock.nowMs(),
       })
+      attached.catch(() => undefined) // awaited below, after markSending has been handed over
+      const built = await buildPay(target, r.amount_msat)
+      const sending = markSendingCall(r.id, target, built)
+      sending.catch(() => undefined) // awaited below
+      await attached
       crash('invoice_stored', r.id)
-      bolt11 = target
-      paymentHash = inv.paymentHash
+      await sending
+      crash('sending_journaled', r.id)
+      return sendAndSettle(r.id, built.event, target, inv.paymentHash, attempt, false)
     }
+    // A retry with its invoice already stored: sign, journal `sending`, then publish.
     const built = await buildPay(bolt11, r.amount_msat)
-    await call('markSending', {
-      payoutId: r.id,
+    await markSendingCall(r.id, bolt11, built)
+    crash('sending_journaled', r.id)
+    return sendAndSettle(r.id, built.event, bolt11, paymentHash, attempt, false)
+  }
+
+  /** The `markSending` transition for a signed request that pays `target` (journal fsync before it resolves). */
+  function markSendingCall(id: string, target: string, built: Awaited<ReturnType<typeof buildPay>>) {
+    return call('markSending', {
+      payoutId: id,
+      bolt11: target,
       requestId: built.id,
       requestJson: JSON.stringify(built.event),
       requestExpiresAtSec: built.expiresAtSec,
       nowMs: clock.nowMs(),
     })
-    crash('sending_journaled', r.id)
-    return sendAndSettle(r.id, built.event, bolt11, paymentHash, attempt, false)
   }
 
   async function pool<T>(items: T[], fn: (t: T) => Promise<PayoutView | null>): Promise<(PayoutView | null)[]> {

@@ -181,6 +181,8 @@ it(`pays ${SETTLEMENTS} settlements exactly once across ${ROUNDS} SIGKILLs (seed
       : { killAfterSteps: 1 + Math.floor(rand() * 40) }
     const r = await runRound(plan)
     log.push(`${round}:${plan.selfKill ?? `steps=${plan.killAfterSteps}`}→paid ${r.paid}${r.done ? ' DONE' : ''}`)
+    // One line per round as it ends, so a run that runs out of time still shows how far it got.
+    console.log(`[payout-crash] round ${round + 1}/${ROUNDS}: ${log.at(-1)}`)
     if (r.done) {
       finishedEarly = true
       break
@@ -296,4 +298,4 @@ it(`pays ${SETTLEMENTS} settlements exactly once across ${ROUNDS} SIGKILLs (seed
   } finally {
     await s.close()
   }
-}, 240_000)
+}, 720_000)
