@@ -424,7 +424,8 @@ const ROWS_PER_READ = 2000
 /** The rows `rowids` of the codec's table, each as its values in declared column order; a missing row is absent. */
 function readRows(tx: TxDb, codec: TableCodec, rowids: readonly number[]): Map<number, SqlValue[]> {
   const out = new Map<number, SqlValue[]>()
-  const sql = `SELECT rowid AS "audit rowid", * FROM ${quoteIdent(codec.table)} WHERE rowid IN (SELECT value FROM json_each(?))`
+  const sql = `SELECT rowid AS "audit rowid", * FROM ${quoteIdent(codec.table)}
+    WHERE rowid IN (SELECT value FROM json_each(?))`
   for (let at = 0; at < rowids.length; at += ROWS_PER_READ) {
     const params = [JSON.stringify(rowids.slice(at, at + ROWS_PER_READ))]
     let columns: string[]

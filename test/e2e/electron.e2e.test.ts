@@ -3,7 +3,8 @@
 // printed; it still type-checks here. It verifies what only real Electron can: the sandboxed preload exposes the
 // contract, the renderer has no Node, the IPC round trip works, and the window's effective webPreferences. And
 // `npm start -- --demo` on a machine where Electron IS installed: the demo runs headless by design (it says so and
-// prints the URL), serves the console page and stops cleanly (the demo screens themselves: demo.e2e.test.ts). Needs `npx electron-vite build`.
+// prints the URL), serves the console page and stops cleanly (the demo screens themselves: demo.e2e.test.ts).
+// Needs `npx electron-vite build`.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
