@@ -66,9 +66,12 @@ it('demo-seed: time and peak RSS by size', async () => {
 function record(results: Record<string, unknown>[]): void {
   recordBench('demo-seed', {
     note:
-      'satmachine demo-seed: settlements booked by accounting.bookSettlement, claimed and processed, deposits, ' +
-      'refunds, refused records and weekly payouts through their ledger procedures, 10,000 settlements per ' +
-      'bulk ledger transaction, one snapshot at the end; one child process per size (peak RSS = its maxRSS)',
+      'satmachine demo-seed: settlements booked by accounting.bookSettlement (the newest 1,000 from signed ATM ' +
+      'records through fleet.acceptRecord, with published receipts), claimed and processed, deposits, refunds, ' +
+      'refused records and weekly payouts through their ledger procedures, every row with its audit entry (the ' +
+      'commit hook), 10,000 settlements per bulk ledger transaction, one snapshot at the end; one child process ' +
+      'per size (peak RSS = its maxRSS). seedCpuMs is the figure that does not depend on the other work on the ' +
+      'machine; wall times include waiting for the CPU under the load averages noted.',
     doneWhen: '1,000,000 settlements in under 15 minutes',
     sizes: results,
   })

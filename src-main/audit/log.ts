@@ -26,7 +26,10 @@ import {
   type AuditEntry,
   decodeEntry,
   differingColumns,
+  ENTRY_MAGIC,
+  ENTRY_VERSION,
   type EntryColumn,
+  EntryFormatError,
   type EntryOp,
   type EntryValue,
   encodeEntry,
@@ -146,13 +149,6 @@ export function keyLabel(tx: TxDb, table: string, columns: readonly EntryColumn[
       return `${n} ${v === undefined || v === null ? '?' : v instanceof Uint8Array ? '(bytes)' : String(v)}`
     })
     .join(', ')
-}
-
-/** The row's current values in declared column order, or null when there is no such row. */
-function readRow(tx: TxDb, table: string, cols: readonly string[], rowid: bigint | number): EntryColumn[] | null {
-  const r = tx.get(`SELECT * FROM ${quoteIdent(table)} WHERE rowid = ?`, [rowid], BIG)
-  if (!r) return null
-  return cols.map((name) => ({ name, value: normalise(r[name] as EntryValue | undefined) }))
 }
 
 function normalise(v: EntryValue | undefined): EntryValue {
@@ -314,27 +310,32 @@ export function appendLeaves(ctx: CommitContext): void {
   if (!hasAuditLog(tx)) return
   const idx = { n: nextIndex(tx) }
   const covered = ctx.kind === 'm' ? syncTables(tx, seq, idx) : new Set<string>()
+  // First-change order, one leaf per row however often the transaction changed it. Rows are keyed per table
+  // by rowid (a Map per table, not one string per change: a bulk transaction reports a few hundred thousand).
   const order: { table: string; rowid: number }[] = []
-  const inserted = new Set<string>()
-  const seen = new Set<string>()
+  const insertedOf = new Map<string, Set<number>>()
+  const seenOf = new Map<string, Set<number>>()
   for (const c of ctx.changes as RowChange[]) {
     if (UNLOGGED_TABLES.has(c.table) || covered.has(c.table)) continue
-    const k = `${c.table}\u0000${c.rowid}`
-    if (c.op === 'insert') inserted.add(k)
-    if (seen.has(k)) continue
-    seen.add(k)
+    let seen = seenOf.get(c.table)
+    if (!seen) {
+      seen = new Set()
+      seenOf.set(c.table, seen)
+      insertedOf.set(c.table, new Set())
+    }
+    if (c.op === 'insert') insertedOf.get(c.table)!.add(c.rowid)
+    if (seen.has(c.rowid)) continue
+    seen.add(c.rowid)
     order.push({ table: c.table, rowid: c.rowid })
   }
   if (ctx.kind === 'm') {
     // A data migration over many rows of one table: re-record that table in batches (backfill) instead of
     // writing every entry into the migration's journal record.
     // (Not when it deleted rows: a deletion must be an entry of its own, which only the inline path writes.)
-    const perTable = new Map<string, number>()
-    for (const o of order) perTable.set(o.table, (perTable.get(o.table) ?? 0) + 1)
     const deleted = new Set((ctx.changes as RowChange[]).filter((c) => c.op === 'delete').map((c) => c.table))
     const big = new Set<string>()
-    for (const [t, n] of perTable) {
-      if (n <= INLINE_RERECORD_ROWS || deleted.has(t)) continue
+    for (const [t, seen] of seenOf) {
+      if (seen.size <= INLINE_RERECORD_ROWS || deleted.has(t)) continue
       const first = tx.get<{ r: bigint | null }>(`SELECT min(rowid) AS r FROM ${quoteIdent(t)}`, undefined, BIG)?.r
       tx.run('INSERT INTO audit_table (name, seq, columns, backfill_after) VALUES (?, ?, ?, ?)', [
         t,
@@ -347,22 +348,207 @@ export function appendLeaves(ctx: CommitContext): void {
     if (big.size > 0) order.splice(0, order.length, ...order.filter((o) => !big.has(o.table)))
   }
   if (order.length === 0) return
-  const colsOf = new Map<string, string[]>()
+  // Each table's changed rows are read back in a few statements (rowid IN a JSON list), not one per row.
+  const codecs = new Map<string, TableCodec>()
+  const rowsOf = new Map<string, Map<number, SqlValue[]>>()
+  const logged = new Set(order.map((o) => o.table))
+  for (const [table, seen] of seenOf) {
+    if (!logged.has(table)) continue
+    const codec = tableCodec(tx, table)
+    codecs.set(table, codec)
+    rowsOf.set(table, readRows(tx, codec, [...seen]))
+  }
   let closed: ClosedPeriod[] | null = null
+  const leaves = new LeafInserter(tx)
+  const seqText = String(seq)
   for (const { table, rowid } of order) {
-    let cols = colsOf.get(table)
-    if (!cols) {
-      cols = tableColumns(tx, table)
-      colsOf.set(table, cols)
-    }
-    const row = readRow(tx, table, cols, rowid)
-    const k = `${table}\u0000${rowid}`
-    const op: EntryOp = row === null ? 'D' : inserted.has(k) ? 'I' : 'U'
-    if (op === 'I' && row && !UNLOCKED_TABLES.has(table)) {
+    const codec = codecs.get(table)!
+    const values = rowsOf.get(table)!.get(rowid) ?? null
+    const op: EntryOp = values === null ? 'D' : insertedOf.get(table)!.has(rowid) ? 'I' : 'U'
+    if (op === 'I' && values && !UNLOCKED_TABLES.has(table)) {
       closed ??= tx.all<ClosedPeriod>('SELECT period, start_ms, end_ms FROM audit_period')
-      if (closed.length > 0) checkOpen(table, row, closed)
+      if (closed.length > 0)
+        checkOpen(
+          table,
+          codec.cols.map((name, i) => ({ name, value: values[i]! })),
+          closed,
+        )
     }
-    appendLeaf(tx, idx.n++, { table, rowid: String(rowid), seq: String(seq), op, columns: row ?? [] })
+    const bytes = encodeRow(codec, String(rowid), seqText, op, values)
+    leaves.add(idx.n++, seq, table, rowid, op, bytes)
+  }
+  leaves.flush()
+}
+
+// ------------------------------------------------------------------------ the commit hook's fast encoding path
+
+/**
+ * A table's part of the canonical encoding (encodeEntry in src-shared/audit/types.ts), worked out once per commit:
+ * the encoded table name and each column's encoded name, so a row costs only its values. `encodeRow` must produce
+ * exactly encodeEntry's bytes; log-encode.test.ts compares the two over every value type.
+ */
+export interface TableCodec {
+  table: string
+  cols: string[]
+  /** str(table): u32 length | UTF-8. */
+  tableBytes: Buffer
+  /** str(name) per column, in declared order. */
+  nameBytes: Buffer[]
+  /** Upper bound of the fixed part of an entry (magic, version, table, op, count, names, tags). */
+  fixedBytes: number
+}
+
+function strBytes(s: string): Buffer {
+  const body = Buffer.from(s, 'utf8')
+  const out = Buffer.allocUnsafe(4 + body.length)
+  out.writeUInt32BE(body.length, 0)
+  body.copy(out, 4)
+  return out
+}
+
+function tableCodec(tx: TxDb, table: string): TableCodec {
+  return codecFor(table, tableColumns(tx, table))
+}
+
+/** The codec of a table with these columns (declared order). */
+export function codecFor(table: string, cols: string[]): TableCodec {
+  const tableBytes = strBytes(table)
+  const nameBytes = cols.map(strBytes)
+  let fixedBytes = ENTRY_MAGIC.length + 1 + tableBytes.length + 1 + 4
+  for (const b of nameBytes) fixedBytes += b.length + 1
+  return { table, cols, tableBytes, nameBytes, fixedBytes }
+}
+
+const ROWS_PER_READ = 2000
+
+/** The rows `rowids` of the codec's table, each as its values in declared column order; a missing row is absent. */
+function readRows(tx: TxDb, codec: TableCodec, rowids: readonly number[]): Map<number, SqlValue[]> {
+  const out = new Map<number, SqlValue[]>()
+  const sql = `SELECT rowid AS "audit rowid", * FROM ${quoteIdent(codec.table)}
+    WHERE rowid IN (SELECT value FROM json_each(?))`
+  for (let at = 0; at < rowids.length; at += ROWS_PER_READ) {
+    const params = [JSON.stringify(rowids.slice(at, at + ROWS_PER_READ))]
+    let columns: string[]
+    let rows: SqlValue[][]
+    if (tx.values) {
+      const r = tx.values(sql, params, BIG)
+      columns = r.columns
+      rows = r.rows
+    } else {
+      const objs = tx.all(sql, params, BIG)
+      columns = objs.length > 0 ? Object.keys(objs[0]!) : []
+      rows = objs.map((o) => columns.map((c) => o[c] as SqlValue))
+    }
+    // Map declared columns to result positions by name, as the row object did (SELECT * and table_info agree on
+    // ordinary columns; by name keeps that true for any column the one lists and the other does not).
+    const pos = codec.cols.map((c) => columns.lastIndexOf(c))
+    for (const r of rows) {
+      const values = new Array<SqlValue>(pos.length)
+      for (let i = 0; i < pos.length; i++) values[i] = pos[i]! < 0 ? null : (r[pos[i]!] ?? null)
+      out.set(Number(r[0]), values)
+    }
+  }
+  return out
+}
+
+const TAG_NULL = 0x00
+const TAG_INT = 0x01
+const TAG_REAL = 0x02
+const TAG_TEXT = 0x03
+const TAG_BLOB = 0x04
+let scratch = Buffer.allocUnsafe(1 << 16)
+
+/** encodeEntry's bytes for one row version (`values` in the codec's column order; null for a deletion). */
+export function encodeRow(
+  codec: TableCodec,
+  rowid: string,
+  seq: string,
+  op: EntryOp,
+  values: readonly SqlValue[] | null,
+): Uint8Array {
+  // Worst case: UTF-8 needs 3 bytes per UTF-16 code unit, a bigint at most 21 digits, a value's length 4 bytes.
+  let need = codec.fixedBytes + 8 + rowid.length + seq.length + 16
+  if (values) {
+    for (const v of values) {
+      if (typeof v === 'string') need += 4 + v.length * 3
+      else if (v instanceof Uint8Array) need += 4 + v.length
+      else need += 32
+    }
+  }
+  if (scratch.length < need) scratch = Buffer.allocUnsafe(Math.max(need, scratch.length * 2))
+  const b = scratch
+  let n = 0
+  b.set(ENTRY_MAGIC, 0)
+  n = ENTRY_MAGIC.length
+  b[n++] = ENTRY_VERSION
+  n += codec.tableBytes.copy(b, n)
+  n = writeStr(b, n, rowid)
+  n = writeStr(b, n, seq)
+  b[n++] = op.charCodeAt(0)
+  const count = values ? codec.cols.length : 0
+  b.writeUInt32BE(count, n)
+  n += 4
+  for (let i = 0; i < count; i++) {
+    n += codec.nameBytes[i]!.copy(b, n)
+    const v = values![i]!
+    if (v === null || v === undefined) b[n++] = TAG_NULL
+    else if (typeof v === 'bigint') {
+      b[n++] = TAG_INT
+      n = writeStr(b, n, v.toString())
+    } else if (typeof v === 'number') {
+      b[n++] = TAG_REAL
+      b.writeDoubleBE(v, n)
+      n += 8
+    } else if (typeof v === 'string') {
+      b[n++] = TAG_TEXT
+      n = writeStr(b, n, v)
+    } else if (v instanceof Uint8Array) {
+      b[n++] = TAG_BLOB
+      b.writeUInt32BE(v.length, n)
+      b.set(v, n + 4)
+      n += 4 + v.length
+    } else throw new EntryFormatError(`columns.${codec.cols[i]}`, 'unsupported value type')
+  }
+  const out = new Uint8Array(n)
+  out.set(b.subarray(0, n))
+  return out
+}
+
+function writeStr(b: Buffer, at: number, s: string): number {
+  const written = b.write(s, at + 4, 'utf8')
+  b.writeUInt32BE(written, at)
+  return at + 4 + written
+}
+
+const LEAF_COLUMNS = '(idx, seq, tbl, row_id, op, entry, hash)'
+/** Rows per INSERT: the largest that fits, then smaller ones, so only four statement texts exist. */
+const LEAF_CHUNKS = [64, 16, 4, 1] as const
+const LEAF_SQL = new Map<number, string>(
+  LEAF_CHUNKS.map((k) => [
+    k,
+    `INSERT INTO audit_leaf ${LEAF_COLUMNS} VALUES ${Array.from({ length: k }, () => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+  ]),
+)
+
+/** Appends leaves in multi-row INSERTs (one statement per 64 leaves instead of one per leaf). */
+class LeafInserter {
+  private params: SqlValue[] = []
+  private rows = 0
+  constructor(private readonly tx: TxDb) {}
+  add(idx: number, seq: number, table: string, rowid: number, op: EntryOp, bytes: Uint8Array): void {
+    this.params.push(idx, seq, table, rowid, op, bytes, fastLeafHash(bytes))
+    if (++this.rows === LEAF_CHUNKS[0]) this.flush()
+  }
+  flush(): void {
+    let at = 0
+    for (const k of LEAF_CHUNKS) {
+      while (this.rows - at / 7 >= k) {
+        this.tx.run(LEAF_SQL.get(k)!, this.params.slice(at, at + k * 7))
+        at += k * 7
+      }
+    }
+    this.params = []
+    this.rows = 0
   }
 }
 

@@ -4,13 +4,19 @@
 // need: both directions, partial dispenses, deposits, payouts, refused records and worklist items.
 import { createHash } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createLogger, type LogRecord } from '../../src-shared/log'
+import { checkEvent, type NostrEvent } from '../../src-shared/nostr/event'
+import { KIND_ATM_RECORD } from '../../src-shared/nostr/kinds'
+import { parseReceiptEvent } from '../../src-shared/nostr/receipt'
 import { useTempDirs } from '../../test/support/temp-dirs'
 import type { BalanceAudit } from '../accounting/operations'
 import type { WorklistItem } from '../accounting/worklist'
+import { checkAuditAtStart } from '../audit/start-check'
 import { type InProcessLedger, openLedgerInProcess } from '../ledger/store'
 import { planSeed, type SeedOptionError, type SeedReport, seedDemoLedger } from './seed'
 
 const N = 2_000
+const SIGNED = 150
 const tempDir = useTempDirs('demo-seed-')
 let dir: string
 let report: SeedReport
@@ -26,6 +32,7 @@ beforeAll(async () => {
     machines: 3,
     lps: 4,
     batchSize: 300,
+    signedRecords: SIGNED,
   })
   ledger = await openLedgerInProcess({ dir: `${dir}/ledger`, autoSnapshot: false })
 }, 120_000)
@@ -124,6 +131,49 @@ describe('seedDemoLedger', () => {
     const statuses = await ledger.query<{ status: string }>('SELECT DISTINCT status FROM acct_settlement ORDER BY 1')
     expect(statuses.map((s) => s.status)).toContain('processed')
     expect(statuses.map((s) => s.status)).toContain('pending')
+  })
+
+  it('books the newest settlements from signed ATM records and publishes their receipts, as the console does', async () => {
+    expect(report.recordsAccepted).toBe(SIGNED)
+    const booked = await ledger.query<{ raw_json: string; event_id: string; atm_event_id: string; status: string }>(
+      `SELECT o.raw_json, o.event_id, s.atm_event_id, s.status FROM fleet_record_outcome o
+       JOIN acct_settlement s ON s.payment_hash = o.payment_hash WHERE o.outcome = 'booked' ORDER BY s.id`,
+    )
+    expect(booked).toHaveLength(SIGNED)
+    for (const b of booked) {
+      const ev = JSON.parse(b.raw_json) as NostrEvent
+      expect(checkEvent(ev).ok).toBe(true)
+      expect(ev.kind).toBe(KIND_ATM_RECORD)
+      expect(ev.id).toBe(b.atm_event_id)
+      expect(ev.tags.find((t) => t[0] === 'delegation')).toBeDefined()
+    }
+    const proofs = await one<{ n: bigint }>('SELECT COUNT(*) AS n FROM stl_proof')
+    expect(Number(proofs.n)).toBe(SIGNED)
+    // Every processed one has a receipt signed by one console key, verified on a relay; pending ones have none.
+    const receipts = await ledger.query<{ event_json: string; payment_hash: string }>(
+      'SELECT event_json, payment_hash FROM rcpt_receipt ORDER BY settlement_id',
+    )
+    expect(receipts.length).toBe(report.receiptsPublished)
+    expect(receipts.length).toBeGreaterThan(SIGNED - 10)
+    const keys = new Set<string>()
+    for (const r of receipts) {
+      const rc = parseReceiptEvent(JSON.parse(r.event_json) as NostrEvent)
+      expect(rc.paymentHash).toBe(r.payment_hash)
+      keys.add(rc.consolePubkey)
+    }
+    expect(keys.size).toBe(1)
+    const summary = await ledger.call<{ unverified: number; verified: number }>('receipts.summary')
+    expect(summary.unverified).toBe(0)
+    expect(summary.verified).toBe(receipts.length)
+    expect(await ledger.call<unknown[]>('receipts.due', {})).toHaveLength(0)
+  })
+
+  it('passes the audit start-up check: every seeded row has its audit entry', async () => {
+    const records: LogRecord[] = []
+    const r = await checkAuditAtStart({ store: ledger, dataDir: dir, log: createLogger((x) => records.push(x), 't') })
+    const rows = await one<{ n: bigint }>('SELECT COUNT(*) AS n FROM audit_leaf')
+    expect(r.size).toBe(Number(rows.n))
+    expect(r.size).toBeGreaterThan(N * 10)
   })
 
   it('refuses a directory that already holds settlements, naming it', async () => {

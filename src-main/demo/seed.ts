@@ -10,14 +10,19 @@
 //     directions, partial dispenses (a refund-due leg each), a few claimed fees that disagree with ours, then
 //     claimed and processed (`accounting.claimSettlement` / `completeSettlement`) as the pipeline does; a few fail
 //     their processing and wait on the worklist, some of those retried;
+//   - the newest settlements (1,000 by default) as the running console books them: a kind 30079 record signed by
+//     the ATM under the operator's NIP-26 delegation and encrypted to the console key, booked by
+//     `fleet.acceptRecord` (the outcome row and the verification proof, against a stored operator roster), then a
+//     receipt signed by the console key, stored, published and read back (`receipts.store`, `recordAttempt`);
 //   - refunds of older partial dispenses resolved by the operator (`accounting.resolveWorklistItem`);
 //   - a few records refused before booking, with a reason from the protocol's rule table (`fleet.rejectRecord`);
 //   - payouts, checked every day, for every recipient whose accrual reached its threshold: planned (`payouts.plan`), a
 //     keysend target with a real preimage attached, a signed NIP-47 `pay_keysend` request stored, paid on the
 //     preimage (`payouts.markSending`, `payouts.markPaid`), which posts the negative accrual and marks the legs paid
 //     (weekly payouts for every recipient: a daily schedule would make signing the requests the bulk of the run).
-// Not seeded: ATM record events (fleet_record_outcome) and settlement receipts. Both are signed Nostr events of
-// about 2 KB each; a million of them would not fit the in-memory database, and signing them would dominate the run.
+// Older settlements have no record event or receipt stored: both are signed Nostr events of about 1-2 KB, which
+// with their audit entries would more than double a million-settlement ledger, and signing them would dominate
+// the run. The invoice text in a record is shaped like BOLT-11 but is not a payable invoice.
 //
 // Speed: many settlements share one ledger transaction, and the transactions are bulk loads (not journaled
 // statement by statement) with a single snapshot at the end, so a million settlements take minutes, not hours.
@@ -29,7 +34,13 @@ import { npubEncode } from 'nostr-tools/nip19'
 import { getPublicKey } from 'nostr-tools/pure'
 import { README_SPLITS } from '../../src-shared/money/readme-example'
 import { principalAndCommission, type SettlementInput } from '../../src-shared/money/settlement'
+import { type AtmRecordV1, createAtmRecord } from '../../src-shared/nostr/atm-record'
+import type { NostrEvent } from '../../src-shared/nostr/event'
+import { KIND_ATM_RECORD } from '../../src-shared/nostr/kinds'
+import { buildConditions, type DelegationTag } from '../../src-shared/nostr/nip26'
 import { buildRequestEvent, parseConnectionUri } from '../../src-shared/nostr/nip47'
+import { buildReceiptTemplate } from '../../src-shared/nostr/receipt'
+import { buildRosterTemplate } from '../../src-shared/nostr/roster'
 import type { RejectReason } from '../../src-shared/nostr/verify-record'
 import { bookSettlement } from '../accounting/book'
 import { lpBalance } from '../accounting/entries'
@@ -42,7 +53,7 @@ import {
   setConfig,
   upsertMachine,
 } from '../accounting/operations'
-import { rejectRecord } from '../fleet/procedures'
+import { acceptRecord, rejectRecord, storeRoster } from '../fleet/procedures'
 import { DEFAULT_PRAGMAS } from '../ledger/core'
 import { openLedgerInProcess } from '../ledger/store'
 import type { TxDb } from '../ledger/types'
@@ -54,6 +65,8 @@ import {
   setPayoutDestination,
 } from '../lps/procedures'
 import { attachInvoice, markPaidProc, markSendingProc, plan } from '../payouts/procedures'
+import { recordAttempt as recordReceiptAttempt, store as storeReceipt } from '../receipts/procedures'
+import { createSoftwareSigner } from '../signer/software-signer'
 import '../ledger/registry'
 
 export interface SeedOptions {
@@ -69,6 +82,11 @@ export interface SeedOptions {
   lps?: number
   /** Settlements per ledger transaction (default 10,000). */
   batchSize?: number
+  /**
+   * The newest this many settlements arrive as signed ATM records booked by `fleet.acceptRecord` (outcome rows,
+   * proofs) and get a published, read-back receipt (default 1,000; at most the number of settlements).
+   */
+  signedRecords?: number
   /** Seed of the pseudo-random history (default 1): the same options give the same amounts and mix. */
   seed?: number
   /** Progress lines (default: none). */
@@ -92,6 +110,8 @@ export interface SeedReport {
   rejectedRecords: number
   deposits: number
   payoutsPaid: number
+  recordsAccepted: number
+  receiptsPublished: number
   transactions: number
   ms: number
 }
@@ -127,6 +147,8 @@ const REJECT_REASONS: RejectReason[] = [
   'duplicate_payment',
 ]
 const NOTES_EUR = [500n, 1_000n, 2_000n, 5_000n]
+/** The ATM's own transaction id of settlement `k` (the record's d tag). */
+const txIdOf = (k: number) => `tx-${String(k).padStart(8, '0')}`
 
 function parseDay(field: string, v: string): number {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(v)
@@ -179,11 +201,12 @@ export function planSeed(o: SeedOptions) {
   const machines = intOption('machines', o.machines, 2, 1, 100)
   const lps = intOption('lps', o.lps, 3, 0, 200)
   const batchSize = intOption('batchSize', o.batchSize, 10_000, 1, 100_000)
+  const signedRecords = Math.min(settlements, intOption('signedRecords', o.signedRecords, 1_000, 0, 100_000))
   const yesterday = Math.floor(Date.now() / DAY_MS) * DAY_MS - DAY_MS
   const toMs = o.to === undefined ? yesterday : parseDay('to', o.to)
   const fromMs = o.from === undefined ? toMs - 89 * DAY_MS : parseDay('from', o.from)
   if (fromMs > toMs) throw new SeedOptionError('from', `must not be after --to (${dayText(toMs)})`)
-  return { settlements, machines, lps, batchSize, fromMs, toMs, seed: o.seed ?? 1 }
+  return { settlements, machines, lps, batchSize, signedRecords, fromMs, toMs, seed: o.seed ?? 1 }
 }
 
 /** Fills `<dataDir>/ledger` (see the file comment). Resolves once the final snapshot is on disk. */
@@ -226,6 +249,8 @@ export async function seedDemoLedger(o: SeedOptions): Promise<SeedReport> {
       rejectedRecords: 0,
       deposits: 0,
       payoutsPaid: 0,
+      recordsAccepted: 0,
+      receiptsPublished: 0,
       transactions: 0,
       ms: 0,
     }
@@ -398,28 +423,14 @@ export async function seedDemoLedger(o: SeedOptions): Promise<SeedReport> {
       }
     }
 
-    const oneSettlement = (db: TxDb, k: number) => {
+    // One settlement's draw from the generator (the same calls in the same order for every settlement, so a seed
+    // reproduces its history), kept apart from booking it: the newest settlements arrive as signed ATM records,
+    // and signing is asynchronous while a ledger transaction's body is not.
+    const draw = (k: number) => {
       // Spread evenly over the period, jittered so two machines never tick in lock-step.
       const atMs = Math.min(endMs, Math.floor(startMs + ((k + random()) * spanMs) / p.settlements))
       const m = Math.floor(random() * p.machines)
-      const machineId = machineIds[m]!
-      const u = random()
-      if (u < 0.004) {
-        // Now and then a record the console refuses (nothing booked for it) arrives among the sales.
-        const reason = REJECT_REASONS[k % REJECT_REASONS.length]!
-        rejectRecord(db, {
-          event: {
-            id: sha256Hex(`rejected ${p.seed} ${k}`),
-            pubkey: atmPubkeys[m]!,
-            created_at: Math.floor(atMs / 1000),
-          },
-          reason,
-          detail: `demo-seed: ${reason.replaceAll('_', ' ')}`,
-          retryable: false,
-          atMs: atMs + 1_500,
-        })
-        report.rejectedRecords++
-      }
+      const rejected = random() < 0.004
       const cashIn = random() < 0.25
       const notes = 1 + Math.floor(random() ** 2 * 12)
       let requested = 0n
@@ -443,68 +454,228 @@ export async function seedDemoLedger(o: SeedOptions): Promise<SeedReport> {
       let claimedFee = principalAndCommission(input).commissionMsat
       const mismatch = random() < 0.001
       if (mismatch) claimedFee += claimedFee / 20n + 5_000n
-      const createdAt = Math.floor(atMs / 1000)
-      const booked = bookSettlement(db, {
-        machineId,
-        direction: input.direction,
-        paymentHash: sha256Hex(Buffer.from(sha256Hex(`payment ${p.seed} ${k}`), 'hex')),
-        wireMsat: wireMsat.toString(),
-        fiatMinor: dispensed.toString(),
-        fiatRequestedMinor: requested.toString(),
-        currency: CURRENCY,
-        claimedFeeMsat: claimedFee.toString(),
-        atmEventId: sha256Hex(`record ${p.seed} ${k}`),
-        createdAt,
-        bookedAtMs: atMs + 1_500,
-        author: `atm:${atmPubkeys[m]}`,
-      })
-      if (booked.status !== 'pending')
-        throw new Error(`demo-seed: settlement ${k} was ${booked.status}: ${booked.reason}`)
-      report.settlements++
-      if (cashIn) report.cashIn++
-      else report.cashOut++
-      if (mismatch) report.feeMismatches++
-      if (partial) {
-        report.partialDispenses++
-        openRefunds.push({ id: booked.settlementId, atMs })
-      }
       // The last few settlements stay pending: the pipeline has not reached them yet.
-      if (k >= p.settlements - 3) return
+      const pending = k >= p.settlements - 3
+      const fails = !pending && random() < 0.0005
+      const preimage = sha256Hex(`payment ${p.seed} ${k}`)
+      return {
+        k,
+        atMs,
+        m,
+        rejected,
+        input,
+        requested,
+        dispensed,
+        partial,
+        mismatch,
+        claimedFee,
+        rate,
+        feePpm: Number(feePpm),
+        pending,
+        fails,
+        preimage,
+        paymentHash: sha256Hex(Buffer.from(preimage, 'hex')),
+      }
+    }
+    type Drawn = ReturnType<typeof draw>
+    /** The signed events of a settlement that arrives as an ATM record: the record and the console's receipt. */
+    type Signed = { record: NostrEvent; receipt: NostrEvent | null }
+
+    const applySettlement = (db: TxDb, d: Drawn, signed: Signed | null) => {
+      const { k, atMs, m } = d
+      const machineId = machineIds[m]!
+      if (d.rejected) {
+        // Now and then a record the console refuses (nothing booked for it) arrives among the sales.
+        const reason = REJECT_REASONS[k % REJECT_REASONS.length]!
+        rejectRecord(db, {
+          event: {
+            id: sha256Hex(`rejected ${p.seed} ${k}`),
+            pubkey: atmPubkeys[m]!,
+            created_at: Math.floor(atMs / 1000),
+          },
+          reason,
+          detail: `demo-seed: ${reason.replaceAll('_', ' ')}`,
+          retryable: false,
+          atMs: atMs + 1_500,
+        })
+        report.rejectedRecords++
+      }
+      let settlementId: number
+      const common = {
+        machineId,
+        direction: d.input.direction,
+        paymentHash: d.paymentHash,
+        wireMsat: d.input.wireMsat.toString(),
+        fiatMinor: d.dispensed.toString(),
+        fiatRequestedMinor: d.requested.toString(),
+        currency: CURRENCY,
+        claimedFeeMsat: d.claimedFee.toString(),
+      }
+      if (signed) {
+        // The pipeline's own booking procedure: the settlement, its outcome row and what verification established.
+        const r = acceptRecord(db, {
+          ...common,
+          event: signed.record,
+          txId: txIdOf(k),
+          action: 'book',
+          atMs: atMs + 1_500,
+          proof: {
+            paymentHash: d.paymentHash,
+            atmEventId: signed.record.id,
+            atmPubkey: atmPubkeys[m]!,
+            preimage: d.preimage,
+            settledAt: Math.floor(atMs / 1000),
+            rosterEventId: rosterEventId!,
+            verifiedAtMs: atMs + 1_500,
+          },
+        })
+        if (r.status !== 'booked') throw new Error(`demo-seed: record ${k} was ${r.status}`)
+        settlementId = r.settlementId
+        report.recordsAccepted++
+      } else {
+        const booked = bookSettlement(db, {
+          ...common,
+          atmEventId: sha256Hex(`record ${p.seed} ${k}`),
+          createdAt: Math.floor(atMs / 1000),
+          bookedAtMs: atMs + 1_500,
+          author: `atm:${atmPubkeys[m]}`,
+        })
+        if (booked.status !== 'pending')
+          throw new Error(`demo-seed: settlement ${k} was ${booked.status}: ${booked.reason}`)
+        settlementId = booked.settlementId
+      }
+      report.settlements++
+      if (d.input.direction === 'cash_in') report.cashIn++
+      else report.cashOut++
+      if (d.mismatch) report.feeMismatches++
+      if (d.partial) {
+        report.partialDispenses++
+        openRefunds.push({ id: settlementId, atMs })
+      }
+      if (d.pending) return
       const doneAt = atMs + 4_000
-      claimSettlement(db, { settlementId: booked.settlementId, token: 'seed-worker', atMs: doneAt, author: 'pipeline' })
-      if (random() < 0.0005) {
+      claimSettlement(db, { settlementId, token: 'seed-worker', atMs: doneAt, author: 'pipeline' })
+      if (d.fails) {
         failSettlement(db, {
-          settlementId: booked.settlementId,
+          settlementId,
           token: 'seed-worker',
           error: 'the operator wallet did not answer lookup_invoice in time',
           atMs: doneAt,
           author: 'pipeline',
         })
-        erroredIds.push(booked.settlementId)
+        erroredIds.push(settlementId)
         report.errored++
         return
       }
-      completeSettlement(db, {
-        settlementId: booked.settlementId,
-        token: 'seed-worker',
-        atMs: doneAt,
-        author: 'pipeline',
+      completeSettlement(db, { settlementId, token: 'seed-worker', atMs: doneAt, author: 'pipeline' })
+      if (signed?.receipt) {
+        // The receipt is stored before it is published, then published and read back from a relay (receipts service).
+        const eventJson = JSON.stringify(signed.receipt)
+        storeReceipt(db, { settlementId, eventJson, atMs: doneAt + 500 })
+        for (const [kind, at] of [
+          ['published', doneAt + 800],
+          ['verified', doneAt + 1_600],
+        ] as const) {
+          recordReceiptAttempt(db, { eventId: signed.receipt.id, kind, relaysOk: 2, atMs: at })
+        }
+        report.receiptsPublished++
+      }
+    }
+
+    /** Signs the ATM record (NIP-44 to the console, NIP-26 delegation) and, unless it fails, the console's receipt. */
+    const sign = async (d: Drawn): Promise<Signed> => {
+      const m = d.m
+      const startedSec = Math.floor(d.atMs / 1000) - 40
+      const cashIn = d.input.direction === 'cash_in'
+      const record: AtmRecordV1 = {
+        v: 1,
+        txId: txIdOf(d.k),
+        machineId: machineIds[m]!,
+        direction: d.input.direction,
+        status: cashIn ? 'completed' : d.partial ? 'partial' : 'completed',
+        fiatMinor: d.requested,
+        fiatDispensedMinor: cashIn ? 0n : d.dispensed,
+        currency: CURRENCY,
+        wireMsat: d.input.wireMsat,
+        principalMsat: (d.requested * 100_000_000_000n) / d.rate,
+        feeMsat: d.claimedFee,
+        paymentHash: d.paymentHash,
+        bolt11: `lnbc${d.input.wireMsat / 1000n}n1p${d.paymentHash.slice(0, 52)}`,
+        feePpm: d.feePpm,
+        discountPpm: 0,
+        rateMinorPerBtc: d.rate,
+        startedAt: startedSec,
+        paidAt: startedSec + 25,
+        finishedAt: startedSec + 38,
+      }
+      const ev = await createAtmRecord(
+        { record, consolePubkey, delegation: delegations[m]!, createdAt: startedSec + 39 },
+        atmSigners[m]!,
+      )
+      if (d.pending || d.fails) return { record: ev, receipt: null }
+      const receipt = await consoleSigner.signEvent(
+        buildReceiptTemplate(
+          {
+            recordEventId: ev.id,
+            operatorPubkey,
+            atmPubkey: atmPubkeys[m]!,
+            paymentHash: d.paymentHash,
+            preimage: d.preimage,
+            amountMsat: d.input.wireMsat,
+          },
+          Math.floor((d.atMs + 4_500) / 1000),
+        ),
+      )
+      return { record: ev, receipt }
+    }
+
+    // Keys of the signed part: the operator delegates record signing to each ATM (as pairing does), the console key
+    // decrypts records and signs receipts; the operator's roster naming the ATMs is stored like the fleet stores it.
+    const operatorSigner = createSoftwareSigner(demoSecret('operator'))
+    const operatorPubkey = await operatorSigner.getPublicKey()
+    const consoleSigner = createSoftwareSigner(demoSecret('console'))
+    const consolePubkey = await consoleSigner.getPublicKey()
+    const atmSigners = machineIds.map((id) => createSoftwareSigner(demoSecret(`atm ${id}`)))
+    const signedFrom = Math.max(0, p.settlements - p.signedRecords)
+    const delegations: DelegationTag[] = []
+    let rosterEventId: string | null = null
+    let roster: NostrEvent | null = null
+    if (p.signedRecords > 0) {
+      roster = await operatorSigner.signEvent(
+        buildRosterTemplate(atmPubkeys, Math.floor((startMs - 7 * DAY_MS) / 1000)),
+      )
+      rosterEventId = roster.id
+      const conditions = buildConditions({
+        kinds: [KIND_ATM_RECORD],
+        createdAfter: Math.floor((startMs - 7 * DAY_MS) / 1000),
+        createdBefore: Math.floor((endMs + 365 * DAY_MS) / 1000),
       })
+      for (const pk of atmPubkeys) {
+        const token = await operatorSigner.signDelegation({ delegateePubkey: pk, conditions })
+        delegations.push({ delegatorPubkey: operatorPubkey, conditions, token })
+      }
     }
 
     while (i < p.settlements) {
       const from = i
       const upTo = Math.min(p.settlements, i + p.batchSize)
+      const drawn = Array.from({ length: upTo - from }, (_, j) => draw(from + j))
+      const signed = new Map<number, Signed>()
+      for (const d of drawn) if (d.k >= signedFrom) signed.set(d.k, await sign(d))
       await core.bulkLoad(
         'demoSeed.batch',
         (db) => {
-          for (let k = from; k < upTo; k++) {
-            const atMs = Math.floor(startMs + (k * spanMs) / p.settlements)
+          if (roster) {
+            storeRoster(db, { operatorPubkey, event: roster, receivedAtMs: startMs - 7 * DAY_MS + 60_000 })
+            roster = null
+          }
+          for (const d of drawn) {
+            const atMs = Math.floor(startMs + (d.k * spanMs) / p.settlements)
             while (nextDayMs <= atMs) {
               dayChores(db, nextDayMs)
               nextDayMs += DAY_MS
             }
-            oneSettlement(db, k)
+            applySettlement(db, d, signed.get(d.k) ?? null)
           }
         },
         { snapshot: false },

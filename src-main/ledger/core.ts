@@ -118,6 +118,10 @@ export class LedgerCore {
   private changes: RowChange[] | null = null
   private readonly pragmas: readonly string[]
   private readonly nowMs: () => number
+  /** total_changes() as of the last write through execWrite, or null when it must be asked (totalChangesNow). */
+  private knownTotalChanges: number | null = null
+  /** Result column names per cached statement (sql.js decodes them again for every row getAsObject returns). */
+  private columnNames = new WeakMap<Statement, string[]>()
   seq = 0
   snapshotSeq = 0
   lastSnapshotAtMs: number | null = null
@@ -444,6 +448,7 @@ export class LedgerCore {
   // ---------------------------------------------------------------- statements
 
   private applyPragmas(): void {
+    this.knownTotalChanges = null
     for (const p of this.pragmas) this.db.exec(p)
     this.installUpdateHook()
   }
@@ -460,8 +465,10 @@ export class LedgerCore {
   }
 
   private freeStatements(): void {
+    this.knownTotalChanges = null
     for (const s of this.stmts.values()) if (s !== 'multi') s.free()
     this.stmts.clear()
+    this.columnNames = new WeakMap()
   }
 
   /** A cached prepared statement, or 'multi' when the text holds several statements. */
@@ -508,7 +515,7 @@ export class LedgerCore {
   private execWrite(sql: string, params: SqlParams | undefined): { changes: number; lastInsertRowid: number } {
     if (typeof sql !== 'string') throw new LedgerInputError('must be a string', 'sql')
     if (FORBIDDEN_RE.test(sql)) throw new LedgerInputError('transaction control is the store’s job', 'sql')
-    const before = Number(this.scalar('SELECT total_changes()'))
+    const before = this.totalChangesNow()
     const s = this.prepare(sql)
     if (s === 'multi') {
       if (params !== undefined && (Array.isArray(params) ? params.length > 0 : Object.keys(params).length > 0)) {
@@ -525,8 +532,39 @@ export class LedgerCore {
         s.reset()
       }
     }
-    const after = Number(this.scalar('SELECT total_changes()'))
-    return { changes: after - before, lastInsertRowid: Number(this.scalar('SELECT last_insert_rowid()')) }
+    // One statement answers both counters; its total becomes the next write's "before".
+    const s2 = this.prepare('SELECT total_changes(), last_insert_rowid()') as Statement
+    let after: number
+    let lastInsertRowid: number
+    try {
+      s2.step()
+      const r = s2.get()
+      after = Number(r[0])
+      lastInsertRowid = Number(r[1])
+    } finally {
+      s2.reset()
+    }
+    this.knownTotalChanges = after
+    return { changes: after - before, lastInsertRowid }
+  }
+
+  /**
+   * SQLite's total_changes() counter, from the last write's answer when nothing else could have moved it since
+   * (every path that may write other than execWrite clears `knownTotalChanges`). A bulk transaction runs a few
+   * hundred thousand writes, and asking SQLite before and after each one was a third of their cost.
+   */
+  private totalChangesNow(): number {
+    if (this.knownTotalChanges === null) this.knownTotalChanges = Number(this.scalar('SELECT total_changes()'))
+    return this.knownTotalChanges
+  }
+
+  private namesOf(s: Statement, width: number): string[] {
+    let names = this.columnNames.get(s)
+    if (names === undefined || names.length !== width) {
+      names = s.getColumnNames()
+      this.columnNames.set(s, names)
+    }
+    return names
   }
 
   /** A read-only statement's rows as value arrays, with the column names. */
@@ -557,7 +595,17 @@ export class LedgerCore {
     try {
       if (params !== undefined) s.bind(params as never)
       const cfg = { useBigInt: opts?.bigint === true }
-      while (s.step()) out.push((s as unknown as BigStatement).getAsObject(null, cfg) as T)
+      let names: string[] | undefined
+      while (s.step()) {
+        const v = (s as unknown as BigStatement).get(null, cfg)
+        // A schema change re-prepares a statement inside SQLite (SELECT * may gain a column): re-read the names
+        // whenever the width differs from the cached list.
+        if (names === undefined || names.length !== v.length) names = this.namesOf(s, v.length)
+        const o: Record<string, SqlValue> = {}
+        // Like getAsObject: a later column of the same name wins.
+        for (let c = 0; c < v.length; c++) o[names[c]!] = v[c]!
+        out.push(o as T)
+      }
     } finally {
       s.reset()
     }
@@ -567,6 +615,7 @@ export class LedgerCore {
   // ---------------------------------------------------------------- transactions
 
   private begin(): void {
+    this.knownTotalChanges = null
     this.db.exec('BEGIN IMMEDIATE')
     this.inTx = true
   }
@@ -576,6 +625,7 @@ export class LedgerCore {
   }
   private rollback(): void {
     this.inTx = false
+    this.knownTotalChanges = null
     try {
       this.db.exec('ROLLBACK')
     } catch {
@@ -583,6 +633,7 @@ export class LedgerCore {
     }
   }
   private setMetaSeq(seq: number): void {
+    this.knownTotalChanges = null
     const s = this.prepare('UPDATE ledger_meta SET seq = ? WHERE id = 1') as Statement
     try {
       s.bind([seq])
@@ -621,6 +672,8 @@ export class LedgerCore {
       run: (sql, params) => {
         const r = this.execWrite(sql, params)
         wrote = true
+        // A migration may rename columns: cached result column names are read again.
+        if (kind === 'm') this.columnNames = new WeakMap()
         if (capture) stmts.push({ sql, params, changes: r.changes })
         return r
       },
@@ -676,6 +729,7 @@ export class LedgerCore {
     if (READ_RE.test(sql)) return this.all<T>(sql, params, o)
     // A statement that may write (INSERT … RETURNING, WITH … DELETE …) is journaled like run().
     if (FORBIDDEN_RE.test(sql)) throw new LedgerInputError('transaction control is the store’s job', 'sql')
+    this.knownTotalChanges = null
     const before = Number(this.scalar('SELECT total_changes()'))
     const rows = this.all<T>(sql, params, o)
     const changes = Number(this.scalar('SELECT total_changes()')) - before

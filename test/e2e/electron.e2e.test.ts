@@ -1,13 +1,17 @@
 // The real desktop app under Playwright's Electron driver (README.md "Toolchain pins and why"). Where the Electron
 // binary is not installed (this project's CI machine cannot download it) the suite is skipped with the reason
 // printed; it still type-checks here. It verifies what only real Electron can: the sandboxed preload exposes the
-// contract, the renderer has no Node, the IPC round trip works, and the window's effective webPreferences.
+// contract, the renderer has no Node, the IPC round trip works, and the window's effective webPreferences. And
+// `npm start -- --demo` on a machine where Electron IS installed: the demo runs headless by design (it says so and
+// prints the URL), serves the console page and stops cleanly (the demo screens themselves: demo.e2e.test.ts).
+// Needs `npx electron-vite build`.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { _electron as electron } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
 import { METHOD_NAMES } from '../../src-shared/ipc/contract'
+import { type ServedProcess, startServeProcess } from '../support/serve-process'
 
 const ROOT = resolve(import.meta.dirname, '../..')
 
@@ -69,4 +73,32 @@ describe.skipIf(!exe)('desktop app (real Electron)', () => {
       rmSync(dataDir, { recursive: true, force: true })
     }
   })
+})
+
+describe.skipIf(!exe)('npm start -- --demo with the Electron binary installed', () => {
+  it('runs the demo headless, saying so, serves the console page and stops with exit 0', async () => {
+    if (!existsSync(join(ROOT, 'out', 'main', 'cli.js'))) throw new Error('run `npx electron-vite build` first')
+    const root = mkdtempSync(join(tmpdir(), 'satmachine-start-demo-'))
+    let served: ServedProcess | undefined
+    try {
+      // `npm start -- --demo` is `node bin/satmachine.mjs start --demo` once built; the binary is named explicitly
+      // so the command sees the same Electron this suite found.
+      served = await startServeProcess(join(root, 'demo'), ['--demo'], 180_000, {
+        command: 'start',
+        env: { ELECTRON_EXEC_PATH: exe as string },
+      })
+      expect(served.output()).toContain('Demo mode runs headless; open the URL below in a browser.')
+      // The token as a programmatic client sends it (the ?token= link answers a browser with a cookie and a redirect).
+      const token = new URL(served.url).searchParams.get('token') ?? ''
+      const page = await fetch(`${served.origin}/`, { headers: { 'x-satmachine-token': token } })
+      expect(page.status).toBe(200)
+      const html = await page.text()
+      expect(html).toMatch(/<div id="app"/)
+      await served.stop()
+      served = undefined
+    } finally {
+      await served?.stop().catch(() => {})
+      rmSync(root, { recursive: true, force: true })
+    }
+  }, 300_000)
 })

@@ -1,4 +1,5 @@
 // Headless mode as a child process, for the e2e suites: `node bin/satmachine.mjs serve --port 0 --data-dir DIR …`
+// (or `start`, which runs headless for the demo)
 // from the BUILT app, with the URL (including the per-launch token) read from the line it prints. `stop()` sends
 // SIGTERM and requires a clean exit 0 (the ledger is closed first); a hang is killed after 15 s and reported.
 import { type ChildProcess, spawn } from 'node:child_process'
@@ -23,10 +24,13 @@ export async function startServeProcess(
   dataDir: string,
   extraArgs: string[] = [],
   timeoutMs = 30_000,
+  /** `start` runs the desktop command (headless when it must be); `env` is added to this process's environment. */
+  opts: { command?: 'serve' | 'start'; env?: NodeJS.ProcessEnv } = {},
 ): Promise<ServedProcess> {
-  const proc = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data-dir', dataDir, ...extraArgs], {
+  const command = opts.command ?? 'serve'
+  const proc = spawn(process.execPath, [BIN, command, '--port', '0', '--data-dir', dataDir, ...extraArgs], {
     cwd: ROOT,
-    env: { ...process.env, SATMACHINE_DEMO: '' },
+    env: { ...process.env, SATMACHINE_DEMO: '', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let out = ''
