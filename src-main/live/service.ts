@@ -11,14 +11,15 @@
 // When: the ledger's status listener reports every move of its commit sequence (throttled by the store); each one
 // pokes a Coalescer that looks once the commits pause for QUIET_MS, or every MAX_WAIT_MS during a steady stream.
 // A burst of a thousand bookings therefore costs a few reads and a few pushes per area, not a thousand.
-import type { Emit, EventName } from '../../src-shared/ipc/contract'
+import type { Emit } from '../../src-shared/ipc/contract'
 import { type CoalesceOptions, Coalescer, groupChangesByArea, type LiveArea } from '../../src-shared/ipc/live'
 import type { LedgerStore } from '../ledger/types'
 import type { ServiceContext } from '../service-context'
 
 export const LIVE_COALESCE: CoalesceOptions = { quietMs: 150, maxWaitMs: 750 }
 
-const EVENT_OF: Record<LiveArea, EventName> = {
+type LiveEvent = 'fleet.changed' | 'lps.changed' | 'payouts.changed' | 'worklist.changed'
+const EVENT_OF: Record<LiveArea, LiveEvent> = {
   fleet: 'fleet.changed',
   lps: 'lps.changed',
   payouts: 'payouts.changed',
