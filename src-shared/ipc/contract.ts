@@ -57,7 +57,7 @@ import {
   fleetRevokeInput,
 } from './fleet-pairing'
 // ---- live push (issue 9) ----
-import type { LiveChangeView } from './live'
+import type { BackupProgressView, LiveChangeView } from './live'
 import { type LpServiceStatusView, lpServiceSetEnabledInput, lpServiceStatusInput } from './lp-service'
 import {
   type DepositChangeView,
@@ -696,6 +696,8 @@ export const EVENTS = {
   'payouts.changed': event<LiveChangeView>(),
   /** Something that needs a human appeared or was cleared. */
   'worklist.changed': event<LiveChangeView>(),
+  /** One step of a running backup or restore check (long operations show progress). */
+  'backup.progress': event<BackupProgressView>(),
   // ---- end live push (issue 9) ----
 } as const
 

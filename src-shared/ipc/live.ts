@@ -24,6 +24,19 @@ export interface LiveChangeView {
   atMs: number
 }
 
+/** Push event payload: one step of a running backup or restore check, for the Settings screen's progress bar. */
+export interface BackupProgressView {
+  operation: 'backup' | 'restore'
+  /** The step that just started, in the operator's words. */
+  step: string
+  /** Share of the work done before this step, 0…1. */
+  fraction: number
+  /** True on the last event of the operation (finished or refused). */
+  done: boolean
+  /** Set when the operation was refused or failed. */
+  error?: string
+}
+
 /**
  * The areas a ledger table belongs to (several may apply: a payout moves the payout list, the LP's "paid" column
  * and, when it fails, the worklist). Tables of no area (relay cursors, the audit log's own bookkeeping, receipts
