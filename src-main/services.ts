@@ -31,6 +31,7 @@ import type { OperatorSignerProvider } from './fleet/operator-signer'
 import { createFleetPartsSlot, pairingHandlers } from './fleet/pairing-service'
 import type { LedgerStatus, LedgerStore } from './ledger/types'
 import { openLedger } from './ledger/worker-host'
+import { startLivePush } from './live/service'
 import { lpServiceHandlers } from './lp-service/ipc'
 import { type LpsWiring, lpsHandlers } from './lps/service'
 import { onboardingHandlers } from './onboarding/service'
@@ -278,6 +279,8 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
       manifestFor: manifestForClose(ctx),
     }),
   }
+
+  startLivePush(ctx) // `fleet/lps/payouts/worklist.changed` pushes (issue 9)
 
   let closing: Promise<void> | undefined
   return {

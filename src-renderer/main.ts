@@ -3,5 +3,6 @@ import './styles/base.css'
 import { createPinia } from 'pinia'
 import { createApp } from 'vue'
 import App from './App.vue'
+import { vScrollRegion } from './scroll-region'
 
-createApp(App).use(createPinia()).mount('#app')
+createApp(App).use(createPinia()).directive('scroll-region', vScrollRegion).mount('#app')

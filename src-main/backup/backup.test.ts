@@ -145,4 +145,25 @@ describe('backup', () => {
     )
     await ledger.close()
   })
+
+  it('reports each step of a backup and of a restore check, in order, with a growing share of the work', async () => {
+    const { dataDir, out, ledgerDir, ledger } = await setup()
+    const steps: Array<{ step: string; fraction: number }> = []
+    const onProgress = (step: string, fraction: number) => steps.push({ step, fraction })
+    const b = await createBackup({ ledger, ledgerDir, dataDir, folder: out, nowMs: 7000, onProgress })
+    expect(steps[0]?.step).toMatch(/snapshot/)
+    expect(steps.some((s) => /Writing ledger file 1 of \d/.test(s.step))).toBe(true)
+    expect(steps.at(-1)?.step).toMatch(/manifest/)
+    const backupSteps = steps.splice(0)
+    await stageRestore({ path: b.path, dataDir, nowMs: 8000, onProgress })
+    expect(steps.filter((s) => /Checking file \d+ of \d+/.test(s.step)).length).toBe(b.files.length)
+    expect(steps.map((s) => s.step)).toContain('Running the SQLite integrity check')
+    expect(steps.at(-1)?.step).toMatch(/Staging/)
+    for (const list of [backupSteps, steps]) {
+      const f = list.map((s) => s.fraction)
+      expect([...f].sort((x, y) => x - y)).toEqual(f)
+      expect(f.every((x) => x >= 0 && x < 1)).toBe(true)
+    }
+    await ledger.close()
+  })
 })

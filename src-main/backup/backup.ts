@@ -59,6 +59,9 @@ async function writeDurable(path: string, data: Uint8Array | string): Promise<vo
   }
 }
 
+/** A long operation's step as it starts and the share of the work done before it (0…1). */
+export type ProgressFn = (step: string, fraction: number) => void
+
 function stamp(ms: number): string {
   return new Date(ms)
     .toISOString()
@@ -78,13 +81,18 @@ export async function createBackup(o: {
   folder: string
   nowMs: number
   log?: Logger
+  /** Told each step as it starts, with the share of the work done so far (0…1), for the screen's progress bar. */
+  onProgress?: ProgressFn
 }): Promise<BackupView> {
+  const progress = o.onProgress ?? (() => {})
   const target = resolve(o.folder)
   if (!existsSync(target) || !(await stat(target)).isDirectory())
     throw new BackupError(null, 'the folder does not exist (create it first, e.g. on a USB drive)')
   if (resolve(target).startsWith(resolve(o.dataDir)))
     throw new BackupError(null, "choose a folder outside the console's data directory")
+  progress('Taking a consistent snapshot of the ledger', 0.05)
   await o.ledger.snapshot()
+  progress('Reading the snapshot and the journal after it', 0.35)
   const listing = listLedgerDir(o.ledgerDir)
   const snap = listing.snapshots.at(-1)
   if (!snap) throw new BackupError(null, 'the ledger has no snapshot to copy')
@@ -107,7 +115,8 @@ export async function createBackup(o: {
   for (let n = 2; existsSync(dir); n++) dir = join(target, `satmachine-backup-${stamp(o.nowMs)}-${n}`)
   await mkdir(join(dir, 'ledger'), { recursive: true })
   const files: BackupFileView[] = []
-  for (const p of pieces) {
+  for (const [i, p] of pieces.entries()) {
+    progress(`Writing ledger file ${i + 1} of ${pieces.length}`, 0.45 + (0.45 * i) / pieces.length)
     await writeDurable(join(dir, 'ledger', p.name), p.data)
     files.push({ name: `ledger/${p.name}`, bytes: p.data.length, sha256: sha256(p.data) })
   }
@@ -118,6 +127,7 @@ export async function createBackup(o: {
     files.push({ name: 'settings.json', bytes: s.length, sha256: sha256(s) })
   }
   fsyncDir(join(dir, 'ledger'))
+  progress('Writing the manifest with every file’s SHA-256', 0.93)
   const manifest: Manifest = { format: BACKUP_FORMAT, createdAtMs: o.nowMs, seq, files }
   await writeDurable(join(dir, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`)
   fsyncDir(dir)
@@ -166,6 +176,7 @@ function readManifest(text: string): Manifest {
 export async function verifyBackup(
   path: string,
   scratchDir: string,
+  onProgress: ProgressFn = () => {},
 ): Promise<{ manifest: Manifest; checks: string[] }> {
   const dir = resolve(path)
   if (!existsSync(dir)) throw new BackupError(null, 'the backup folder does not exist')
@@ -174,7 +185,11 @@ export async function verifyBackup(
   const manifest = readManifest(await readFile(mpath, 'utf8'))
   const checks: string[] = []
   const present = new Set((await filesBelow(dir)).filter((f) => f !== MANIFEST))
-  for (const f of manifest.files) {
+  for (const [i, f] of manifest.files.entries()) {
+    onProgress(
+      `Checking file ${i + 1} of ${manifest.files.length} against its SHA-256`,
+      (0.4 * i) / manifest.files.length,
+    )
     if (!present.has(f.name)) throw new BackupError(f.name, 'is listed in the manifest but missing')
     const data = await readFile(join(dir, f.name))
     if (data.length !== f.bytes)
@@ -189,6 +204,7 @@ export async function verifyBackup(
     throw new BackupError(MANIFEST, 'lists no ledger snapshot')
   checks.push(`${manifest.files.length} files match their SHA-256 in the manifest`)
 
+  onProgress('Opening a trial copy of the ledger', 0.45)
   await rm(scratchDir, { recursive: true, force: true })
   await mkdir(scratchDir, { recursive: true })
   await cp(join(dir, 'ledger'), scratchDir, { recursive: true })
@@ -208,10 +224,12 @@ export async function verifyBackup(
     if (st.seq < manifest.seq)
       throw new BackupError('ledger', `opens at transaction ${st.seq}, the manifest says ${manifest.seq}`)
     checks.push(`the ledger opens (transaction ${manifest.seq})`)
+    onProgress('Running the SQLite integrity check', 0.7)
     const integrity = await store.query<{ integrity_check: string }>('PRAGMA integrity_check')
     if (integrity.length !== 1 || integrity[0]!.integrity_check !== 'ok')
       throw new BackupError('ledger', `SQLite integrity check failed: ${integrity[0]?.integrity_check ?? 'no answer'}`)
     checks.push('SQLite integrity check passes')
+    onProgress('Checking every reference between ledger rows', 0.8)
     const fk = await store.query('PRAGMA foreign_key_check')
     if (fk.length > 0) throw new BackupError('ledger', `${fk.length} rows point at rows that do not exist`)
     checks.push('every reference between ledger rows resolves')
@@ -231,9 +249,12 @@ export async function stageRestore(o: {
   dataDir: string
   nowMs: number
   log?: Logger
+  onProgress?: ProgressFn
 }): Promise<RestoreView> {
   const dir = resolve(o.path)
-  const { manifest, checks } = await verifyBackup(dir, join(o.dataDir, `restore-check-${o.nowMs}`))
+  const progress = o.onProgress ?? (() => {})
+  const { manifest, checks } = await verifyBackup(dir, join(o.dataDir, `restore-check-${o.nowMs}`), progress)
+  progress('Staging the verified copy for the next start', 0.9)
   const pending = join(o.dataDir, PENDING_DIR)
   await rm(pending, { recursive: true, force: true })
   await mkdir(pending, { recursive: true })

@@ -156,6 +156,19 @@ export function settingsScreenHandlers(
           machineOverrides: overrides,
         }
 
+  /** Pushes `backup.progress` for one running backup or restore check (the Settings screen draws the bar). */
+  const progressOf = (operation: 'backup' | 'restore') => ({
+    step: (step: string, fraction: number) => ctx.emit('backup.progress', { operation, step, fraction, done: false }),
+    end: (step: string, e?: unknown) =>
+      ctx.emit('backup.progress', {
+        operation,
+        step,
+        fraction: 1,
+        done: true,
+        ...(e === undefined ? {} : { error: e instanceof Error ? e.message : String(e) }),
+      }),
+  })
+
   return {
     'settings.checkRelay': ({ url, timeoutMs }) => checkRelay(url, timeoutMs ?? RELAY_CHECK_TIMEOUT_MS),
 
@@ -243,25 +256,40 @@ export function settingsScreenHandlers(
     },
 
     'backup.create': async ({ folder }) => {
+      const progress = progressOf('backup')
       try {
-        return await createBackup({
+        const r = await createBackup({
           ledger: ctx.ledger(),
           ledgerDir: join(ctx.dataDir, 'ledger'),
           dataDir: ctx.dataDir,
           folder,
           nowMs: ctx.clock.nowMs(),
           log,
+          onProgress: progress.step,
         })
+        progress.end('Backup written and its manifest checked')
+        return r
       } catch (e) {
+        progress.end('Backup not written', e)
         if (e instanceof BackupError) throw new ApiError('bad_args', `args[0].folder: ${e.message}`, 'args[0].folder')
         throw e
       }
     },
 
     'backup.restore': async ({ folder }) => {
+      const progress = progressOf('restore')
       try {
-        return await stageRestore({ path: folder, dataDir: ctx.dataDir, nowMs: ctx.clock.nowMs(), log })
+        const r = await stageRestore({
+          path: folder,
+          dataDir: ctx.dataDir,
+          nowMs: ctx.clock.nowMs(),
+          log,
+          onProgress: progress.step,
+        })
+        progress.end('Backup verified and staged for the next start')
+        return r
       } catch (e) {
+        progress.end('Nothing was replaced', e)
         if (e instanceof BackupError)
           throw new ApiError(
             'bad_args',

@@ -1,10 +1,11 @@
 // Dashboard store: the server-side aggregates of `dashboard.summary` (src-shared/ipc/settlements.ts), loaded when
-// the Dashboard opens and again on every `settlements.changed` push while it is shown. Reloads are coalesced: a
+// the Dashboard opens and again on every push that moves one of its figures while it is shown. Reloads are coalesced: a
 // push that lands while a load is in flight queues exactly one more load, so a burst of bookings costs two calls.
 import { defineStore } from 'pinia'
 import { ref } from 'vue'
 import type { DashboardSummaryView } from '../../src-shared/ipc/settlements'
 import { api, toApiError } from '../api'
+import { followPushes } from './follow'
 
 export type { DashboardSummaryView } from '../../src-shared/ipc/settlements'
 
@@ -34,11 +35,15 @@ export const useDashboardStore = defineStore('dashboard', () => {
     }
   }
 
-  /** Loads now and on every push; returns the unsubscribe. */
+  /**
+   * Loads now and on every push that moves a figure here — settlements, the fleet (machines needing attention),
+   * LPs (distributions), payouts and the worklist counts; returns the unsubscribe.
+   */
   function follow(): () => void {
-    const off = api().on('settlements.changed', () => {
-      void load()
-    })
+    const off = followPushes(
+      ['settlements.changed', 'fleet.changed', 'lps.changed', 'payouts.changed', 'worklist.changed'],
+      load,
+    )
     void load()
     return off
   }

@@ -5,6 +5,7 @@ import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
 import type { FleetMachineView, RejectedRecordView } from '../../src-shared/ipc/contract'
 import { api, toApiError } from '../api'
+import { followPushes } from './follow'
 
 export type { FleetMachineView, RejectedRecordView }
 
@@ -129,6 +130,34 @@ export const useFleetStore = defineStore('fleet', () => {
     await Promise.all([loadMachines(), loadRejected()])
   }
 
+  /**
+   * After a push: the machines again, and the newest refused records merged in front of what is shown, so older
+   * pages the operator already opened stay open.
+   */
+  async function refresh(): Promise<void> {
+    const shownMore = rejected.value.length > REJECTED_PAGE
+    await loadMachines()
+    try {
+      const page = await api()['fleet.rejected']({ limit: REJECTED_PAGE })
+      const r = appendRejected(shownMore ? rejected.value : [], page, REJECTED_PAGE)
+      rejected.value = r.items
+      rejectedMore.value = shownMore ? rejectedMore.value : r.more
+      rejectedError.value = null
+    } catch (e) {
+      rejectedError.value = toApiError(e).message
+    }
+  }
+
+  /**
+   * Loads now and again on every `fleet.changed` push (a machine paired, revoked or reconfigured, a record received
+   * or refused), so the Fleet list needs no Refresh button. Returns the unsubscribe.
+   */
+  function follow(): () => void {
+    const off = followPushes(['fleet.changed'], refresh)
+    void load()
+    return off
+  }
+
   return {
     machines,
     machinesLoaded,
@@ -140,6 +169,8 @@ export const useFleetStore = defineStore('fleet', () => {
     summary,
     machineName,
     load,
+    refresh,
+    follow,
     loadMachines,
     loadRejected,
     loadMoreRejected,

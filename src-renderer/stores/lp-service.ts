@@ -6,6 +6,7 @@ import { defineStore } from 'pinia'
 import { ref } from 'vue'
 import type { LpServiceStatusView } from '../../src-shared/ipc/lp-service'
 import { api, toApiError } from '../api'
+import { followPushes } from './follow'
 
 export type { LpServiceLpView, LpServiceRequestView, LpServiceStatusView } from '../../src-shared/ipc/lp-service'
 
@@ -67,5 +68,12 @@ export const useLpServiceStore = defineStore('lpService', () => {
     }
   }
 
-  return { status, loading, error, busy, load, setEnabled }
+  /** Loads now and on every `lps.changed` push (a request answered or refused, a switch flipped). Returns the stop. */
+  function follow(): () => void {
+    const off = followPushes(['lps.changed'], load)
+    void load()
+    return off
+  }
+
+  return { status, loading, error, busy, load, setEnabled, follow }
 })

@@ -13,6 +13,7 @@ import { dustPreview, rateMsatPerMajorFromBtcPrice } from '../../src-shared/mone
 import { currencyExponent, isCurrency } from '../../src-shared/money/iso4217'
 import { localDayStartMs } from '../../src-shared/notices/period'
 import { ApiError, api, fieldReason, toApiError } from '../api'
+import { followPushes } from './follow'
 
 /** Which form an error belongs to. */
 export type LpFormKey = 'add' | 'edit' | 'destination' | 'deposit' | 'reverse' | 'statement' | 'dust' | 'deactivate'
@@ -191,6 +192,20 @@ export const useLpsStore = defineStore('lps', () => {
     }
   }
 
+  /**
+   * Loads the list now and keeps it and the open provider current on every `lps.changed` (deposit recorded or
+   * confirmed, accrual, destination check) and `payouts.changed` (a payout planned, sent, paid, failed) push, so
+   * the screen needs no Refresh button. The forms in the detail are the operator's own copies and stay as typed.
+   */
+  function follow(): () => void {
+    const off = followPushes(['lps.changed', 'payouts.changed'], async () => {
+      await load()
+      if (selectedId.value !== null) await loadDetail()
+    })
+    void load()
+    return off
+  }
+
   /** Runs one action for form `key`; true when it went through (list and detail are reloaded). */
   async function run(key: LpFormKey, f: () => Promise<string | undefined>): Promise<boolean> {
     busy.value = key
@@ -250,6 +265,7 @@ export const useLpsStore = defineStore('lps', () => {
     error,
     done,
     load,
+    follow,
     select,
     register,
     update: (lpId: string, o: { name?: string; mode?: 'flow' | 'fixed'; dailyLimit?: string; currency: string }) =>

@@ -9,6 +9,7 @@ import { defineStore } from 'pinia'
 import { ref } from 'vue'
 import type { MachineConfigView, MachineDetailView } from '../../src-shared/ipc/fleet-machine'
 import { api, fieldReason, toApiError } from '../api'
+import { followPushes } from './follow'
 import { FormFieldError, majorToMinor, type PairField, percentToPpm } from './pairing'
 
 export type { MachineDetailView }
@@ -197,5 +198,15 @@ export const useMachineStore = defineStore('machine', () => {
     }
   }
 
-  return { openKey, detail, loading, error, saving, editError, saved, open, reload, close, saveConfig }
+  /**
+   * Keeps the open panel current: a `fleet.changed` push (a record received, the config or roster changed) or a
+   * relay status change reloads it; the edit form is a copy, so what the operator is typing stays. Returns the stop.
+   */
+  function follow(): () => void {
+    return followPushes(['fleet.changed', 'relay.status'], async () => {
+      if (openKey.value !== null) await reload()
+    })
+  }
+
+  return { openKey, detail, loading, error, saving, editError, saved, open, reload, close, saveConfig, follow }
 })

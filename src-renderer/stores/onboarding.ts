@@ -113,20 +113,38 @@ export const useOnboardingStore = defineStore('onboarding', () => {
     const splits = status.value?.fees?.splits ?? []
     if (splits.length === 0) return null
     busy.value = 'split'
+    // Looks again on each `fleet.changed` push (the configuration arriving is one), subscribed before the first
+    // look so a push during a look is not missed; no polling.
+    let pushes = 0
+    let wake: (() => void) | null = null
+    const off = api().on('fleet.changed', () => {
+      pushes++
+      wake?.()
+    })
+    let timer: ReturnType<typeof setTimeout> | undefined
     try {
       const deadline = Date.now() + timeoutMs
       for (;;) {
+        const seen = pushes
         const machines = await api()['fleet.machines']()
         if (machines.some((m) => m.atmPubkey === atmPubkey && m.configEventId !== null)) break
         if (Date.now() > deadline)
           return 'The machine’s configuration has not arrived yet; set the split later under Settings → Recipients.'
-        await new Promise((r) => setTimeout(r, 500))
+        if (pushes === seen)
+          await new Promise<void>((r) => {
+            wake = r
+            timer = setTimeout(r, Math.max(0, deadline - Date.now()) + 1)
+          })
+        clearTimeout(timer)
+        wake = null
       }
       await api()['recipients.setSplitWeights']({ splits, note: 'commission split chosen in the first-run wizard' })
       return 'Your commission split applies to this machine.'
     } catch (e) {
       return `The commission split could not be applied: ${toApiError(e).message}`
     } finally {
+      off()
+      clearTimeout(timer)
       busy.value = null
     }
   }

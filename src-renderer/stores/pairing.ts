@@ -16,6 +16,7 @@ import type { MachineConfigView, WalletRevocationView } from '../../src-shared/i
 import type { DelegationView, FleetPairView, FleetRenewView, FleetRevokeView } from '../../src-shared/ipc/fleet-pairing'
 import { currencyExponent, isCurrency } from '../../src-shared/money/iso4217'
 import { type ApiError, api, fieldReason, toApiError } from '../api'
+import { followPushes } from './follow'
 
 export type { DelegationView, FleetPairView, FleetRenewView, FleetRevokeView }
 
@@ -387,7 +388,16 @@ export const usePairingStore = defineStore('pairing', () => {
     oneShot.value = null
   }
 
+  /** Delegations and wallet reminders follow `fleet.changed` (pairing, renewal, revocation). Returns the stop. */
+  function follow(): () => void {
+    const off = followPushes(['fleet.changed'], () => Promise.all([loadDelegations(), loadWalletReminders()]))
+    void loadDelegations()
+    void loadWalletReminders()
+    return off
+  }
+
   return {
+    follow,
     delegations,
     delegationsError,
     unavailable,

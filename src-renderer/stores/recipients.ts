@@ -6,6 +6,7 @@ import { ref } from 'vue'
 import type { DestinationInput } from '../../src-shared/ipc/lps'
 import type { RecipientKindView, RecipientsView } from '../../src-shared/ipc/recipients'
 import { ApiError, api, fieldReason, toApiError } from '../api'
+import { followPushes } from './follow'
 
 export interface RecipientError {
   /** `kind:id` of the recipient the failed change was for, or null for the whole card. */
@@ -24,6 +25,13 @@ export const useRecipientsStore = defineStore('recipients', () => {
     } catch (e) {
       error.value = { key: null, message: `Recipients could not be loaded: ${toApiError(e).message}` }
     }
+  }
+
+  /** Loads now and on every `payouts.changed` push (accrued, paid, a recipient changed). Returns the stop. */
+  function follow(): () => void {
+    const off = followPushes(['payouts.changed'], load)
+    void load()
+    return off
   }
 
   /** Runs one change for `key`; true when it was saved (the list is reloaded). */
@@ -45,6 +53,7 @@ export const useRecipientsStore = defineStore('recipients', () => {
 
   const keyOf = (kind: RecipientKindView, id: string) => `${kind}:${id}`
   return {
+    follow,
     view,
     busy,
     error,

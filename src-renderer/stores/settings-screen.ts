@@ -4,6 +4,7 @@
 // answered. A refusal keeps its field and is shown as a sentence under it (the field path dropped).
 import { defineStore } from 'pinia'
 import { computed, reactive, ref } from 'vue'
+import type { BackupProgressView } from '../../src-shared/ipc/live'
 import type {
   BackupView,
   FeesView,
@@ -172,13 +173,29 @@ export const useSettingsScreenStore = defineStore('settingsScreen', () => {
   const backupResult = ref<BackupView | null>(null)
   const restoreResult = ref<RestoreView | null>(null)
   const backupError = ref<{ action: 'backup' | 'restore'; message: string } | null>(null)
+  /** The running operation's current step (`backup.progress` push), null while none runs. */
+  const backupProgress = ref<BackupProgressView | null>(null)
+
+  /** Runs `call` while following its `backup.progress` pushes; the progress goes when it ends. */
+  async function withProgress<T>(operation: 'backup' | 'restore', call: () => Promise<T>): Promise<T> {
+    backupProgress.value = { operation, step: 'Starting', fraction: 0, done: false }
+    const off = api().on('backup.progress', (p) => {
+      if (p.operation === operation && !p.done) backupProgress.value = p
+    })
+    try {
+      return await call()
+    } finally {
+      off()
+      backupProgress.value = null
+    }
+  }
 
   async function createBackup(folder: string): Promise<boolean> {
     backupBusy.value = 'backup'
     backupError.value = null
     backupResult.value = null
     try {
-      backupResult.value = await api()['backup.create']({ folder: folder.trim() })
+      backupResult.value = await withProgress('backup', () => api()['backup.create']({ folder: folder.trim() }))
       return true
     } catch (e) {
       const err = toApiError(e)
@@ -194,7 +211,7 @@ export const useSettingsScreenStore = defineStore('settingsScreen', () => {
     backupError.value = null
     restoreResult.value = null
     try {
-      restoreResult.value = await api()['backup.restore']({ folder: folder.trim() })
+      restoreResult.value = await withProgress('restore', () => api()['backup.restore']({ folder: folder.trim() }))
       return true
     } catch (e) {
       const err = toApiError(e)
@@ -225,6 +242,7 @@ export const useSettingsScreenStore = defineStore('settingsScreen', () => {
     backupResult,
     restoreResult,
     backupError,
+    backupProgress,
     createBackup,
     restore,
   }

@@ -9,6 +9,7 @@ import { computed, ref } from 'vue'
 import type { WalletRevocationView } from '../../src-shared/ipc/fleet-machine'
 import type { WorklistView } from '../../src-shared/ipc/worklist'
 import { type ApiError, api, fieldReason, toApiError } from '../api'
+import { followPushes } from './follow'
 
 export type { WalletRevocationView } from '../../src-shared/ipc/fleet-machine'
 export type { PayoutWorkItem, ReconcileWorkItem, SettlementWorkItem, WorklistView } from '../../src-shared/ipc/worklist'
@@ -190,13 +191,11 @@ export const useWorklistStore = defineStore('worklist', () => {
   }
 
   /**
-   * Keeps the list current while a screen shows it: loads now and again on every `settlements.changed` push
-   * (bookings, status changes, payouts, acknowledgements), so no screen needs a Refresh button. Returns the stop.
+   * Keeps the list current while a screen shows it: loads now and again on every `settlements.changed`,
+   * `worklist.changed` and `payouts.changed` push (bookings, status changes, payouts, acknowledgements), so no screen needs a Refresh button. Returns the stop.
    */
   function follow(): () => void {
-    const off = api().on('settlements.changed', () => {
-      void load()
-    })
+    const off = followPushes(['settlements.changed', 'worklist.changed', 'payouts.changed'], load)
     void load()
     return off
   }

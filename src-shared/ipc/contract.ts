@@ -56,6 +56,8 @@ import {
   fleetRenewInput,
   fleetRevokeInput,
 } from './fleet-pairing'
+// ---- live push (issue 9) ----
+import type { BackupProgressView, LiveChangeView } from './live'
 import { type LpServiceStatusView, lpServiceSetEnabledInput, lpServiceStatusInput } from './lp-service'
 import {
   type DepositChangeView,
@@ -104,6 +106,7 @@ import {
   recipientsListInput,
   reconcileDifferencesInput,
 } from './recipients'
+// ---- end live push (issue 9) ----
 import { relayUrl } from './relay-url'
 import { array, hex, type Infer, int, object, oneOf, optional, refine, type Schema, string, tuple } from './schema'
 import {
@@ -682,6 +685,20 @@ export const EVENTS = {
   /** The settlement history changed (booked, status, paid, noted, receipt): lists, drawer and Dashboard reload. */
   'settlements.changed': event<SettlementsChangedView>(),
   // ---- end settlements and dashboard (issue 9) ----
+  // ---- live push (issue 9) ----
+  // One area of the ledger changed (src-shared/ipc/live.ts says which tables belong to which area); coalesced on
+  // the main side, so a burst of bookings is a few pushes. The screens reload what they show; none has a Refresh.
+  /** Machines paired, revoked or reconfigured, a record received (last seen, booked or refused), delegations. */
+  'fleet.changed': event<LiveChangeView>(),
+  /** Providers added or edited, deposits recorded, confirmed or reversed, accruals, destination checks. */
+  'lps.changed': event<LiveChangeView>(),
+  /** A payout planned, sent, paid, failed or released; recipients and wallet reconciliation. */
+  'payouts.changed': event<LiveChangeView>(),
+  /** Something that needs a human appeared or was cleared. */
+  'worklist.changed': event<LiveChangeView>(),
+  /** One step of a running backup or restore check (long operations show progress). */
+  'backup.progress': event<BackupProgressView>(),
+  // ---- end live push (issue 9) ----
 } as const
 
 export type Events = typeof EVENTS

@@ -1,6 +1,7 @@
 // End-to-end test of the LP self-service card (src-renderer/components/LpSelfService.vue) in real Chromium against
-// the BUILT headless mode (`satmachine serve`): an LP registered over the bridge appears with self-service on; the
-// per-LP and the global switch go to the main side and the card shows what it answers. Fails on any console
+// the BUILT headless mode (`satmachine serve`): an LP registered over the bridge appears by itself (live push, no
+// Refresh button) with self-service on; the per-LP and the global switch go to the main side and the card shows
+// what it answers. Fails on any console
 // error, page error or failed request. Needs `npx electron-vite build` first and /usr/bin/chromium (skipped otherwise).
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
@@ -59,7 +60,8 @@ describe.skipIf(missing !== null)('LP self-service card in Chromium over headles
       if (!r.ok) throw new Error(r.error.message)
       return r.value.id
     }, npub)
-    await page.getByRole('button', { name: 'Refresh' }).click()
+    // No Refresh button: the card follows the `lps.changed` push of the registration and lists the LP by itself.
+    expect(await page.getByRole('button', { name: 'Refresh' }).count()).toBe(0)
     const row = page.getByTestId(`lpss-row-${lpId}`)
     await row.waitFor()
     expect(await row.textContent()).toContain('Ana')
