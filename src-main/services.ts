@@ -23,7 +23,13 @@ import {
 } from '../src-shared/ipc/contract'
 import type { Logger } from '../src-shared/log'
 import type { AppLog } from './app-log'
-import { auditHandlers, consolePubkeyFromSecrets, createAuditState, gateLedger } from './audit/service'
+import {
+  auditHandlers,
+  checkpointKeyFromSecrets,
+  consolePubkeyFromSecrets,
+  createAuditState,
+  gateLedger,
+} from './audit/service'
 import { type AuditExportServiceOptions, auditExportHandlers, manifestForClose } from './audit-export/service'
 import { createBunkerFeature } from './bunker/service'
 import type { FleetWiring } from './fleet/feature'
@@ -196,6 +202,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
             clock,
             relays: () => settings.get().relays,
             consolePubkey: () => consolePubkeyFromSecrets(opts.lps?.secrets),
+            checkpointKey: () => checkpointKeyFromSecrets(opts.lps?.secrets),
           }),
         )
         .then(async (store) => {

@@ -36,6 +36,7 @@ import { queryOnce } from '../receipts/query'
 import { SecretSlots, type SecretStore } from '../secrets/secret-store'
 import type { ServiceContext } from '../service-context'
 import { createSoftwareSigner } from '../signer/software-signer'
+import { checkpointKey } from './checkpoint'
 import { AuditHeadWriter } from './heads'
 import { readHeads, readPeriods } from './read'
 import { AuditTamperError, checkAuditAtStart, type StartCheckReport } from './start-check'
@@ -100,6 +101,8 @@ export interface AuditGateOptions {
   relays: () => readonly string[]
   /** The console key's pubkey from the secret store, without creating it (null when there is none yet). */
   consolePubkey?: () => Promise<string | null>
+  /** The start-up checkpoint's MAC key, derived from the sealed console key (null when there is none yet). */
+  checkpointKey?: () => Promise<Uint8Array | null>
   /** Test seam: the pool the start-up relay query uses (default: a short-lived pool over `relays`). */
   queryPool?: (
     relays: readonly string[],
@@ -135,17 +138,25 @@ export async function gateLedger(store: LedgerStore, o: AuditGateOptions): Promi
         await pool.close().catch(() => {})
       }
     }
+    const checkpointKey = await (o.checkpointKey?.() ?? Promise.resolve(null)).catch((e: Error) => {
+      log.warn('audit: checkpoint key not available; the full start-up check runs', { reason: e.message })
+      return null
+    })
     const report = await checkAuditAtStart({
       store,
       dataDir: o.dataDir,
       log,
       consolePubkey,
+      checkpointKey,
+      nowMs: () => o.clock.nowMs(),
       ...(remote ? { remoteHeads: remote.heads, publishedReceipts: remote.receipts } : {}),
     })
     o.state.report = report
     o.state.check = { state: 'ok', checkedAtMs: o.clock.nowMs(), relayChecked: remote !== null, message: null }
     void backfill(store, log)
     log.info('audit check passed', {
+      mode: report.mode,
+      ...(report.fullBecause ? { fullBecause: report.fullBecause } : {}),
       entries: report.size,
       signedSize: report.newest?.head.treeSize ?? 0,
       relays: remote !== null,
@@ -172,6 +183,22 @@ export async function consolePubkeyFromSecrets(
   const sk = hexToBytes(hex)
   try {
     return await createSoftwareSigner(sk).getPublicKey()
+  } finally {
+    sk.fill(0)
+  }
+}
+
+/** The start-up checkpoint's MAC key from a secret store (or its opener), or null when no console key exists yet. */
+export async function checkpointKeyFromSecrets(
+  secrets: SecretStore | (() => Promise<SecretStore>) | undefined,
+): Promise<Uint8Array | null> {
+  if (!secrets) return null
+  const store = typeof secrets === 'function' ? await secrets() : secrets
+  const hex = await store.get(SecretSlots.consoleKey)
+  if (hex === undefined || !/^[0-9a-f]{64}$/.test(hex)) return null
+  const sk = hexToBytes(hex)
+  try {
+    return checkpointKey(sk)
   } finally {
     sk.fill(0)
   }

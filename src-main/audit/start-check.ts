@@ -10,11 +10,14 @@
 // Any difference refuses the start with `AuditTamperError`, which names each entry (table, key, field), the missing
 // range, or the missing receipt. The one thing dropped silently-but-logged is what a crash can leave behind: hashes in
 // `leaves.bin` beyond the newest signed head that the ledger no longer has (and a torn last hash).
+import { createHash } from 'node:crypto'
 import type { SignedHead } from '../../src-shared/audit/types'
 import type { Logger } from '../../src-shared/log'
 import { checkEvent } from '../../src-shared/nostr/event'
 import type { LedgerStore } from '../ledger/types'
+import { type AuditCheckpoint, leavesPrefixSha256, readCheckpoint, writeCheckpoint } from './checkpoint'
 import { AuditFiles } from './files'
+import type { IncrementalResult } from './incremental'
 import type { LogCheckResult, LogProblem } from './log'
 import { newestHead, readHeads } from './read'
 
@@ -95,6 +98,13 @@ export interface StartCheckOptions {
   remoteHeads?: readonly SignedHead[]
   /** Receipts (kind 3079) the relays hold from this console: event id and payment hash. */
   publishedReceipts?: readonly { eventId: string; paymentHash: string | null }[]
+  /**
+   * The checkpoint MAC key (checkpoint.ts `checkpointKey`, from the console key). With it, a valid checkpoint of the
+   * snapshot the ledger opened from lets the check cover only what the journal added since, and a passing check
+   * records a new checkpoint. Without it, the full check runs and no checkpoint is written.
+   */
+  checkpointKey?: Uint8Array | null
+  nowMs?: () => number
 }
 
 export interface StartCheckReport {
@@ -104,7 +114,19 @@ export interface StartCheckReport {
   newest: (SignedHead & { source: 'local' | 'relay' }) | null
   /** Hashes cut from leaves.bin beyond the newest signed head (a crash's leftovers). */
   droppedUnsigned: number
+  /** `incremental`: only what the journal added since a valid checkpoint was checked; `full`: every row. */
+  mode: 'full' | 'incremental'
+  /** Why the full check ran although a key was given (no checkpoint, its MAC, another snapshot …), else null. */
+  fullBecause: string | null
+  /** True when a checkpoint was recorded after the check passed. */
+  checkpointWritten: boolean
 }
+
+type Basis =
+  | { usable: true; snapshotSeq: number; snapshotSha256: string; leafCount: number; schema: string }
+  | { usable: false; why: string }
+
+const hexOf = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
 
 /** Runs the check; resolves with a report, or rejects with `AuditTamperError`. */
 export async function checkAuditAtStart(o: StartCheckOptions): Promise<StartCheckReport> {
@@ -129,7 +151,50 @@ export async function checkAuditAtStart(o: StartCheckOptions): Promise<StartChec
   const external = files.loadLeaves()
   const newest = newestHead(heads)
   const sizes = [...new Set(heads.map((h) => h.head.treeSize))]
-  const r = await o.store.call<LogCheckResult>('audit.checkLog', { external, sizes })
+  const key = o.checkpointKey ?? null
+  let fullBecause: string | null = null
+  let r: LogCheckResult | null = null
+  let basis: Basis | null = null
+  let frontier: Uint8Array[] | undefined
+  let verified: AuditCheckpoint | null = null
+  if (key) {
+    const read = readCheckpoint(o.dataDir, key)
+    if (!read.ok) fullBecause = `checkpoint ${read.why}`
+    else {
+      const cp = read.cp
+      const late = heads.find((h) => h.head.treeSize < cp.leafCount && h.head.time > cp.headsTime)
+      if (leavesPrefixSha256(external, cp.leafCount) !== cp.leavesSha256)
+        fullBecause = 'audit/leaves.bin no longer starts with the hashes the checkpoint covers'
+      else if (late) fullBecause = `a head signed after the checkpoint covers only ${late.head.treeSize} entries`
+      else {
+        const inc = await o.store.call<IncrementalResult>('audit.checkIncremental', {
+          snapshotSeq: cp.snapshotSeq,
+          snapshotSha256: cp.snapshotSha256,
+          leafCount: cp.leafCount,
+          frontier: cp.frontier.map((h) => Uint8Array.from(Buffer.from(h, 'hex'))),
+          schema: cp.schema,
+          external,
+          sizes: sizes.filter((n) => n >= cp.leafCount),
+        })
+        if (inc.fallback !== null) fullBecause = inc.fallback
+        else {
+          r = inc
+          verified = cp
+        }
+      }
+    }
+    if (fullBecause) o.log.info('audit: full start-up check', { reason: fullBecause })
+    if (!verified) basis = await o.store.call<Basis>('audit.checkpointBasis', {})
+  }
+  if (!r) {
+    const full = await o.store.call<LogCheckResult>('audit.checkLog', {
+      external,
+      sizes,
+      ...(basis?.usable ? { frontierAt: basis.leafCount } : {}),
+    })
+    r = full
+    frontier = full.frontier
+  }
   findings.push(...r.problems)
 
   if (newest && r.size < newest.head.treeSize) {
@@ -179,5 +244,54 @@ export async function checkAuditAtStart(o: StartCheckOptions): Promise<StartChec
     })
     files.truncateLeaves(r.size)
   }
-  return { size: r.size, newest, droppedUnsigned }
+  let checkpointWritten = false
+  if (key) {
+    const headsTime = Math.max(0, ...heads.map((h) => h.head.time))
+    let cp: AuditCheckpoint | null = null
+    if (verified) cp = { ...verified, headsTime: Math.max(verified.headsTime, headsTime) }
+    else if (basis?.usable && frontier) {
+      // leaves.bin may lag the ledger (the head writer appends after each batch): the rest comes from the ledger,
+      // whose hashes were just found equal to leaves.bin wherever both have them, and leaves.bin catches up later.
+      const have = Math.min(external.length / 32, basis.leafCount)
+      const tail =
+        have < basis.leafCount
+          ? (await o.store.call<{ hashes: Uint8Array }>('audit.leafHashes', { from: have, to: basis.leafCount })).hashes
+          : new Uint8Array(0)
+      const leavesSha256 =
+        tail.length === (basis.leafCount - have) * 32
+          ? createHash('sha256')
+              .update(external.subarray(0, have * 32))
+              .update(tail)
+              .digest('hex')
+          : null
+      if (leavesSha256)
+        cp = {
+          v: 1,
+          snapshotSeq: basis.snapshotSeq,
+          snapshotSha256: basis.snapshotSha256,
+          leafCount: basis.leafCount,
+          frontier: frontier.map(hexOf),
+          leavesSha256,
+          schema: basis.schema,
+          headsTime,
+          writtenAtMs: (o.nowMs ?? Date.now)(),
+        }
+    } else if (basis && !basis.usable) o.log.info('audit: no start-up checkpoint recorded', { reason: basis.why })
+    if (cp) {
+      try {
+        writeCheckpoint(o.dataDir, key, cp)
+        checkpointWritten = true
+      } catch (e) {
+        o.log.warn('audit: start-up checkpoint not written', { reason: (e as Error).message })
+      }
+    }
+  }
+  return {
+    size: r.size,
+    newest,
+    droppedUnsigned,
+    mode: verified ? 'incremental' : 'full',
+    fullBecause,
+    checkpointWritten,
+  }
 }
