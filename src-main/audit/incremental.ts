@@ -148,7 +148,10 @@ export function checkIncremental(tx: TxDb, a: IncrementalArgs): IncrementalResul
   const touched = new Map<string, Set<string>>()
   const touch = (t: string, rowid: string) => {
     let s = touched.get(t)
-    if (!s) touched.set(t, (s = new Set()))
+    if (!s) {
+      s = new Set()
+      touched.set(t, s)
+    }
     s.add(rowid)
   }
   for (const r of info.records) {
