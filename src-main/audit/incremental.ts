@@ -158,7 +158,8 @@ export function checkIncremental(tx: TxDb, a: IncrementalArgs): IncrementalResul
     for (const c of r.changes) {
       // An entry the checkpoint covers, rewritten by a replayed statement: only the full check can name it.
       if (c.table === 'audit_leaf' && c.rowid < a.leafCount) return { fallback: 'a checkpointed entry was rewritten' }
-      if (!UNLOGGED_TABLES.has(c.table)) touch(c.table, String(c.rowid))
+      // SQLite's own tables (sqlite_sequence) are not logged; the update hook does not report them anyway.
+      if (!UNLOGGED_TABLES.has(c.table) && !c.table.startsWith('sqlite_')) touch(c.table, String(c.rowid))
     }
   }
 
