@@ -27,6 +27,7 @@ import {
   auditHandlers,
   checkpointKeyFromSecrets,
   consolePubkeyFromSecrets,
+  consoleSignerFromSecrets,
   createAuditState,
   gateLedger,
 } from './audit/service'
@@ -166,7 +167,11 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
   const log = opts.appLog.log.child('services')
   const startedAtMs = clock.nowMs()
   await mkdir(opts.dataDir, { recursive: true })
-  await applyPendingRestore(opts.dataDir, log.child('backup')) // a verified restore staged last run (issue 9c)
+  // A verified restore staged last run (issue 9c); a backup older than the newest signed audit head is stated first.
+  await applyPendingRestore(opts.dataDir, log.child('backup'), {
+    signer: () => consoleSignerFromSecrets(opts.lps?.secrets),
+    nowMs: clock.nowMs(),
+  })
   const settings = await openSettingsStore(opts.dataDir, log.child('settings'), () => clock.nowMs())
   const demoFlags = [...(opts.demoFlags ?? [])]
 

@@ -26,7 +26,7 @@ import { ApiError, type Handlers } from '../../src-shared/ipc/contract'
 import type { Logger } from '../../src-shared/log'
 import { checkEvent, type NostrEvent } from '../../src-shared/nostr/event'
 import { KIND_RECEIPT } from '../../src-shared/nostr/kinds'
-import { signEventChecked } from '../../src-shared/signer'
+import { type Signer, signEventChecked } from '../../src-shared/signer'
 import type { FleetParts } from '../fleet/feature'
 import type { OperatorSignerProvider } from '../fleet/operator-signer'
 import type { FleetPartsSlot } from '../fleet/pairing-service'
@@ -39,6 +39,7 @@ import { createSoftwareSigner } from '../signer/software-signer'
 import { checkpointKey } from './checkpoint'
 import { AuditHeadWriter } from './heads'
 import { readHeads, readPeriods } from './read'
+import { readRollbacks } from './rollback'
 import { AuditTamperError, checkAuditAtStart, type StartCheckReport } from './start-check'
 
 export const HEAD_DEBOUNCE_MS = 2_000
@@ -204,6 +205,17 @@ export async function checkpointKeyFromSecrets(
   }
 }
 
+/** A signer over the sealed console key (restore's rollback statement), or null when no key was created yet. */
+export async function consoleSignerFromSecrets(
+  secrets: SecretStore | (() => Promise<SecretStore>) | undefined,
+): Promise<Signer | null> {
+  if (!secrets) return null
+  const store = typeof secrets === 'function' ? await secrets() : secrets
+  const hex = await store.get(SecretSlots.consoleKey)
+  if (hex === undefined || !/^[0-9a-f]{64}$/.test(hex)) return null
+  return createSoftwareSigner(hexToBytes(hex))
+}
+
 /**
  * Re-records, in batches of their own transactions, the rows of tables a migration changed (or that predate the
  * log) beyond what the migration could record itself. Runs in the background; stops when done or the store closes.
@@ -346,6 +358,13 @@ export function auditHandlers(
       clearInterval(tick)
     }
     void republishAttestations(p, publish)
+    // The newest rollback statement, published like the heads (relays keep the newest per d tag; the file keeps all).
+    const rb = readRollbacks(ctx.dataDir).at(-1)
+    if (rb)
+      void publish(rb.event).then(
+        (n) => log.info('audit: rollback statement published', { id: rb.event.id, relays: n }),
+        (e: Error) => log.warn('audit: rollback statement not published', { id: rb.event.id, reason: e.message }),
+      )
   }
 
   async function republishAttestations(p: FleetParts, publish: (ev: NostrEvent) => Promise<number>): Promise<void> {
@@ -411,6 +430,15 @@ export function auditHandlers(
         consolePubkey: h?.event.pubkey ?? null,
         publishedTo: writer?.publishedTo ?? 0,
         check: { ...w.state.check },
+        rollbacks: readRollbacks(ctx.dataDir).map((r) => ({
+          eventId: r.event.id,
+          toSize: r.statement.toSize,
+          toRoot: r.statement.toRoot,
+          fromSize: r.statement.fromSize,
+          fromHeadEventId: r.statement.fromHeadEventId,
+          atMs: r.statement.atMs,
+          reason: r.statement.reason,
+        })),
       }
     },
     'audit.closeQuarter': async ({ period, manifestSha256 }) => {

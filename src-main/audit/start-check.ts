@@ -20,6 +20,7 @@ import { AuditFiles } from './files'
 import type { IncrementalResult } from './incremental'
 import type { LogCheckResult, LogProblem } from './log'
 import { newestHead, readHeads } from './read'
+import { coveringRollbacks, readRollbacks, type SignedRollback } from './rollback'
 
 /** One reason the ledger is refused. */
 export type AuditFinding =
@@ -114,6 +115,8 @@ export interface StartCheckReport {
   newest: (SignedHead & { source: 'local' | 'relay' }) | null
   /** Hashes cut from leaves.bin beyond the newest signed head (a crash's leftovers). */
   droppedUnsigned: number
+  /** Rollback statements (restores of older backups) that the check accepted. */
+  rollbacks: SignedRollback[]
   /** `incremental`: only what the journal added since a valid checkpoint was checked; `full`: every row. */
   mode: 'full' | 'incremental'
   /** Why the full check ran although a key was given (no checkpoint, its MAC, another snapshot …), else null. */
@@ -149,8 +152,18 @@ export async function checkAuditAtStart(o: StartCheckOptions): Promise<StartChec
   }
   const files = new AuditFiles(o.dataDir, o.log)
   const external = files.loadLeaves()
-  const newest = newestHead(heads)
-  const sizes = [...new Set(heads.map((h) => h.head.treeSize))]
+  // Restores of an older backup: each statement that covers exactly its rollback lets the heads it supersedes go
+  // unchecked, once the ledger's root at the backup's size is found to be the statement's (rollback.ts).
+  const rollbacks = readRollbacks(o.dataDir, (line, why) =>
+    o.log.warn('audit: a rollback statement is not valid and covers nothing', {
+      file: 'audit/rollbacks.jsonl',
+      line,
+      why,
+    }),
+  )
+  const covers = coveringRollbacks(rollbacks, heads, author)
+  const sizes = [...new Set([...heads.map((h) => h.head.treeSize), ...covers.map((c) => c.rollback.statement.toSize)])]
+  const lastStatement = Math.max(0, ...rollbacks.map((x) => x.event.created_at))
   const key = o.checkpointKey ?? null
   let fullBecause: string | null = null
   let r: LogCheckResult | null = null
@@ -165,6 +178,7 @@ export async function checkAuditAtStart(o: StartCheckOptions): Promise<StartChec
       const late = heads.find((h) => h.head.treeSize < cp.leafCount && h.head.time > cp.headsTime)
       if (leavesPrefixSha256(external, cp.leafCount) !== cp.leavesSha256)
         fullBecause = 'audit/leaves.bin no longer starts with the hashes the checkpoint covers'
+      else if (lastStatement > cp.headsTime) fullBecause = 'a rollback statement was recorded after the checkpoint'
       else if (late) fullBecause = `a head signed after the checkpoint covers only ${late.head.treeSize} entries`
       else {
         const inc = await o.store.call<IncrementalResult>('audit.checkIncremental', {
@@ -196,6 +210,30 @@ export async function checkAuditAtStart(o: StartCheckOptions): Promise<StartChec
     frontier = full.frontier
   }
   findings.push(...r.problems)
+  const result = r
+  const cp0 = verified
+  const superseded = new Set<SignedHead>()
+  const accepted: SignedRollback[] = []
+  for (const c of covers) {
+    const st = c.rollback.statement
+    const root = result.roots[String(st.toSize)]
+    // Below a checkpoint's entries the root was compared when the checkpoint was taken (its statements are older).
+    const ok =
+      root === st.toRoot ||
+      (root === undefined && cp0 !== null && st.toSize < cp0.leafCount && c.rollback.event.created_at <= cp0.headsTime)
+    if (!ok) continue
+    accepted.push(c.rollback)
+    for (const h of c.superseded) superseded.add(h)
+  }
+  if (accepted.length > 0) {
+    const all = heads.length
+    heads.splice(0, heads.length, ...heads.filter((h) => !superseded.has(h)))
+    o.log.info('audit: heads superseded by a recorded rollback are not checked', {
+      superseded: all - heads.length,
+      statements: accepted.map((x) => x.event.id).join(','),
+    })
+  }
+  const newest = newestHead(heads)
 
   if (newest && r.size < newest.head.treeSize) {
     findings.push({
@@ -246,7 +284,7 @@ export async function checkAuditAtStart(o: StartCheckOptions): Promise<StartChec
   }
   let checkpointWritten = false
   if (key) {
-    const headsTime = Math.max(0, ...heads.map((h) => h.head.time))
+    const headsTime = Math.max(lastStatement, ...heads.map((h) => h.head.time))
     let cp: AuditCheckpoint | null = null
     if (verified) cp = { ...verified, headsTime: Math.max(verified.headsTime, headsTime) }
     else if (basis?.usable && frontier) {
@@ -290,6 +328,7 @@ export async function checkAuditAtStart(o: StartCheckOptions): Promise<StartChec
     size: r.size,
     newest,
     droppedUnsigned,
+    rollbacks: accepted,
     mode: verified ? 'incremental' : 'full',
     fullBecause,
     checkpointWritten,
