@@ -4,7 +4,7 @@
 //
 //   the snapshot's seq and the SHA-256 of its body (as its header states it and the ledger verified when loading),
 //   the number of audit entries the snapshot holds and the Merkle frontier over them (the subtree roots),
-//   the SHA-256 of the first that-many hashes of leaves.bin, the digest of the schema and the applied migrations,
+//   the SHA-256 of the first hashes of leaves.bin (as many as it held, up to those entries), the digest of the schema and the applied migrations,
 //   the time of the newest signed head checked (heads signed later over a smaller tree send the check back to full),
 //
 // and an HMAC-SHA256 over all of it with a key derived from the console key, which is only ever on disk sealed in the
@@ -27,6 +27,8 @@ export interface AuditCheckpoint {
   leafCount: number
   /** The frontier's subtree roots (hex), largest subtree first. */
   frontier: string[]
+  /** How many hashes of leaves.bin `leavesSha256` covers (leaves.bin may lag the ledger: at most `leafCount`). */
+  leavesCount: number
   leavesSha256: string
   schema: string
   /** Unix seconds of the newest signed head the checked state was compared with (0 when none). */
@@ -49,6 +51,7 @@ const FIELDS = [
   'snapshotSha256',
   'leafCount',
   'frontier',
+  'leavesCount',
   'leavesSha256',
   'schema',
   'headsTime',
@@ -100,6 +103,8 @@ export function readCheckpoint(
     !isCount(cp.leafCount) ||
     !Array.isArray(cp.frontier) ||
     !cp.frontier.every((h) => isHex(h, 64)) ||
+    !isCount(cp.leavesCount) ||
+    cp.leavesCount > cp.leafCount ||
     !isHex(cp.leavesSha256, 64) ||
     !isHex(cp.schema, 64) ||
     !isCount(cp.headsTime) ||

@@ -40,6 +40,8 @@ export interface IncrementalArgs {
   snapshotSeq: number
   snapshotSha256: string
   leafCount: number
+  /** Hashes of leaves.bin the checkpoint covered; those from here up to leafCount are compared with the ledger's. */
+  leavesCount?: number
   frontier: Uint8Array[]
   /** Digest of the schema and the applied migrations when the checkpoint was taken (`schemaDigest`). */
   schema: string
@@ -68,11 +70,21 @@ export function schemaDigest(tx: TxDb): string {
   return h.digest('hex')
 }
 
-/** Entries with seq ≤ `seq` (entries are appended in seq order, so they are the first ones). */
+/**
+ * Entries with seq ≤ `seq`: entries are appended in seq order, so they are the first ones; a binary search over the
+ * primary key (no scan: this runs at every start).
+ */
 function leavesUpToSeq(tx: TxDb, seq: number): number {
-  const r = tx.get<{ n: bigint | null }>('SELECT min(idx) AS n FROM audit_leaf WHERE seq > ?', [seq], BIG)
-  if (r?.n !== null && r?.n !== undefined) return Number(r.n)
-  return Number(tx.get<{ n: bigint }>('SELECT count(*) AS n FROM audit_leaf', undefined, BIG)?.n ?? 0n)
+  const top = tx.get<{ n: bigint | null }>('SELECT max(idx) AS n FROM audit_leaf', undefined, BIG)?.n
+  let lo = 0
+  let hi = top === null || top === undefined ? 0 : Number(top) + 1
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2)
+    const r = tx.get<{ s: bigint }>('SELECT seq AS s FROM audit_leaf WHERE idx >= ? ORDER BY idx LIMIT 1', [mid], BIG)
+    if (r !== undefined && Number(r.s) <= seq) lo = mid + 1
+    else hi = mid
+  }
+  return lo
 }
 
 /**
@@ -160,6 +172,21 @@ export function checkIncremental(tx: TxDb, a: IncrementalArgs): IncrementalResul
       if (c.table === 'audit_leaf' && c.rowid < a.leafCount) return { fallback: 'a checkpointed entry was rewritten' }
       // SQLite's own tables (sqlite_sequence) are not logged; the update hook does not report them anyway.
       if (!UNLOGGED_TABLES.has(c.table) && !c.table.startsWith('sqlite_')) touch(c.table, String(c.rowid))
+    }
+  }
+
+  // 0. Hashes leaves.bin gained since the checkpoint for entries the snapshot holds (leaves.bin lagged the ledger).
+  const ext0 = a.external
+  const upTo = Math.min(a.leafCount, Math.floor((ext0?.length ?? 0) / 32))
+  if (ext0 && a.leavesCount !== undefined && a.leavesCount < upTo) {
+    for (const l of tx.all<{ idx: bigint; seq: bigint; tbl: string; row_id: bigint; hash: Uint8Array }>(
+      'SELECT idx, seq, tbl, row_id, hash FROM audit_leaf WHERE idx >= ? AND idx < ? ORDER BY idx',
+      [a.leavesCount, upTo],
+      BIG,
+    )) {
+      const i = Number(l.idx)
+      if (!sameBytes(l.hash, ext0, i * 32))
+        add({ kind: 'leaf_differs', index: i, table: l.tbl, rowid: String(l.row_id), seq: String(l.seq) })
     }
   }
 

@@ -10,7 +10,6 @@
 // Any difference refuses the start with `AuditTamperError`, which names each entry (table, key, field), the missing
 // range, or the missing receipt. The one thing dropped silently-but-logged is what a crash can leave behind: hashes in
 // `leaves.bin` beyond the newest signed head that the ledger no longer has (and a torn last hash).
-import { createHash } from 'node:crypto'
 import type { SignedHead } from '../../src-shared/audit/types'
 import type { Logger } from '../../src-shared/log'
 import { checkEvent } from '../../src-shared/nostr/event'
@@ -176,7 +175,7 @@ export async function checkAuditAtStart(o: StartCheckOptions): Promise<StartChec
     else {
       const cp = read.cp
       const late = heads.find((h) => h.head.treeSize < cp.leafCount && h.head.time > cp.headsTime)
-      if (leavesPrefixSha256(external, cp.leafCount) !== cp.leavesSha256)
+      if (leavesPrefixSha256(external, cp.leavesCount) !== cp.leavesSha256)
         fullBecause = 'audit/leaves.bin no longer starts with the hashes the checkpoint covers'
       else if (lastStatement > cp.headsTime) fullBecause = 'a rollback statement was recorded after the checkpoint'
       else if (late) fullBecause = `a head signed after the checkpoint covers only ${late.head.treeSize} entries`
@@ -185,6 +184,7 @@ export async function checkAuditAtStart(o: StartCheckOptions): Promise<StartChec
           snapshotSeq: cp.snapshotSeq,
           snapshotSha256: cp.snapshotSha256,
           leafCount: cp.leafCount,
+          leavesCount: cp.leavesCount,
           frontier: cp.frontier.map((h) => Uint8Array.from(Buffer.from(h, 'hex'))),
           schema: cp.schema,
           external,
@@ -286,34 +286,24 @@ export async function checkAuditAtStart(o: StartCheckOptions): Promise<StartChec
   if (key) {
     const headsTime = Math.max(lastStatement, ...heads.map((h) => h.head.time))
     let cp: AuditCheckpoint | null = null
-    if (verified) cp = { ...verified, headsTime: Math.max(verified.headsTime, headsTime) }
+    // leaves.bin may lag the ledger (the head writer appends after each batch): the checkpoint covers what it holds
+    // up to the snapshot's entries, all of which this check found equal to the ledger's.
+    const leavesCount = Math.min(external.length / 32, verified?.leafCount ?? (basis?.usable ? basis.leafCount : 0))
+    const leavesSha256 = leavesPrefixSha256(external, leavesCount) as string
+    if (verified) cp = { ...verified, leavesCount, leavesSha256, headsTime: Math.max(verified.headsTime, headsTime) }
     else if (basis?.usable && frontier) {
-      // leaves.bin may lag the ledger (the head writer appends after each batch): the rest comes from the ledger,
-      // whose hashes were just found equal to leaves.bin wherever both have them, and leaves.bin catches up later.
-      const have = Math.min(external.length / 32, basis.leafCount)
-      const tail =
-        have < basis.leafCount
-          ? (await o.store.call<{ hashes: Uint8Array }>('audit.leafHashes', { from: have, to: basis.leafCount })).hashes
-          : new Uint8Array(0)
-      const leavesSha256 =
-        tail.length === (basis.leafCount - have) * 32
-          ? createHash('sha256')
-              .update(external.subarray(0, have * 32))
-              .update(tail)
-              .digest('hex')
-          : null
-      if (leavesSha256)
-        cp = {
-          v: 1,
-          snapshotSeq: basis.snapshotSeq,
-          snapshotSha256: basis.snapshotSha256,
-          leafCount: basis.leafCount,
-          frontier: frontier.map(hexOf),
-          leavesSha256,
-          schema: basis.schema,
-          headsTime,
-          writtenAtMs: (o.nowMs ?? Date.now)(),
-        }
+      cp = {
+        v: 1,
+        snapshotSeq: basis.snapshotSeq,
+        snapshotSha256: basis.snapshotSha256,
+        leafCount: basis.leafCount,
+        frontier: frontier.map(hexOf),
+        leavesCount,
+        leavesSha256,
+        schema: basis.schema,
+        headsTime,
+        writtenAtMs: (o.nowMs ?? Date.now)(),
+      }
     } else if (basis && !basis.usable) o.log.info('audit: no start-up checkpoint recorded', { reason: basis.why })
     if (cp) {
       try {
