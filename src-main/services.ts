@@ -288,6 +288,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
       operatorSigner: bunker.operator,
       failLedger,
       manifestFor: manifestForClose(ctx),
+      checkpointKey: () => checkpointKeyFromSecrets(opts.lps?.secrets),
     }),
   }
 

@@ -274,6 +274,8 @@ export interface AuditWiring {
     store: LedgerStore,
     context: { dataDir: string; nowMs: number; operatorPubkey: string },
   ) => Promise<string | null>
+  /** The start-up checkpoint's MAC key (the relay re-check is incremental with it, like the gate's). */
+  checkpointKey?: () => Promise<Uint8Array | null>
   /** Test seam: timers. */
   debounceMs?: number
 }
@@ -301,11 +303,14 @@ export function auditHandlers(
         const remote = await fetchRemoteAudit(p.pool, p.relays, pk, (local[local.length - 1]?.head.time ?? 0) - 86_400)
         if (gen !== generation) return
         if (remote.answered > 0) {
+          const checkpointKey = await (w.checkpointKey?.() ?? Promise.resolve(null)).catch(() => null)
           await checkAuditAtStart({
             store: p.ledger,
             dataDir: ctx.dataDir,
             log,
             consolePubkey: pk,
+            checkpointKey,
+            nowMs: () => ctx.clock.nowMs(),
             remoteHeads: remote.heads,
             publishedReceipts: remote.receipts,
           })
