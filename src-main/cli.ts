@@ -5,6 +5,7 @@
 //   satmachine start   the desktop app (Electron), or headless mode when the Electron binary is not installed
 //   satmachine serve   headless mode: the console on http://127.0.0.1 with a per-launch token
 //   satmachine audit-export / verify-audit   the quarterly audit export and its verifier (docs/audit-export.md)
+//   satmachine audit-proof   inclusion and consistency proofs of the audit log (docs/audit.md §8)
 //   satmachine demo-seed  fill a new data directory with a seeded history (src-main/cli/demo-seed.ts)
 //   satmachine help    this list
 import { type SpawnOptions, spawn } from 'node:child_process'
@@ -16,6 +17,7 @@ import { dirname, join } from 'node:path'
 import { createAppLog } from './app-log'
 import { atmSimCommand } from './cli/atm-sim'
 import { auditExportCommand, verifyAuditCommand } from './cli/audit'
+import { auditProofCommand } from './cli/audit-proof'
 import { demoSeedCommand } from './cli/demo-seed'
 import { type CommandOptions, OptionError, type ParsedOptions, runWithOptions } from './cli/options'
 import { settleCommand } from './cli/settle'
@@ -143,6 +145,7 @@ export const COMMANDS: Command[] = [
   demoSeedCommand,
   auditExportCommand,
   verifyAuditCommand,
+  auditProofCommand,
   helpCommand,
 ]
 

@@ -23,7 +23,14 @@ import {
 } from '../src-shared/ipc/contract'
 import type { Logger } from '../src-shared/log'
 import type { AppLog } from './app-log'
-import { auditHandlers, consolePubkeyFromSecrets, createAuditState, gateLedger } from './audit/service'
+import {
+  auditHandlers,
+  checkpointKeyFromSecrets,
+  consolePubkeyFromSecrets,
+  consoleSignerFromSecrets,
+  createAuditState,
+  gateLedger,
+} from './audit/service'
 import { type AuditExportServiceOptions, auditExportHandlers, manifestForClose } from './audit-export/service'
 import { createBunkerFeature } from './bunker/service'
 import type { FleetWiring } from './fleet/feature'
@@ -161,7 +168,11 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
   const log = opts.appLog.log.child('services')
   const startedAtMs = clock.nowMs()
   await mkdir(opts.dataDir, { recursive: true })
-  await applyPendingRestore(opts.dataDir, log.child('backup')) // a verified restore staged last run (issue 9c)
+  // A verified restore staged last run (issue 9c); a backup older than the newest signed audit head is stated first.
+  await applyPendingRestore(opts.dataDir, log.child('backup'), {
+    signer: () => consoleSignerFromSecrets(opts.lps?.secrets),
+    nowMs: clock.nowMs(),
+  })
   const settings = await openSettingsStore(opts.dataDir, log.child('settings'), () => clock.nowMs())
   const demoFlags = [...(opts.demoFlags ?? [])]
 
@@ -197,6 +208,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
             clock,
             relays: () => settings.get().relays,
             consolePubkey: () => consolePubkeyFromSecrets(opts.lps?.secrets),
+            checkpointKey: () => checkpointKeyFromSecrets(opts.lps?.secrets),
           }),
         )
         .then(async (store) => {
@@ -277,6 +289,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
       operatorSigner: bunker.operator,
       failLedger,
       manifestFor: manifestForClose(ctx),
+      checkpointKey: () => checkpointKeyFromSecrets(opts.lps?.secrets),
     }),
   }
 

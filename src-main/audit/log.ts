@@ -588,6 +588,8 @@ export interface LogCheckArgs {
   sizes?: number[]
   /** Stop listing problems after this many (default 50). */
   maxProblems?: number
+  /** Also answer the Merkle frontier at this size (a start-up checkpoint's, incremental.ts). */
+  frontierAt?: number
 }
 
 export interface LogCheckResult {
@@ -602,6 +604,8 @@ export interface LogCheckResult {
   problems: LogProblem[]
   /** True when more problems existed than were listed. */
   truncated: boolean
+  /** The frontier's subtree roots at `frontierAt`, when asked and reached. */
+  frontier?: Uint8Array[]
 }
 
 const toHex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('')
@@ -629,6 +633,7 @@ export function checkLog(tx: TxDb, args: LogCheckArgs = {}): LogCheckResult {
   const sizes = new Set(args.sizes ?? [])
   const frontier = new MerkleFrontier()
   if (sizes.has(0)) result.roots['0'] = toHex(frontier.root())
+  if (args.frontierAt === 0) result.frontier = []
   const ext = args.external
 
   // 1. Every entry, in index order: its bytes hash to its stored hash, which equals the hash outside the ledger.
@@ -663,6 +668,7 @@ export function checkLog(tx: TxDb, args: LogCheckArgs = {}): LogCheckResult {
         result.roots[String(frontier.size)] = toHex(frontier.root())
         result.seqAt[String(frontier.size)] = Number(l.seq)
       }
+      if (args.frontierAt === frontier.size) result.frontier = frontier.subtreeRoots().map((h) => Uint8Array.from(h))
     }
     if (page.length < 5000) break
     after = Number(page[page.length - 1]!.idx)

@@ -26,7 +26,7 @@ import { ApiError, type Handlers } from '../../src-shared/ipc/contract'
 import type { Logger } from '../../src-shared/log'
 import { checkEvent, type NostrEvent } from '../../src-shared/nostr/event'
 import { KIND_RECEIPT } from '../../src-shared/nostr/kinds'
-import { signEventChecked } from '../../src-shared/signer'
+import { type Signer, signEventChecked } from '../../src-shared/signer'
 import type { FleetParts } from '../fleet/feature'
 import type { OperatorSignerProvider } from '../fleet/operator-signer'
 import type { FleetPartsSlot } from '../fleet/pairing-service'
@@ -36,8 +36,10 @@ import { queryOnce } from '../receipts/query'
 import { SecretSlots, type SecretStore } from '../secrets/secret-store'
 import type { ServiceContext } from '../service-context'
 import { createSoftwareSigner } from '../signer/software-signer'
+import { checkpointKey } from './checkpoint'
 import { AuditHeadWriter } from './heads'
 import { readHeads, readPeriods } from './read'
+import { readRollbacks } from './rollback'
 import { AuditTamperError, checkAuditAtStart, type StartCheckReport } from './start-check'
 
 export const HEAD_DEBOUNCE_MS = 2_000
@@ -100,6 +102,8 @@ export interface AuditGateOptions {
   relays: () => readonly string[]
   /** The console key's pubkey from the secret store, without creating it (null when there is none yet). */
   consolePubkey?: () => Promise<string | null>
+  /** The start-up checkpoint's MAC key, derived from the sealed console key (null when there is none yet). */
+  checkpointKey?: () => Promise<Uint8Array | null>
   /** Test seam: the pool the start-up relay query uses (default: a short-lived pool over `relays`). */
   queryPool?: (
     relays: readonly string[],
@@ -135,17 +139,25 @@ export async function gateLedger(store: LedgerStore, o: AuditGateOptions): Promi
         await pool.close().catch(() => {})
       }
     }
+    const checkpointKey = await (o.checkpointKey?.() ?? Promise.resolve(null)).catch((e: Error) => {
+      log.warn('audit: checkpoint key not available; the full start-up check runs', { reason: e.message })
+      return null
+    })
     const report = await checkAuditAtStart({
       store,
       dataDir: o.dataDir,
       log,
       consolePubkey,
+      checkpointKey,
+      nowMs: () => o.clock.nowMs(),
       ...(remote ? { remoteHeads: remote.heads, publishedReceipts: remote.receipts } : {}),
     })
     o.state.report = report
     o.state.check = { state: 'ok', checkedAtMs: o.clock.nowMs(), relayChecked: remote !== null, message: null }
     void backfill(store, log)
     log.info('audit check passed', {
+      mode: report.mode,
+      ...(report.fullBecause ? { fullBecause: report.fullBecause } : {}),
       entries: report.size,
       signedSize: report.newest?.head.treeSize ?? 0,
       relays: remote !== null,
@@ -175,6 +187,33 @@ export async function consolePubkeyFromSecrets(
   } finally {
     sk.fill(0)
   }
+}
+
+/** The start-up checkpoint's MAC key from a secret store (or its opener), or null when no console key exists yet. */
+export async function checkpointKeyFromSecrets(
+  secrets: SecretStore | (() => Promise<SecretStore>) | undefined,
+): Promise<Uint8Array | null> {
+  if (!secrets) return null
+  const store = typeof secrets === 'function' ? await secrets() : secrets
+  const hex = await store.get(SecretSlots.consoleKey)
+  if (hex === undefined || !/^[0-9a-f]{64}$/.test(hex)) return null
+  const sk = hexToBytes(hex)
+  try {
+    return checkpointKey(sk)
+  } finally {
+    sk.fill(0)
+  }
+}
+
+/** A signer over the sealed console key (restore's rollback statement), or null when no key was created yet. */
+export async function consoleSignerFromSecrets(
+  secrets: SecretStore | (() => Promise<SecretStore>) | undefined,
+): Promise<Signer | null> {
+  if (!secrets) return null
+  const store = typeof secrets === 'function' ? await secrets() : secrets
+  const hex = await store.get(SecretSlots.consoleKey)
+  if (hex === undefined || !/^[0-9a-f]{64}$/.test(hex)) return null
+  return createSoftwareSigner(hexToBytes(hex))
 }
 
 /**
@@ -235,6 +274,8 @@ export interface AuditWiring {
     store: LedgerStore,
     context: { dataDir: string; nowMs: number; operatorPubkey: string },
   ) => Promise<string | null>
+  /** The start-up checkpoint's MAC key (the relay re-check is incremental with it, like the gate's). */
+  checkpointKey?: () => Promise<Uint8Array | null>
   /** Test seam: timers. */
   debounceMs?: number
 }
@@ -262,11 +303,14 @@ export function auditHandlers(
         const remote = await fetchRemoteAudit(p.pool, p.relays, pk, (local[local.length - 1]?.head.time ?? 0) - 86_400)
         if (gen !== generation) return
         if (remote.answered > 0) {
+          const checkpointKey = await (w.checkpointKey?.() ?? Promise.resolve(null)).catch(() => null)
           await checkAuditAtStart({
             store: p.ledger,
             dataDir: ctx.dataDir,
             log,
             consolePubkey: pk,
+            checkpointKey,
+            nowMs: () => ctx.clock.nowMs(),
             remoteHeads: remote.heads,
             publishedReceipts: remote.receipts,
           })
@@ -319,6 +363,13 @@ export function auditHandlers(
       clearInterval(tick)
     }
     void republishAttestations(p, publish)
+    // The newest rollback statement, published like the heads (relays keep the newest per d tag; the file keeps all).
+    const rb = readRollbacks(ctx.dataDir).at(-1)
+    if (rb)
+      void publish(rb.event).then(
+        (n) => log.info('audit: rollback statement published', { id: rb.event.id, relays: n }),
+        (e: Error) => log.warn('audit: rollback statement not published', { id: rb.event.id, reason: e.message }),
+      )
   }
 
   async function republishAttestations(p: FleetParts, publish: (ev: NostrEvent) => Promise<number>): Promise<void> {
@@ -384,6 +435,15 @@ export function auditHandlers(
         consolePubkey: h?.event.pubkey ?? null,
         publishedTo: writer?.publishedTo ?? 0,
         check: { ...w.state.check },
+        rollbacks: readRollbacks(ctx.dataDir).map((r) => ({
+          eventId: r.event.id,
+          toSize: r.statement.toSize,
+          toRoot: r.statement.toRoot,
+          fromSize: r.statement.fromSize,
+          fromHeadEventId: r.statement.fromHeadEventId,
+          atMs: r.statement.atMs,
+          reason: r.statement.reason,
+        })),
       }
     },
     'audit.closeQuarter': async ({ period, manifestSha256 }) => {

@@ -14,9 +14,12 @@ import type { SignedHead } from '../../src-shared/audit/types'
 import type { Logger } from '../../src-shared/log'
 import { checkEvent } from '../../src-shared/nostr/event'
 import type { LedgerStore } from '../ledger/types'
+import { type AuditCheckpoint, leavesPrefixSha256, readCheckpoint, writeCheckpoint } from './checkpoint'
 import { AuditFiles } from './files'
+import type { IncrementalResult } from './incremental'
 import type { LogCheckResult, LogProblem } from './log'
 import { newestHead, readHeads } from './read'
+import { coveringRollbacks, readRollbacks, type SignedRollback } from './rollback'
 
 /** One reason the ledger is refused. */
 export type AuditFinding =
@@ -95,6 +98,13 @@ export interface StartCheckOptions {
   remoteHeads?: readonly SignedHead[]
   /** Receipts (kind 3079) the relays hold from this console: event id and payment hash. */
   publishedReceipts?: readonly { eventId: string; paymentHash: string | null }[]
+  /**
+   * The checkpoint MAC key (checkpoint.ts `checkpointKey`, from the console key). With it, a valid checkpoint of the
+   * snapshot the ledger opened from lets the check cover only what the journal added since, and a passing check
+   * records a new checkpoint. Without it, the full check runs and no checkpoint is written.
+   */
+  checkpointKey?: Uint8Array | null
+  nowMs?: () => number
 }
 
 export interface StartCheckReport {
@@ -104,7 +114,21 @@ export interface StartCheckReport {
   newest: (SignedHead & { source: 'local' | 'relay' }) | null
   /** Hashes cut from leaves.bin beyond the newest signed head (a crash's leftovers). */
   droppedUnsigned: number
+  /** Rollback statements (restores of older backups) that the check accepted. */
+  rollbacks: SignedRollback[]
+  /** `incremental`: only what the journal added since a valid checkpoint was checked; `full`: every row. */
+  mode: 'full' | 'incremental'
+  /** Why the full check ran although a key was given (no checkpoint, its MAC, another snapshot …), else null. */
+  fullBecause: string | null
+  /** True when a checkpoint was recorded after the check passed. */
+  checkpointWritten: boolean
 }
+
+type Basis =
+  | { usable: true; snapshotSeq: number; snapshotSha256: string; leafCount: number; schema: string }
+  | { usable: false; why: string }
+
+const hexOf = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
 
 /** Runs the check; resolves with a report, or rejects with `AuditTamperError`. */
 export async function checkAuditAtStart(o: StartCheckOptions): Promise<StartCheckReport> {
@@ -127,10 +151,89 @@ export async function checkAuditAtStart(o: StartCheckOptions): Promise<StartChec
   }
   const files = new AuditFiles(o.dataDir, o.log)
   const external = files.loadLeaves()
-  const newest = newestHead(heads)
-  const sizes = [...new Set(heads.map((h) => h.head.treeSize))]
-  const r = await o.store.call<LogCheckResult>('audit.checkLog', { external, sizes })
+  // Restores of an older backup: each statement that covers exactly its rollback lets the heads it supersedes go
+  // unchecked, once the ledger's root at the backup's size is found to be the statement's (rollback.ts).
+  const rollbacks = readRollbacks(o.dataDir, (line, why) =>
+    o.log.warn('audit: a rollback statement is not valid and covers nothing', {
+      file: 'audit/rollbacks.jsonl',
+      line,
+      why,
+    }),
+  )
+  const covers = coveringRollbacks(rollbacks, heads, author)
+  const sizes = [...new Set([...heads.map((h) => h.head.treeSize), ...covers.map((c) => c.rollback.statement.toSize)])]
+  const lastStatement = Math.max(0, ...rollbacks.map((x) => x.event.created_at))
+  const key = o.checkpointKey ?? null
+  let fullBecause: string | null = null
+  let r: LogCheckResult | null = null
+  let basis: Basis | null = null
+  let frontier: Uint8Array[] | undefined
+  let verified: AuditCheckpoint | null = null
+  if (key) {
+    const read = readCheckpoint(o.dataDir, key)
+    if (!read.ok) fullBecause = `checkpoint ${read.why}`
+    else {
+      const cp = read.cp
+      const late = heads.find((h) => h.head.treeSize < cp.leafCount && h.head.time > cp.headsTime)
+      if (leavesPrefixSha256(external, cp.leavesCount) !== cp.leavesSha256)
+        fullBecause = 'audit/leaves.bin no longer starts with the hashes the checkpoint covers'
+      else if (lastStatement > cp.headsTime) fullBecause = 'a rollback statement was recorded after the checkpoint'
+      else if (late) fullBecause = `a head signed after the checkpoint covers only ${late.head.treeSize} entries`
+      else {
+        const inc = await o.store.call<IncrementalResult>('audit.checkIncremental', {
+          snapshotSeq: cp.snapshotSeq,
+          snapshotSha256: cp.snapshotSha256,
+          leafCount: cp.leafCount,
+          leavesCount: cp.leavesCount,
+          frontier: cp.frontier.map((h) => Uint8Array.from(Buffer.from(h, 'hex'))),
+          schema: cp.schema,
+          external,
+          sizes: sizes.filter((n) => n >= cp.leafCount),
+        })
+        if (inc.fallback !== null) fullBecause = inc.fallback
+        else {
+          r = inc
+          verified = cp
+        }
+      }
+    }
+    if (fullBecause) o.log.info('audit: full start-up check', { reason: fullBecause })
+    if (!verified) basis = await o.store.call<Basis>('audit.checkpointBasis', {})
+  }
+  if (!r) {
+    const full = await o.store.call<LogCheckResult>('audit.checkLog', {
+      external,
+      sizes,
+      ...(basis?.usable ? { frontierAt: basis.leafCount } : {}),
+    })
+    r = full
+    frontier = full.frontier
+  }
   findings.push(...r.problems)
+  const result = r
+  const cp0 = verified
+  const superseded = new Set<SignedHead>()
+  const accepted: SignedRollback[] = []
+  for (const c of covers) {
+    const st = c.rollback.statement
+    const root = result.roots[String(st.toSize)]
+    // Below a checkpoint's entries the root was compared when the checkpoint was taken (its statements are older).
+    const ok =
+      root === st.toRoot ||
+      (root === undefined && cp0 !== null && st.toSize < cp0.leafCount && c.rollback.event.created_at <= cp0.headsTime)
+    if (!ok) continue
+    accepted.push(c.rollback)
+    for (const h of c.superseded) superseded.add(h)
+  }
+  if (accepted.length > 0) {
+    const all = heads.length
+    heads.splice(0, heads.length, ...heads.filter((h) => !superseded.has(h)))
+    o.log.info('audit: heads superseded by a recorded rollback are not checked', {
+      superseded: all - heads.length,
+      statements: accepted.map((x) => x.event.id).join(','),
+    })
+  }
+  const newest = newestHead(heads)
 
   if (newest && r.size < newest.head.treeSize) {
     findings.push({
@@ -179,5 +282,45 @@ export async function checkAuditAtStart(o: StartCheckOptions): Promise<StartChec
     })
     files.truncateLeaves(r.size)
   }
-  return { size: r.size, newest, droppedUnsigned }
+  let checkpointWritten = false
+  if (key) {
+    const headsTime = Math.max(lastStatement, ...heads.map((h) => h.head.time))
+    let cp: AuditCheckpoint | null = null
+    // leaves.bin may lag the ledger (the head writer appends after each batch): the checkpoint covers what it holds
+    // up to the snapshot's entries, all of which this check found equal to the ledger's.
+    const leavesCount = Math.min(external.length / 32, verified?.leafCount ?? (basis?.usable ? basis.leafCount : 0))
+    const leavesSha256 = leavesPrefixSha256(external, leavesCount) as string
+    if (verified) cp = { ...verified, leavesCount, leavesSha256, headsTime: Math.max(verified.headsTime, headsTime) }
+    else if (basis?.usable && frontier) {
+      cp = {
+        v: 1,
+        snapshotSeq: basis.snapshotSeq,
+        snapshotSha256: basis.snapshotSha256,
+        leafCount: basis.leafCount,
+        frontier: frontier.map(hexOf),
+        leavesCount,
+        leavesSha256,
+        schema: basis.schema,
+        headsTime,
+        writtenAtMs: (o.nowMs ?? Date.now)(),
+      }
+    } else if (basis && !basis.usable) o.log.info('audit: no start-up checkpoint recorded', { reason: basis.why })
+    if (cp) {
+      try {
+        writeCheckpoint(o.dataDir, key, cp)
+        checkpointWritten = true
+      } catch (e) {
+        o.log.warn('audit: start-up checkpoint not written', { reason: (e as Error).message })
+      }
+    }
+  }
+  return {
+    size: r.size,
+    newest,
+    droppedUnsigned,
+    rollbacks: accepted,
+    mode: verified ? 'incremental' : 'full',
+    fullBecause,
+    checkpointWritten,
+  }
 }

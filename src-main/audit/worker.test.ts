@@ -10,6 +10,7 @@ import { rewriteJournal } from '../../test/support/ledger-tamper'
 import { type BuiltLedgerWorker, buildLedgerWorker } from '../ledger/test-support'
 import { openLedger } from '../ledger/worker-host'
 import { createSoftwareSigner } from '../signer/software-signer'
+import { checkpointKey } from './checkpoint'
 import { AuditHeadWriter } from './heads'
 import { entryCount } from './read'
 import { AuditTamperError, checkAuditAtStart } from './start-check'
@@ -63,6 +64,49 @@ describe('audit log in the ledger worker', () => {
       )
     } finally {
       await again.close()
+    }
+  })
+
+  it('records a checkpoint and checks incrementally across the worker; a journal edit after it is named', async () => {
+    const dataDir = fs.mkdtempSync(join(tmpdir(), 'audit-worker-cp-'))
+    dirs.push(dataDir)
+    const dir = join(dataDir, 'ledger')
+    const log = memoryLogger()
+    const key = checkpointKey(new Uint8Array(32).fill(4))
+    const open = () => openLedger({ dir, workerUrl: built.workerUrl, logger: log, autoSnapshot: false })
+    const s = await open()
+    await s.transaction([
+      { sql: "INSERT INTO acct_machine (id, name, currency, created_at_ms) VALUES ('m1', 'Lobby', 'EUR', 1)" },
+    ])
+    await s.snapshot()
+    await s.close()
+    const a = await open()
+    const first = await checkAuditAtStart({ store: a, dataDir, log, checkpointKey: key })
+    expect(first).toMatchObject({ mode: 'full', checkpointWritten: true })
+    await a.transaction([
+      { sql: "INSERT INTO acct_machine (id, name, currency, created_at_ms) VALUES ('m2', 'Station', 'EUR', 2)" },
+    ])
+    await a.close()
+    const b = await open()
+    const second = await checkAuditAtStart({ store: b, dataDir, log, checkpointKey: key })
+    expect(second.fullBecause).toBeNull()
+    expect(second.mode).toBe('incremental')
+    await b.close()
+    rewriteJournal(dir, (entry) => {
+      const st = entry.stmts.find((x) => x.sql.includes("'Station'"))
+      if (!st) return false
+      st.sql = st.sql.replace("'Station'", "'Statiom'")
+      return true
+    })
+    const c = await open()
+    try {
+      const e = await checkAuditAtStart({ store: c, dataDir, log, checkpointKey: key }).catch((x: unknown) => x)
+      expect(e).toBeInstanceOf(AuditTamperError)
+      expect((e as AuditTamperError).findings).toContainEqual(
+        expect.objectContaining({ kind: 'edited', table: 'acct_machine', key: 'id m2', fields: ['name'] }),
+      )
+    } finally {
+      await c.close()
     }
   })
 })

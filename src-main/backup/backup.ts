@@ -21,6 +21,11 @@ import type { Logger } from '../../src-shared/log'
 import { fsyncDir, listLedgerDir, parseSnapshot } from '../ledger/files'
 import { scanJournal } from '../ledger/journal'
 import '../ledger/registry'
+import { bytesToHex } from '@noble/hashes/utils.js'
+import { MerkleFrontier } from '../../src-shared/audit/merkle'
+import type { Signer } from '../../src-shared/signer'
+import { dropCheckpoint } from '../audit/checkpoint'
+import { recordRollback } from '../audit/rollback'
 import { openLedgerInProcess } from '../ledger/store'
 import type { LedgerStore } from '../ledger/types'
 
@@ -177,7 +182,7 @@ export async function verifyBackup(
   path: string,
   scratchDir: string,
   onProgress: ProgressFn = () => {},
-): Promise<{ manifest: Manifest; checks: string[] }> {
+): Promise<{ manifest: Manifest; checks: string[]; audit: BackupAuditHead }> {
   const dir = resolve(path)
   if (!existsSync(dir)) throw new BackupError(null, 'the backup folder does not exist')
   const mpath = join(dir, MANIFEST)
@@ -218,6 +223,7 @@ export async function verifyBackup(
       `the ledger does not open: ${(e as Error).message}`,
     )
   }
+  let audit: BackupAuditHead
   try {
     const st = await store.status()
     // Migrations newer than the backup run on the trial copy and add their own transactions.
@@ -233,11 +239,30 @@ export async function verifyBackup(
     const fk = await store.query('PRAGMA foreign_key_check')
     if (fk.length > 0) throw new BackupError('ledger', `${fk.length} rows point at rows that do not exist`)
     checks.push('every reference between ledger rows resolves')
+    audit = await auditHeadOf(store)
   } finally {
     await store.close()
     await rm(scratchDir, { recursive: true, force: true })
   }
-  return { manifest, checks }
+  return { manifest, checks, audit }
+}
+
+/** The backup's audit log: entries, root and the ledger transaction of the last one (a rollback statement's head). */
+export interface BackupAuditHead {
+  size: number
+  root: string
+  ledgerSeq: number
+}
+
+async function auditHeadOf(store: LedgerStore): Promise<BackupAuditHead> {
+  const n = Number((await store.query<{ n: number }>('SELECT count(*) AS n FROM audit_leaf'))[0]?.n ?? 0)
+  const { hashes, lastSeq } = await store.call<{ hashes: Uint8Array; lastSeq: number }>('audit.leafHashes', {
+    from: 0,
+    to: n,
+  })
+  const f = new MerkleFrontier()
+  for (let i = 0; i < hashes.length; i += 32) f.pushHash(hashes.subarray(i, i + 32))
+  return { size: f.size, root: bytesToHex(f.root()), ledgerSeq: lastSeq }
 }
 
 /**
@@ -253,7 +278,7 @@ export async function stageRestore(o: {
 }): Promise<RestoreView> {
   const dir = resolve(o.path)
   const progress = o.onProgress ?? (() => {})
-  const { manifest, checks } = await verifyBackup(dir, join(o.dataDir, `restore-check-${o.nowMs}`), progress)
+  const { manifest, checks, audit } = await verifyBackup(dir, join(o.dataDir, `restore-check-${o.nowMs}`), progress)
   progress('Staging the verified copy for the next start', 0.9)
   const pending = join(o.dataDir, PENDING_DIR)
   await rm(pending, { recursive: true, force: true })
@@ -267,7 +292,7 @@ export async function stageRestore(o: {
   const keptAsidePath = join(o.dataDir, `ledger-before-restore-${stamp(o.nowMs)}`)
   await writeFile(
     join(pending, PENDING_FILE),
-    JSON.stringify({ source: dir, seq: manifest.seq, createdAtMs: manifest.createdAtMs, keptAsidePath }),
+    JSON.stringify({ source: dir, seq: manifest.seq, createdAtMs: manifest.createdAtMs, keptAsidePath, audit }),
   )
   fsyncDir(pending)
   o.log?.info('restore staged', { source: dir, seq: manifest.seq })
@@ -282,9 +307,13 @@ export async function stageRestore(o: {
 }
 
 /** What a staged restore is waiting, or null. */
-export async function pendingRestore(
-  dataDir: string,
-): Promise<{ source: string; seq: number; keptAsidePath: string } | null> {
+export async function pendingRestore(dataDir: string): Promise<{
+  source: string
+  seq: number
+  createdAtMs?: number
+  keptAsidePath: string
+  audit?: BackupAuditHead
+} | null> {
   const p = join(dataDir, PENDING_DIR, PENDING_FILE)
   if (!existsSync(p)) return null
   try {
@@ -296,11 +325,34 @@ export async function pendingRestore(
 
 /**
  * At start, before the ledger opens: swaps a staged restore in. The current ledger directory is renamed aside (never
- * deleted); answers where it went, or null when nothing was staged.
+ * deleted); answers where it went, or null when nothing was staged. When the backup's audit log is shorter than the
+ * newest signed head, a rollback statement signed with the console key (`audit.signer`) is recorded first
+ * (src-main/audit/rollback.ts), so the start-up check accepts exactly this rollback; without a console key the
+ * restore still happens and the check refuses the shorter log, naming the missing range.
  */
-export async function applyPendingRestore(dataDir: string, log?: Logger): Promise<string | null> {
+export async function applyPendingRestore(
+  dataDir: string,
+  log?: Logger,
+  audit?: { signer: () => Promise<Signer | null>; nowMs: number },
+): Promise<string | null> {
   const info = await pendingRestore(dataDir)
   if (!info) return null
+  if (info.audit && audit) {
+    const signer = await audit.signer().catch((e: Error) => {
+      log?.warn('restore: the console key is not readable; the rollback cannot be stated', { reason: e.message })
+      return null
+    })
+    if (signer) {
+      await recordRollback({
+        dataDir,
+        to: info.audit,
+        signer,
+        nowMs: audit.nowMs,
+        reason: `restore of the backup taken ${new Date(info.createdAtMs ?? 0).toISOString()} from ${info.source}`,
+        ...(log ? { log } : {}),
+      })
+    } else dropCheckpoint(dataDir)
+  } else dropCheckpoint(dataDir)
   const ledgerDir = join(dataDir, 'ledger')
   const aside = existsSync(info.keptAsidePath) ? `${info.keptAsidePath}-${Date.now()}` : info.keptAsidePath
   if (existsSync(ledgerDir)) await rename(ledgerDir, aside)

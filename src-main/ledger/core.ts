@@ -42,6 +42,7 @@ import type {
   Page,
   PageOpts,
   Procedure,
+  ReplayInfo,
   Row,
   RowChange,
   SqlParams,
@@ -122,6 +123,8 @@ export class LedgerCore {
   private knownTotalChanges: number | null = null
   /** Result column names per cached statement (sql.js decodes them again for every row getAsObject returns). */
   private columnNames = new WeakMap<Statement, string[]>()
+  /** What open() replayed (for the audit start-up check's checkpoint; see ReplayInfo). */
+  private replayInfo: ReplayInfo = { baseSeq: 0, baseSha256: null, records: [] }
   seq = 0
   snapshotSeq = 0
   lastSnapshotAtMs: number | null = null
@@ -275,6 +278,7 @@ export class LedgerCore {
           continue
         }
         this.loadImage(SQL, parsed.body)
+        this.replayInfo = { baseSeq: base.seq, baseSha256: file.subarray(32, 64).toString('hex'), records: [] }
         const inside = this.metaSeq()
         if (inside !== base.seq) {
           this.log.warn('snapshot unusable, trying the previous generation', {
@@ -286,6 +290,7 @@ export class LedgerCore {
         }
       } else {
         this.loadImage(SQL, null)
+        this.replayInfo = { baseSeq: 0, baseSha256: null, records: [] }
       }
       this.seq = base.seq
       this.snapshotSeq = base.seq
@@ -361,19 +366,30 @@ export class LedgerCore {
         }
         if (entry.kind === 'b') return 'barrier'
         this.begin()
+        // The update hook reports the rows this record writes (ReplayInfo); a statement whose row count differs
+        // from what the hook saw, or a REPLACE (its conflict deletions are not reported), marks the record.
+        const changes: RowChange[] = []
+        let unhooked = false
+        this.changes = changes
         try {
           entry.stmts.forEach((s, i) => {
+            const seen = changes.length
             const r = this.execWrite(s.sql, s.params)
             if (r.changes !== s.changes) {
               throw new Error(`statement ${i} changed ${r.changes} rows, ${s.changes} when it first ran`)
             }
+            if (changes.length - seen !== r.changes || /\breplace\b/i.test(s.sql)) unhooked = true
           })
+          this.changes = null
           this.setMetaSeq(rec.seq)
           this.commit()
         } catch (e) {
+          this.changes = null
           this.rollback()
           throw new LedgerCorruptError(`replay of seq ${rec.seq} failed: ${(e as Error).message}`, j.path, rec.offset)
         }
+        if (this.commitHooks.length > 0)
+          this.replayInfo.records.push({ seq: rec.seq, kind: entry.kind, unhooked, changes })
         this.seq = rec.seq
       }
     }
@@ -682,6 +698,7 @@ export class LedgerCore {
       all: <T extends Row = Row>(sql: string, params?: SqlParams, o?: { bigint?: boolean }) =>
         this.readInTx<T>(sql, params, o, stmts, capture, () => (wrote = true)),
       values: (sql: string, params?: SqlParams, o?: { bigint?: boolean }) => this.values(sql, params, o),
+      replayed: () => this.replayInfo,
     }
     this.begin()
     let result: R

@@ -20,6 +20,20 @@ export interface TxDb {
   all<T extends Row = Row>(sql: string, params?: SqlParams, opts?: { bigint?: boolean }): T[]
   /** A read as column names plus value arrays (no object per row: for scans of a whole table). */
   values?(sql: string, params?: SqlParams, opts?: { bigint?: boolean }): { columns: string[]; rows: SqlValue[][] }
+  /** What the store replayed at open (the audit start-up check re-checks only that part against a checkpoint). */
+  replayed?(): ReplayInfo
+}
+
+/**
+ * The base a store opened from and the rows its journal replay wrote (update hook, in order), per replayed record.
+ * `unhooked` marks a record whose statements changed rows SQLite's update hook does not report (a table emptied
+ * by the truncate optimisation, a REPLACE): the caller must not rely on `changes` being complete for it.
+ */
+export interface ReplayInfo {
+  baseSeq: number
+  /** SHA-256 (hex) of the snapshot body loaded, or null for the empty base. */
+  baseSha256: string | null
+  records: { seq: number; kind: 'p' | 't' | 'm' | 'b'; unhooked: boolean; changes: RowChange[] }[]
 }
 
 /** A procedure: deterministic given (db state, args). It must take time and randomness from `args`. */

@@ -99,4 +99,19 @@ describe('proofs verify, and tampering is caught', () => {
       }
     }
   })
+
+  it('a frontier restored from its subtree roots continues to the same roots as one built leaf by leaf', () => {
+    const leaves = Array.from({ length: 45 }, (_, i) => new Uint8Array([i, i >> 8, 7]))
+    const whole = new MerkleFrontier()
+    for (let cut = 0; cut <= leaves.length; cut++) {
+      const part = new MerkleFrontier()
+      for (const l of leaves.slice(0, cut)) part.push(l)
+      const restored = MerkleFrontier.restore(cut, part.subtreeRoots())
+      for (const l of leaves.slice(cut)) restored.push(l)
+      if (cut === 0) for (const l of leaves) whole.push(l)
+      expect(restored.size).toBe(leaves.length)
+      expect(Buffer.from(restored.root()).toString('hex')).toBe(Buffer.from(whole.root()).toString('hex'))
+    }
+    expect(() => MerkleFrontier.restore(5, [new Uint8Array(32)])).toThrow(/has 2 subtree roots/)
+  })
 })

@@ -76,6 +76,32 @@ export class MerkleFrontier {
     this.size++
   }
 
+  /**
+   * The perfect subtrees' roots, largest first: with `size`, the whole state (their sizes are the binary digits of
+   * `size`). A start-up checkpoint stores it so the next start extends the tree instead of rehashing every leaf.
+   */
+  subtreeRoots(): Hash[] {
+    return this.stack.map((s) => s.hash)
+  }
+
+  /** A frontier restored from `subtreeRoots()` of a tree of `size` leaves; throws when the count does not fit. */
+  static restore(size: number, roots: readonly Hash[]): MerkleFrontier {
+    if (!Number.isSafeInteger(size) || size < 0) throw new RangeError('size must be an integer ≥ 0')
+    const f = new MerkleFrontier()
+    const sizes: number[] = []
+    for (let bit = 2 ** Math.floor(Math.log2(Math.max(size, 1))); bit >= 1; bit /= 2)
+      if (Math.floor(size / bit) % 2 === 1) sizes.push(bit)
+    if (sizes.length !== roots.length)
+      throw new RangeError(`a tree of ${size} leaves has ${sizes.length} subtree roots`)
+    sizes.forEach((n, i) => {
+      const h = roots[i] as Hash
+      if (h.length !== 32) throw new RangeError('subtree roots are 32 bytes')
+      f.stack.push({ hash: h, size: n })
+    })
+    f.size = size
+    return f
+  }
+
   /** The RFC 6962 root: perfect subtrees folded right to left. */
   root(): Hash {
     if (this.stack.length === 0) return EMPTY_ROOT

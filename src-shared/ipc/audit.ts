@@ -39,6 +39,21 @@ export interface AuditHeadView {
   /** Relays that accepted the newest head. */
   publishedTo: number
   check: AuditCheckView
+  /** Restores of a backup older than a signed head, each with its console-signed statement, oldest first. */
+  rollbacks: AuditRollbackView[]
+}
+
+/** A console-signed rollback statement (docs/audit.md §9): the log continues from the backup's head. */
+export interface AuditRollbackView {
+  eventId: string
+  /** The backup's audit log: entries and root. */
+  toSize: number
+  toRoot: string
+  /** The head it superseded. */
+  fromSize: number
+  fromHeadEventId: string
+  atMs: number
+  reason: string
 }
 
 export interface AuditCloseView {
