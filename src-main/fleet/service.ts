@@ -43,6 +43,7 @@ import {
 } from '../../src-shared/nostr/verify-record'
 import type { Signer } from '../../src-shared/signer'
 import type { LedgerStore } from '../ledger/types'
+import { isVerifiedFrozen } from '../nostr/event-verifier'
 import type { Filter, PoolSubscription, SubscriptionSpec } from '../nostr/relay-pool'
 import { createBookingBatcher } from './booking-batch'
 import type { LedgerCursorStore } from './cursor-store'
@@ -54,7 +55,8 @@ import {
   type PaymentConfirmations,
 } from './payment-confirmations'
 import type { AcceptRecordArgs, AcceptRecordResult } from './procedures'
-import { bookedByPaymentHash, bookedVersionOf, isEventKnown, loadConfigs, loadRosters } from './store'
+import { createRecordReads } from './record-reads'
+import { loadConfigs, loadRosters } from './store'
 
 /** The part of the relay pool the service uses. */
 export interface FleetPool {
@@ -284,6 +286,7 @@ export async function createFleetService(opts: FleetServiceOptions): Promise<Fle
   const retryIntervalMs = opts.retryIntervalMs ?? 30_000
   const verifySignature = opts.verifySignature ?? opts.pool.verifier?.verifySchnorr
   const delegationMemo = new DelegationTokenMemo(opts.delegationMemoEntries)
+  const reads = createRecordReads(ledger)
   const confirmations =
     opts.confirmations ?? createPaymentConfirmations({ wallet: opts.nwc, log: log.child('confirm'), clock })
 
@@ -331,14 +334,18 @@ export async function createFleetService(opts: FleetServiceOptions): Promise<Fle
     nowSec: nowSec(clock),
     ...(opts.maxFutureSkewSec !== undefined ? { maxFutureSkewSec: opts.maxFutureSkewSec } : {}),
     rosters,
-    isEventKnown: (id) => isEventKnown(ledger, id),
+    // The three ledger reads of a record go out with those of the other records verified in the same turn.
+    isEventKnown: (id) => reads.isEventKnown(id),
     decrypt: (sender, payload) => opts.consoleSigner.nip44Decrypt(sender, payload),
     machineConfig: (atm, createdAt) => configAt(configs.get(atm) ?? [], createdAt),
     lookupInvoice: (h) => confirmations.confirm(h, createdAtSec),
-    isBooked: (h) => bookedByPaymentHash(ledger, h),
-    bookedVersionOf: (atm, txId) => bookedVersionOf(ledger, atm, txId),
+    isBooked: (h) => reads.bookedByPaymentHash(h),
+    bookedVersionOf: (atm, txId) => reads.bookedVersionOf(atm, txId),
     ...(verifySignature ? { verifySignature } : {}),
     delegationMemo,
+    // The relay pool's frozen copies were verified (id + signature) on arrival: that verdict is reused for exactly
+    // those objects; imports and retries loaded from the ledger are checked in full.
+    alreadyVerified: isVerifiedFrozen,
   })
 
   /** Stand-in id for input that has none, so even garbage leaves a row naming what arrived. */
