@@ -50,7 +50,7 @@ const N = Number(process.env.FLEET_BENCH_RECORDS ?? 10_000)
 const RUNS = Number(process.env.FLEET_BENCH_RUNS ?? 3)
 const LIVE_N = Math.min(300, N)
 const LIVE_RATE_PER_SEC = 10
-const CONCURRENCY = Number(process.env.FLEET_BENCH_CONCURRENCY ?? 64)
+const CONCURRENCY = Number(process.env.FLEET_BENCH_CONCURRENCY ?? 256)
 const started = performance.now()
 // FLEET_BENCH_PROFILE=<dir>: a CPU profile of each catch-up run (and nothing else) is written there, to see where
 // the time goes (open it in Chrome DevTools, or sum self time per function).

@@ -258,8 +258,8 @@ export function createPaymentConfirmations(opts: PaymentConfirmationsOptions): P
     if (open && createdAtSec >= now - liveSlackSec) return openWindowMiss(createdAtSec)
     let p = windows.get(index)
     if (!p) {
-      p = (open ? fetchRange(Math.max(0, index * windowSec - leadSec), now) : fetchWindow(index)).catch(
-        (e: unknown) => bulkFailed(e, () => windows.delete(index)),
+      p = (open ? fetchRange(Math.max(0, index * windowSec - leadSec), now) : fetchWindow(index)).catch((e: unknown) =>
+        bulkFailed(e, () => windows.delete(index)),
       )
       windows.set(index, p)
       while (windows.size > maxWindows) windows.delete(windows.keys().next().value as number)

@@ -66,7 +66,10 @@ describe('nip44 native decryption', () => {
     let refused = 0
     for (const c of cases) {
       const ref = refuses(() => nip44.decrypt(c, key))
-      expect(refuses(() => nip44DecryptNativeOnly(c, key)), `payload ${JSON.stringify(c.slice(0, 20))}…`).toBe(ref)
+      expect(
+        refuses(() => nip44DecryptNativeOnly(c, key)),
+        `payload ${JSON.stringify(c.slice(0, 20))}…`,
+      ).toBe(ref)
       if (!ref) expect(nip44DecryptNativeOnly(c, key)).toBe(nip44.decrypt(c, key))
       if (ref) refused++
     }

@@ -102,7 +102,11 @@ function nativeWorks(): boolean {
     if (!getCiphers().includes('chacha20')) return false
     // A fixed key and nonce, a payload made by the reference implementation: both paths must read it back.
     const key = new Uint8Array(32).fill(7)
-    const payload = nip44.encrypt('nip44 native self-test: ünïcödé, padding > 32 bytes', key, new Uint8Array(32).fill(9))
+    const payload = nip44.encrypt(
+      'nip44 native self-test: ünïcödé, padding > 32 bytes',
+      key,
+      new Uint8Array(32).fill(9),
+    )
     const want = nip44.decrypt(payload, key)
     return decryptWith(nativeChacha, payload, key) === want
   } catch {

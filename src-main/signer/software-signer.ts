@@ -6,8 +6,8 @@ import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
 import * as nip44 from 'nostr-tools/nip44'
 import { type EventTemplate, type NostrEvent, signTemplateWithKey } from '../../src-shared/nostr/event'
 import { delegationHashHex } from '../../src-shared/nostr/nip26'
-import { ConversationKeyCache, nip44DecryptNative } from '../nostr/nip44-native'
 import type { SignDelegationRequest, Signer } from '../../src-shared/signer'
+import { ConversationKeyCache, nip44DecryptNative } from '../nostr/nip44-native'
 
 export interface SoftwareSignerOptions {
   /** Auxiliary randomness for BIP-340; tests pass 32 zero bytes for reproducible signatures. */
