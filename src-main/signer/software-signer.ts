@@ -7,7 +7,7 @@ import * as nip44 from 'nostr-tools/nip44'
 import { type EventTemplate, type NostrEvent, signTemplateWithKey } from '../../src-shared/nostr/event'
 import { delegationHashHex } from '../../src-shared/nostr/nip26'
 import type { SignDelegationRequest, Signer } from '../../src-shared/signer'
-import { ConversationKeyCache, nip44DecryptNative } from '../nostr/nip44-native'
+import { ConversationKeyCache } from './conversation-keys'
 
 export interface SoftwareSignerOptions {
   /** Auxiliary randomness for BIP-340; tests pass 32 zero bytes for reproducible signatures. */
@@ -32,7 +32,6 @@ export function createSoftwareSigner(secretKey: Uint8Array, opts: SoftwareSigner
         schnorr.sign(hexToBytes(delegationHashHex(req.delegateePubkey, req.conditions)), sk, opts.auxRand?.()),
       ),
     nip44Encrypt: async (peer: string, plaintext: string) => nip44.encrypt(plaintext, conv(peer), opts.nip44Nonce?.()),
-    // Decryption on Node's native crypto (the record pipeline's hot path), checked against nostr-tools.
-    nip44Decrypt: async (peer: string, payload: string) => nip44DecryptNative(payload, conv(peer)),
+    nip44Decrypt: async (peer: string, payload: string) => nip44.decrypt(payload, conv(peer)),
   }
 }

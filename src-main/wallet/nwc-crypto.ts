@@ -10,7 +10,6 @@
 import { verifyEvent } from 'nostr-tools/pure'
 import { isHex64, isHex128 } from '../../src-shared/nostr/event'
 import { type Nip47Crypto, PURE_NIP47_CRYPTO } from '../../src-shared/nostr/nip47'
-import { nip44DecryptNative } from '../nostr/nip44-native'
 
 let fast: Nip47Crypto | null = null
 
@@ -43,9 +42,6 @@ async function load(): Promise<Nip47Crypto> {
         return false
       }
     },
-    // Wallet answers (list_transactions pages are tens of KiB) decrypted on Node's native crypto, checked against
-    // nostr-tools (../nostr/nip44-native.ts).
-    nip44Decrypt: nip44DecryptNative,
   }
   const sk = new Uint8Array(32)
   sk[31] = 7

@@ -180,11 +180,6 @@ export interface Nip47Crypto {
   ): NostrEvent
   /** Id and signature checked from scratch, never from a flag cached on the object. */
   verify(ev: NostrEvent): boolean
-  /**
-   * Optional NIP-44 v2 decryption under a conversation key, same answers as nostr-tools' (the main process passes
-   * one on Node's native crypto: list_transactions pages are tens of KiB each). Default: nostr-tools.
-   */
-  nip44Decrypt?(payload: string, conversationKey: Uint8Array): string
 }
 
 export const PURE_NIP47_CRYPTO: Nip47Crypto = {
@@ -336,16 +331,10 @@ export function encryptFor(conn: NwcConnection, encryption: Nip47Encryption, pla
 }
 
 /** Decrypts wallet traffic; throws on a bad MAC, bad padding or the wrong scheme. */
-export function decryptFrom(
-  conn: NwcConnection,
-  encryption: Nip47Encryption,
-  payload: string,
-  crypto?: Pick<Nip47Crypto, 'nip44Decrypt'>,
-): string {
+export function decryptFrom(conn: NwcConnection, encryption: Nip47Encryption, payload: string): string {
   if (encryption === 'nip44_v2') {
     // NIP-44 caps plaintext at 64 KiB plus the extended prefix; refuse absurd payloads before doing any work.
     if (payload.length > 1_000_000) throw new Error('payload too large')
-    if (crypto?.nip44Decrypt) return crypto.nip44Decrypt(payload, conversationKey(conn))
     return nip44.decrypt(payload, conversationKey(conn))
   }
   return nip04.decrypt(conn.secretKey, conn.walletPubkey, payload)
@@ -759,7 +748,7 @@ export function checkResponseEvent(
   if (!crypto.verify(ev)) return { ok: false, reason: 'bad_signature', detail: ev.id }
   let plain: string
   try {
-    plain = decryptFrom(conn, req.encryption, ev.content, crypto)
+    plain = decryptFrom(conn, req.encryption, ev.content)
   } catch (e) {
     return { ok: false, reason: 'undecryptable', detail: (e as Error).message }
   }
@@ -821,7 +810,7 @@ export function openNotification(
   if (!crypto.verify(ev)) return { error: 'bad signature' }
   let body: Record<string, unknown>
   try {
-    body = record(JSON.parse(decryptFrom(conn, encryption, ev.content, crypto)), 'notification')
+    body = record(JSON.parse(decryptFrom(conn, encryption, ev.content)), 'notification')
   } catch (e) {
     return { error: `undecryptable: ${(e as Error).message}` }
   }
