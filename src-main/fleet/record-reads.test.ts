@@ -61,7 +61,10 @@ describe('record reads gathered per turn', () => {
   it('answer like the one-record reads, with one query per kind of read for the whole turn', async () => {
     const queries: string[] = []
     const counted = {
-      query: (sql: string, params?: unknown[]) => (queries.push(sql), store.query(sql, params as never)),
+      query: (sql: string, params?: unknown[]) => {
+        queries.push(sql)
+        return store.query(sql, params as never)
+      },
     }
     const reads = createRecordReads(counted as never)
     const ids = Array.from({ length: 40 }, (_, i) => hex(i, 'e'))
