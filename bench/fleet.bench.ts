@@ -541,4 +541,5 @@ it(`fleet pipeline: ${N} records over the local relay, with wallet lookups`, asy
   await walletRelay.stop()
   built.dispose()
   rmSync(tmp, { recursive: true, force: true })
-})
+  // A loaded 2-core machine needs more than the config's 30 minutes for 10,000 records and three runs.
+}, 7_200_000)
