@@ -154,6 +154,31 @@ describe('payment confirmations', () => {
     expect(methods(op).filter((m) => m === 'lookup_invoice')).toEqual([])
   })
 
+  it('backlog older than the live slack in a still-open window: the window is fetched once, up to now', async () => {
+    const op = await svc.fundedConnection('op-backlog-open', 0n)
+    const now = nowSec(systemClock)
+    // A window width under which now − 400 and now fall in the same window (so it is still open).
+    let windowSec = 10_000
+    while (Math.floor((now - 400) / windowSec) !== Math.floor(now / windowSec)) windowSec++
+    const payments = Array.from({ length: 40 }, (_, i) => ({ at: now - 400 + i * 5, msat: 9_000n + BigInt(i) })).map(
+      (p) => ({ ...p, hash: paid(op, p.at, p.msat) }),
+    )
+    const c = createPaymentConfirmations({ wallet: client(op.uri), log, pageLimit: 10, windowSec })
+    // Arriving in small groups (not enough at once for the open-window batch rule): still one fetch for all.
+    const answers = []
+    for (let i = 0; i < payments.length; i += 3)
+      answers.push(...(await Promise.all(payments.slice(i, i + 3).map((p) => c.confirm(p.hash, p.at + 1)))))
+    for (const [i, a] of answers.entries())
+      expect(a).toMatchObject({ found: true, settled: true, amountMsat: payments[i]?.msat, type: 'incoming' })
+    expect(methods(op).filter((m) => m === 'lookup_invoice')).toEqual([])
+    // 40 payments, pages of 10: four full pages and the empty one that ends the range.
+    expect(methods(op).filter((m) => m === 'list_transactions')).toHaveLength(5)
+    // A miss of the same window later is looked up alone; the window is not fetched again.
+    expect(await c.confirm(bytesToHex(randomBytes(32)), now - 250)).toEqual({ found: false })
+    expect(methods(op).filter((m) => m === 'lookup_invoice')).toHaveLength(1)
+    expect(methods(op).filter((m) => m === 'list_transactions')).toHaveLength(5)
+  })
+
   it('live: payment notifications confirm a payment before the record arrives', async () => {
     const op = await svc.fundedConnection('op-notify', 0n, { autoNotify: true })
     const nwc = client(op.uri)

@@ -19,8 +19,9 @@
 //
 // Memory is bounded: at most `maxEntries` confirmations (oldest evicted first; an evicted one is simply looked up
 // again) and `maxWindows` remembered windows. A window that is not yet closed (it ends less than `liveSlackSec`
-// before now) is never fetched in bulk: its payments may still arrive; live records use notifications and
-// lookups, or a bulk fetch when many misses of it arrive at once.
+// before now) may still receive payments: a record in it that is itself older than the slack is backlog and has
+// the window fetched once, up to now (a later miss there is looked up alone); a live record (younger than the
+// slack) uses notifications and lookups, or a capped bulk fetch when many misses of it arrive at once.
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
 import type { Clock } from '../../src-shared/clock'
@@ -247,10 +248,19 @@ export function createPaymentConfirmations(opts: PaymentConfirmationsOptions): P
   function ensureWindow(createdAtSec: number): Promise<void> | null {
     if (!bulkAllowed) return null
     const index = Math.floor(createdAtSec / windowSec)
-    if ((index + 1) * windowSec > nowSec(clock) - liveSlackSec) return openWindowMiss(createdAtSec)
+    const now = nowSec(clock)
+    const open = (index + 1) * windowSec > now - liveSlackSec
+    // A record of a window that is still open, but itself older than the live slack, is backlog (the console was
+    // down, or is catching up the last minutes): its payment settled before it was made, so the window as it
+    // stands now holds it. The window is fetched once, up to now; a later record of the same window that misses
+    // (its payment came after that fetch) is looked up on its own — live records normally have a notification.
+    // Only records younger than the slack take the open-window path (gathered misses, capped pages).
+    if (open && createdAtSec >= now - liveSlackSec) return openWindowMiss(createdAtSec)
     let p = windows.get(index)
     if (!p) {
-      p = fetchWindow(index).catch((e: unknown) => bulkFailed(e, () => windows.delete(index)))
+      p = (open ? fetchRange(Math.max(0, index * windowSec - leadSec), now) : fetchWindow(index)).catch((e: unknown) =>
+        bulkFailed(e, () => windows.delete(index)),
+      )
       windows.set(index, p)
       while (windows.size > maxWindows) windows.delete(windows.keys().next().value as number)
     }

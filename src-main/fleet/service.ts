@@ -35,6 +35,7 @@ import { DelegationTokenMemo } from '../../src-shared/nostr/nip26'
 import type { Nip47Transaction } from '../../src-shared/nostr/nip47'
 import { membershipAt, parseRosterEvent, type Roster, rosterAt } from '../../src-shared/nostr/roster'
 import {
+  type BookedRef,
   claimedRatesMismatch,
   type RejectReason,
   type VerifiedRecord,
@@ -43,6 +44,7 @@ import {
 } from '../../src-shared/nostr/verify-record'
 import type { Signer } from '../../src-shared/signer'
 import type { LedgerStore } from '../ledger/types'
+import { isVerifiedFrozen } from '../nostr/event-verifier'
 import type { Filter, PoolSubscription, SubscriptionSpec } from '../nostr/relay-pool'
 import { createBookingBatcher } from './booking-batch'
 import type { LedgerCursorStore } from './cursor-store'
@@ -54,7 +56,8 @@ import {
   type PaymentConfirmations,
 } from './payment-confirmations'
 import type { AcceptRecordArgs, AcceptRecordResult } from './procedures'
-import { bookedByPaymentHash, bookedVersionOf, isEventKnown, loadConfigs, loadRosters } from './store'
+import { createRecordReads } from './record-reads'
+import { loadConfigs, loadRosters } from './store'
 
 /** The part of the relay pool the service uses. */
 export interface FleetPool {
@@ -105,7 +108,9 @@ export interface FleetServiceOptions {
   timeZone?: () => string
   /**
    * Records verified in parallel (each waits on wallet and ledger round trips; the bookings of those in flight share
-   * one fsync, see ./booking-batch.ts). Default 32; memory stays bounded by `maxQueued`.
+   * one fsync, see ./booking-batch.ts). Default 256: enough that the main thread keeps verifying while the ledger
+   * worker books the records before (a record spends most of its time waiting on the worker); memory stays
+   * bounded by this and `maxQueued`.
    */
   concurrency?: number
   /** Records waiting in memory before the pool is slowed down. Default 2000. */
@@ -279,11 +284,12 @@ export async function createFleetService(opts: FleetServiceOptions): Promise<Fle
   const log = opts.log
   const consolePubkey = await opts.consoleSigner.getPublicKey()
   const onAccepted = opts.onAccepted ?? ledgerOnAccepted(ledger)
-  const concurrency = opts.concurrency ?? 32
+  const concurrency = opts.concurrency ?? 256
   const maxQueued = opts.maxQueued ?? 2000
   const retryIntervalMs = opts.retryIntervalMs ?? 30_000
   const verifySignature = opts.verifySignature ?? opts.pool.verifier?.verifySchnorr
   const delegationMemo = new DelegationTokenMemo(opts.delegationMemoEntries)
+  const reads = createRecordReads(ledger)
   const confirmations =
     opts.confirmations ?? createPaymentConfirmations({ wallet: opts.nwc, log: log.child('confirm'), clock })
 
@@ -324,22 +330,49 @@ export async function createFleetService(opts: FleetServiceOptions): Promise<Fle
     }
   }
 
-  /** `createdAtSec`: the record's, so its payment is confirmed from the batch of its window. */
-  const ctx = (createdAtSec?: number): VerifyRecordContext => ({
-    operatorPubkey: opts.operatorPubkey,
-    consolePubkey,
-    nowSec: nowSec(clock),
-    ...(opts.maxFutureSkewSec !== undefined ? { maxFutureSkewSec: opts.maxFutureSkewSec } : {}),
-    rosters,
-    isEventKnown: (id) => isEventKnown(ledger, id),
-    decrypt: (sender, payload) => opts.consoleSigner.nip44Decrypt(sender, payload),
-    machineConfig: (atm, createdAt) => configAt(configs.get(atm) ?? [], createdAt),
-    lookupInvoice: (h) => confirmations.confirm(h, createdAtSec),
-    isBooked: (h) => bookedByPaymentHash(ledger, h),
-    bookedVersionOf: (atm, txId) => bookedVersionOf(ledger, atm, txId),
-    ...(verifySignature ? { verifySignature } : {}),
-    delegationMemo,
-  })
+  /**
+   * `createdAtSec`: the record's, so its payment is confirmed from the batch of its window. `raw`: the record, so
+   * step 14's second read (this ATM transaction booked?) goes out together with its first (payment hash booked?).
+   */
+  const ctx = (createdAtSec?: number, raw?: unknown): VerifyRecordContext => {
+    let versionRead: { atm: string; txId: string; answer: Promise<BookedRef | null> } | undefined
+    const e = raw as { pubkey?: unknown; tags?: unknown } | null
+    const d = Array.isArray(e?.tags) ? (e.tags as unknown[]).find((t) => Array.isArray(t) && t[0] === 'd') : undefined
+    const atm = typeof e?.pubkey === 'string' ? e.pubkey : undefined
+    const txId = Array.isArray(d) && typeof d[1] === 'string' ? (d[1] as string) : undefined
+    return {
+      operatorPubkey: opts.operatorPubkey,
+      consolePubkey,
+      nowSec: nowSec(clock),
+      ...(opts.maxFutureSkewSec !== undefined ? { maxFutureSkewSec: opts.maxFutureSkewSec } : {}),
+      rosters,
+      // The three ledger reads of a record go out with those of the other records verified in the same turn.
+      isEventKnown: (id) => reads.isEventKnown(id),
+      decrypt: (sender, payload) => opts.consoleSigner.nip44Decrypt(sender, payload),
+      machineConfig: (atm, createdAt) => configAt(configs.get(atm) ?? [], createdAt),
+      lookupInvoice: (h) => confirmations.confirm(h, createdAtSec),
+      isBooked: (h) => {
+        // Both reads of step 14 in the same turn (one batch, one wait on the ledger worker); the second is used only
+        // if the pipeline asks for exactly this (ATM, txId), else it is read afresh.
+        if (atm !== undefined && txId !== undefined) {
+          const answer = reads.bookedVersionOf(atm, txId)
+          // Unused when step 14 ends at the first read; a failure then must not surface as unhandled.
+          answer.catch(() => {})
+          versionRead = { atm, txId, answer }
+        }
+        return reads.bookedByPaymentHash(h)
+      },
+      bookedVersionOf: (a, t) =>
+        versionRead && versionRead.atm === a && versionRead.txId === t
+          ? versionRead.answer
+          : reads.bookedVersionOf(a, t),
+      ...(verifySignature ? { verifySignature } : {}),
+      delegationMemo,
+      // The relay pool's frozen copies were verified (id + signature) on arrival: that verdict is reused for exactly
+      // those objects; imports and retries loaded from the ledger are checked in full.
+      alreadyVerified: isVerifiedFrozen,
+    }
+  }
 
   /** Stand-in id for input that has none, so even garbage leaves a row naming what arrived. */
   const idOf = (raw: unknown): string => {
@@ -357,7 +390,7 @@ export async function createFleetService(opts: FleetServiceOptions): Promise<Fle
   async function processRecord(raw: unknown): Promise<RecordOutcome> {
     await operatorReady
     const createdAt = (raw as { created_at?: unknown } | null)?.created_at
-    const result = await verifyRecord(raw, ctx(typeof createdAt === 'number' ? createdAt : undefined))
+    const result = await verifyRecord(raw, ctx(typeof createdAt === 'number' ? createdAt : undefined, raw))
     const atMs = clock.nowMs()
     if (result.ok) {
       const id = result.record.event.id

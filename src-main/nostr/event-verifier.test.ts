@@ -5,7 +5,15 @@ import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
 import { describe, expect, it } from 'vitest'
 import { memoryLogger } from '../../src-shared/log'
 import { signTemplateWithKey } from '../../src-shared/nostr/event'
-import { createEventVerifier, nobleVerifier, wasmVerifier } from './event-verifier'
+import {
+  createEventVerifier,
+  freezeEvent,
+  freezeVerified,
+  isVerifiedFrozen,
+  nobleVerifier,
+  parseSignedEvent,
+  wasmVerifier,
+} from './event-verifier'
 
 const SK = hexToBytes('3b'.repeat(32))
 
@@ -46,5 +54,19 @@ describe('verifySchnorr', () => {
     })
     expect(v.name).toBe('noble')
     expect(log.records.some((r) => r.level === 'warn' && /self-test/.test(String(r.fields?.reason)))).toBe(true)
+  })
+})
+
+describe('freezeVerified / isVerifiedFrozen (the pool verdict the acceptance pipeline reuses)', () => {
+  it('recognises only the exact frozen object, never a copy, a re-parse or an unverified frozen event', () => {
+    const ev = signTemplateWithKey({ kind: 1, created_at: 1_700_000_000, tags: [['t', 'x']], content: 'x' }, SK)
+    const parsed = parseSignedEvent(ev)
+    const frozen = freezeVerified(parsed)
+    expect(isVerifiedFrozen(frozen)).toBe(true)
+    expect(Object.isFrozen(frozen.tags[0])).toBe(true)
+    expect(isVerifiedFrozen({ ...frozen })).toBe(false)
+    expect(isVerifiedFrozen(JSON.parse(JSON.stringify(frozen)))).toBe(false)
+    expect(isVerifiedFrozen(parseSignedEvent(frozen))).toBe(false)
+    expect(isVerifiedFrozen(freezeEvent(parseSignedEvent(ev)))).toBe(false)
   })
 })

@@ -12,11 +12,13 @@ import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
 import type { Logger } from '../../src-shared/log'
 import {
   computeEventId,
+  freezeEvent,
   isHex64,
   isHex128,
   type SchnorrVerify,
   type SignedEvent,
   schnorrVerifyHex,
+  type VerifiedEvent,
 } from '../../src-shared/nostr/event'
 import { withSignatureMemo } from './signature-memo'
 
@@ -30,6 +32,28 @@ export {
   type SignedEvent,
   type VerifiedEvent,
 } from '../../src-shared/nostr/event'
+
+/**
+ * The events this process verified (id and signature) and then deep-froze: the relay pool's copies. Keyed by the
+ * object itself (a WeakSet: an entry goes when the event is garbage), so only the exact frozen object the pool
+ * checked is recognised — a copy, a parsed import or a mutated object is not, and gets the full check again.
+ */
+const verifiedFrozen = new WeakSet<object>()
+
+/**
+ * Freezes an event that `verifier.verify` has just accepted and remembers it as verified. Call it only right after
+ * an 'ok' verdict on this very object, with nothing in between that could change it.
+ */
+export function freezeVerified(ev: SignedEvent): VerifiedEvent {
+  const frozen = freezeEvent(ev)
+  verifiedFrozen.add(frozen)
+  return frozen
+}
+
+/** True when this exact object was accepted by a verifier and frozen by `freezeVerified` (it cannot have changed). */
+export function isVerifiedFrozen(ev: object): boolean {
+  return Object.isFrozen(ev) && verifiedFrozen.has(ev)
+}
 
 /** Outcome of a verification: verifiers return a result, they do not throw. */
 export type VerifyOutcome = 'ok' | 'bad-id' | 'bad-sig'

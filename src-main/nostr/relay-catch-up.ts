@@ -9,7 +9,7 @@ import { backoffDelayMs, WS_OPEN } from './relay-connection'
 import { RelayLinks } from './relay-links'
 import { secondFilters, splitFilters } from './relay-paging'
 import { newSubRelayState, type RelayConn, type SubRelayState, type SubState } from './relay-pool-state'
-import type { Filter } from './relay-subscriptions'
+import type { CursorStore, Filter } from './relay-subscriptions'
 
 export abstract class RelayCatchUp extends RelayLinks {
   protected readonly subs = new Map<string, SubState>()
@@ -289,15 +289,42 @@ export abstract class RelayCatchUp extends RelayLinks {
     st.cursor = next
     const store = this.opts.cursorStore
     if (!store || !sub.spec.key) return
-    try {
-      await store.set(this.cursorKey(sub, relay), next)
-    } catch (err) {
-      this.log.error('cursor save failed', {
-        subscription: sub.key,
-        relay,
-        reason: String((err as Error)?.message ?? err),
-      })
+    this.saveCursor(store, this.cursorKey(sub, relay), next, sub.key, relay)
+  }
+
+  /** Cursor keys with a save in flight, and the newest position asked for since it started. */
+  private readonly cursorSaves = new Map<string, { next: number | undefined }>()
+
+  /**
+   * Saves a cursor without holding up delivery: awaiting each save here made every live event wait for the
+   * previous event's save (with a ledger-backed store, a transaction and its fsync queued behind bookings), and
+   * when a save took longer than the gap between events the backlog grew without end. At most one save per key
+   * is in flight; the newest position asked for meanwhile is saved when it ends. The store call itself starts at
+   * once, so a read issued after this sees it (the store's queue is ordered). A stored cursor that lags behind the
+   * pool's is always safe: the re-fetch after a restart starts below it.
+   */
+  private saveCursor(store: CursorStore, key: string, at: number, subscription: string, relay: string): void {
+    const pending = this.cursorSaves.get(key)
+    if (pending) {
+      pending.next = Math.max(pending.next ?? at, at)
+      return
     }
+    const state: { next: number | undefined } = { next: undefined }
+    this.cursorSaves.set(key, state)
+    const run = async (position: number): Promise<void> => {
+      let want: number | undefined = position
+      while (want !== undefined) {
+        try {
+          await store.set(key, want)
+        } catch (err) {
+          this.log.error('cursor save failed', { subscription, relay, reason: String((err as Error)?.message ?? err) })
+        }
+        want = state.next
+        state.next = undefined
+      }
+      this.cursorSaves.delete(key)
+    }
+    void run(at)
   }
 
   protected override resetSubsOnRelay(url: string): void {

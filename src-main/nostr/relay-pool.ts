@@ -30,7 +30,7 @@ import {
   createEventVerifier,
   EventShapeError,
   type EventVerifier,
-  freezeEvent,
+  freezeVerified,
   parseSignedEvent,
   type SignedEvent,
   type VerifiedEvent,
@@ -479,7 +479,8 @@ export class RelayPool extends RelayCatchUp {
     }
     const outcome = this.verifier.verify(ev)
     if (outcome !== 'ok') return this.dropEvent(conn, outcome, { id: ev.id, pubkey: ev.pubkey, kind: ev.kind })
-    const frozen = freezeEvent(ev)
+    // Frozen and remembered as verified: the acceptance pipeline reuses this verdict for this very object.
+    const frozen = freezeVerified(ev)
     if (!sub.spec.filters.some((f) => matchesFilter(frozen, f)))
       return this.dropEvent(conn, 'filter-mismatch', { id: ev.id, subscription: sub.key })
     const nowSec = Math.floor(this.clock.nowMs() / 1000)

@@ -7,6 +7,7 @@ import * as nip44 from 'nostr-tools/nip44'
 import { type EventTemplate, type NostrEvent, signTemplateWithKey } from '../../src-shared/nostr/event'
 import { delegationHashHex } from '../../src-shared/nostr/nip26'
 import type { SignDelegationRequest, Signer } from '../../src-shared/signer'
+import { ConversationKeyCache } from './conversation-keys'
 
 export interface SoftwareSignerOptions {
   /** Auxiliary randomness for BIP-340; tests pass 32 zero bytes for reproducible signatures. */
@@ -19,15 +20,9 @@ export function createSoftwareSigner(secretKey: Uint8Array, opts: SoftwareSigner
   if (!(secretKey instanceof Uint8Array) || secretKey.length !== 32) throw new TypeError('secretKey must be 32 bytes')
   const sk = Uint8Array.from(secretKey)
   const pubkey = bytesToHex(schnorr.getPublicKey(sk))
-  const convKeys = new Map<string, Uint8Array>()
-  const conv = (peer: string): Uint8Array => {
-    let k = convKeys.get(peer)
-    if (!k) {
-      k = nip44.getConversationKey(sk, peer)
-      convKeys.set(peer, k)
-    }
-    return k
-  }
+  // One ECDH per peer (an ATM, a wallet), not per message; bounded, least recently used first out.
+  const convKeys = new ConversationKeyCache((peer) => nip44.getConversationKey(sk, peer))
+  const conv = (peer: string): Uint8Array => convKeys.get(peer)
   return {
     getPublicKey: async () => pubkey,
     signEvent: async (template: EventTemplate): Promise<NostrEvent> =>

@@ -152,10 +152,20 @@ export type EventCheck = { ok: true } | { ok: false; reason: 'malformed' | 'bad_
 /**
  * Shape, id and signature, in that order. Works on a copy of the fields, never on cached flags. `verify` checks
  * the signature (default: pure-JS noble); callers that hold a faster verifier (the relay pool's WASM one) pass it.
+ * `alreadyVerified` may answer true only for an object whose id and signature this process has verified and which
+ * cannot have changed since (the relay pool's deep-frozen copies, see src-main/nostr/event-verifier.ts); the shape
+ * check always runs.
  */
-export function checkEvent(ev: unknown, verify: SchnorrVerify = schnorrVerifyHex): EventCheck {
+export function checkEvent(
+  ev: unknown,
+  verify: SchnorrVerify = schnorrVerifyHex,
+  alreadyVerified?: (ev: object) => boolean,
+): EventCheck {
   const shape = eventShapeError(ev)
   if (shape !== null) return { ok: false, reason: 'malformed', detail: shape }
+  // This exact (deep-frozen) object had its id and signature checked already in this process: the answer would
+  // be the same, so the curve and the hash are not run a second time. Anything else is checked in full.
+  if (alreadyVerified?.(ev as object) === true) return { ok: true }
   const e = ev as NostrEvent
   const id = computeEventId(e)
   if (id !== e.id)

@@ -136,6 +136,21 @@ describe('verifyRecord rejects, one reason each', () => {
     const changed = { ...sc.event, created_at: sc.event.created_at + 1 }
     expectReject(await verifyRecord({ ...changed, id: computeEventId(changed) }, sc.ctx()), 'bad_signature')
   })
+  it('a verdict reused from the relay pool (alreadyVerified) never skips the shape check; without it, id and sig run', async () => {
+    const trustAll = () => true
+    for (const bad of [
+      { ...sc.event, tags: 'x' },
+      { ...sc.event, created_at: 1.5 },
+      { ...sc.event, tags: [[]] },
+    ])
+      expectReject(await verifyRecord(bad, { ...sc.ctx(), alreadyVerified: trustAll }), 'malformed_event')
+    // The predicate answers for one object only: another object (here a tampered copy) is checked in full.
+    const tampered = { ...sc.event, content: `${sc.event.content}A` }
+    const only = (o: object) => o === sc.event
+    expectReject(await verifyRecord(tampered, { ...sc.ctx(), alreadyVerified: only }), 'bad_id')
+    const r = await verifyRecord(sc.event, { ...sc.ctx(), alreadyVerified: only })
+    expect(r.ok).toBe(true)
+  })
   it('duplicate_event', async () => {
     sc.known.add(sc.event.id)
     expectReject(await verifyRecord(sc.event, sc.ctx()), 'duplicate_event')

@@ -167,6 +167,13 @@ export interface VerifyRecordContext {
   verifySignature?: SchnorrVerify
   /** Optional memo of delegation tokens that already verified (same delegator, delegatee, conditions, token). */
   delegationMemo?: DelegationTokenMemo
+  /**
+   * Optional: true when this exact object is an event whose id and signature were already verified in this process
+   * and which cannot have changed since (the relay pool's deep-frozen copies). Steps 2–3 then reuse that verdict
+   * instead of hashing and checking the signature again; any other input (imports, retries loaded from the ledger)
+   * is checked in full. The shape check (step 1) always runs.
+   */
+  alreadyVerified?: (event: object) => boolean
 }
 
 export interface VerifiedRecord {
@@ -225,7 +232,7 @@ export async function verifyRecord(input: unknown, ctx: VerifyRecordContext): Pr
 
 async function runPipeline(input: unknown, ctx: VerifyRecordContext): Promise<VerifyRecordResult> {
   // 1–3. NIP-01 shape, id, signature.
-  const check = checkEvent(input, ctx.verifySignature)
+  const check = checkEvent(input, ctx.verifySignature, ctx.alreadyVerified)
   if (!check.ok) return reject(check.reason === 'malformed' ? 'malformed_event' : check.reason, check.detail)
   const ev = copyEvent(input as NostrEvent)
 
