@@ -6,6 +6,13 @@
 // `(sort, id) < (v, id)` on the index of that order (migration 1700), so page 1 and page 10,000 cost the same.
 // Equality filters (machine, direction, status) each have an index ending in (booked_at_ms, id); the search is
 // resolved to at most a few payment hashes first, so a search never walks the table.
+//
+// The filters that have no index in the list's order (an LP, an amount range, refund due) are written one of two
+// ways, chosen per request by a capped probe of how many settlements they match (DRIVE_BELOW): few matches —
+// the query starts from that filter's own index and sorts the few rows; many — it walks the chosen order and
+// tests each row, which finds a page after a bounded number of rows because matches are dense. Either way a page
+// never walks a million settlements to find fifty rare ones (measured per filter: bench/results.json, section
+// settlements-ui-queries). The count uses the same choice with a larger threshold (it wants up to COUNT_CAP rows).
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
 import { ApiError } from '../../src-shared/ipc/contract'
@@ -33,6 +40,14 @@ const BIG = { bigint: true } as const
 export const DEFAULT_PAGE = 50
 export const COUNT_CAP = 10_000
 export const CSV_MAX_ROWS = 100_000
+/**
+ * A filter matching fewer settlements than this drives the list from its own index (at most this many rows sorted);
+ * one matching more is tested row by row along the list's order, where one row in DRIVE_BELOW / (ledger size)
+ * matching means a page is found within about (page size) × (ledger size) / DRIVE_BELOW rows — 10,000 at a million.
+ */
+export const DRIVE_BELOW = 5_000
+/** The same threshold for the count, which wants up to COUNT_CAP matches rather than one page. */
+export const COUNT_DRIVE_BELOW = 100_000
 
 const SORTS: Record<SettlementSort, { col: string; desc: boolean }> = {
   booked_desc: { col: 's.booked_at_ms', desc: true },
@@ -112,6 +127,8 @@ interface Where {
   params: SqlValue[]
   /** True when the filter can match nothing (a search that found no settlement). */
   empty: boolean
+  /** True when a filter of few matches drives the query (the list's order is then sorted, not walked). */
+  driven: boolean
 }
 
 /** Payment hashes a search names: a full hash, a hash prefix of ≥ 8 hex digits, or an ATM transaction id. */
@@ -135,78 +152,130 @@ async function resolveSearch(ledger: LedgerStore, search: string): Promise<strin
   return [...found]
 }
 
+/** True when `sql` (a SELECT) yields fewer than `cap` rows; reads at most `cap` of them. */
+async function fewerThan(ledger: LedgerStore, sql: string, params: SqlValue[], cap: number): Promise<boolean> {
+  const [r] = await ledger.query<{ n: number }>(`SELECT COUNT(*) AS n FROM (${sql} LIMIT ${cap})`, params)
+  return Number(r?.n ?? 0) < cap
+}
+
+/** The open refund legs' settlements, read from their partial index (acct_leg_refund_open). */
+const REFUND_OPEN_IDS = `SELECT l.settlement_id FROM acct_leg l JOIN acct_settlement x ON x.id = l.settlement_id
+  WHERE l.kind = 'refund_due' AND l.paid_ref IS NULL AND +l.reverses_leg_id IS NULL AND l.generation = x.generation
+    AND NOT EXISTS (SELECT 1 FROM acct_leg r WHERE r.reverses_leg_id = l.id)`
+
+interface WhereOptions {
+  /** The list is sorted by fiat: the amount range may use the amount index, which is that order's own. */
+  sortByFiat?: boolean
+  /** Which threshold decides between driving from a filter's index and testing rows in order. */
+  purpose?: 'page' | 'count'
+}
+
 /**
- * `sortByFiat` false: the amount range is written `+s.fiat_minor` so SQLite keeps walking the index of the chosen
- * order (and stops after one page) instead of collecting the whole range on the amount index and sorting it.
+ * The filter as SQL on `acct_settlement s`. A filter that matches few settlements (a search, an LP, an amount range,
+ * fee mismatches or open refunds below the threshold) is written `s.id IN (…its own index…)` and becomes the driver:
+ * then every other column is written `+s.col`, which keeps SQLite from walking a wide index (a machine's fifty
+ * thousand settlements, every cash-in) and testing the few against it; it reads the few and sorts them. Without a
+ * driver, the equality filters and the date range use their (column, booked_at_ms, id) indexes, and the wide
+ * filters are tested row by row along the list's order, which meets a match every few rows.
  */
-async function buildWhere(ledger: LedgerStore, f: SettlementFilter | undefined, sortByFiat = false): Promise<Where> {
-  const w: Where = { clauses: [], params: [], empty: false }
+async function buildWhere(ledger: LedgerStore, f: SettlementFilter | undefined, o: WhereOptions = {}): Promise<Where> {
+  const w: Where = { clauses: [], params: [], empty: false, driven: false }
   if (!f) return w
-  const add = (sql: string, ...p: SqlValue[]) => {
-    w.clauses.push(sql)
-    w.params.push(...p)
-  }
-  if (f.machineId !== undefined) add('s.machine_id = ?', f.machineId)
-  if (f.direction !== undefined) add('s.direction = ?', f.direction)
-  if (f.status !== undefined) add('s.status = ?', f.status)
-  if (f.fromMs !== undefined) add('s.booked_at_ms >= ?', f.fromMs)
-  if (f.toMs !== undefined) add('s.booked_at_ms < ?', f.toMs)
+  const cap = o.purpose === 'count' ? COUNT_DRIVE_BELOW : DRIVE_BELOW
+  const drivers: Array<{ sql: string; params: SqlValue[] }> = []
+  const checks: Array<{ sql: string; params: SqlValue[] }> = []
+  const check = (sql: string, ...params: SqlValue[]) => checks.push({ sql, params })
+  const drive = (sql: string, ...params: SqlValue[]) => drivers.push({ sql, params })
   if (f.fromMs !== undefined && f.toMs !== undefined && f.toMs <= f.fromMs)
     throw new ApiError(
       'bad_args',
       'args[0].filter.toMs: the end of the date range is before its start',
       'args[0].filter.toMs',
     )
-  if (f.lpId !== undefined)
-    add(
-      `EXISTS (SELECT 1 FROM acct_leg l WHERE l.settlement_id = s.id AND l.kind = 'lp' AND l.recipient_id = ?)`,
-      f.lpId,
-    )
-  if (f.feeMismatch === true) add('s.fee_mismatch_flagged = 1')
-  // Open refunds are few: drive from their partial index rather than test every settlement in order.
-  if (f.refundDue === true)
-    add(`s.id IN (SELECT l.settlement_id FROM acct_leg l JOIN acct_settlement x ON x.id = l.settlement_id
-      WHERE l.kind = 'refund_due' AND l.paid_ref IS NULL AND +l.reverses_leg_id IS NULL AND l.generation = x.generation
-        AND NOT EXISTS (SELECT 1 FROM acct_leg r WHERE r.reverses_leg_id = l.id))`)
+  if (f.lpId !== undefined) {
+    const legs = `SELECT l.settlement_id FROM acct_leg l WHERE l.kind = 'lp' AND l.recipient_id = ?`
+    if (await fewerThan(ledger, legs, [f.lpId], cap)) drive(`s.id IN (${legs})`, f.lpId)
+    else
+      check(
+        `EXISTS (SELECT 1 FROM acct_leg l WHERE l.settlement_id = s.id AND l.kind = 'lp' AND l.recipient_id = ?)`,
+        f.lpId,
+      )
+  }
+  if (f.feeMismatch === true) {
+    // Both forms read the partial index of flagged settlements (acct_settlement_mismatch).
+    const flagged = 'SELECT x.id FROM acct_settlement x WHERE x.fee_mismatch_flagged = 1'
+    if (await fewerThan(ledger, flagged, [], cap)) drive(`s.id IN (${flagged})`)
+    else check('s.fee_mismatch_flagged = 1')
+  }
+  if (f.refundDue === true) {
+    const open = `SELECT 1 FROM acct_leg l WHERE l.kind = 'refund_due' AND l.paid_ref IS NULL`
+    if (await fewerThan(ledger, open, [], cap)) drive(`s.id IN (${REFUND_OPEN_IDS})`)
+    else check(REFUND_OPEN)
+  }
+  let fiatRange: ((fiatCol: string, alias: string) => { sql: string; params: SqlValue[] }) | null = null
   if (f.minAmount !== undefined || f.maxAmount !== undefined) {
     const currencies = (await ledger.query<{ c: string }>('SELECT DISTINCT currency AS c FROM acct_machine'))
       .map((r) => r.c)
       .filter(isCurrency)
-    const parts: string[] = []
-    const params: SqlValue[] = []
-    const fiatCol = sortByFiat ? 's.fiat_minor' : '+s.fiat_minor'
-    for (const c of currencies) {
-      const conds = ['s.currency = ?']
-      params.push(c)
-      if (f.minAmount !== undefined) {
-        conds.push(`${fiatCol} >= CAST(? AS INTEGER)`)
-        params.push(majorToMinor(f.minAmount, c, 'up'))
+    const range = (fiatCol: string, alias: string) => {
+      const parts: string[] = []
+      const params: SqlValue[] = []
+      for (const c of currencies) {
+        const conds = [`${alias}.currency = ?`]
+        params.push(c)
+        if (f.minAmount !== undefined) {
+          conds.push(`${fiatCol} >= CAST(? AS INTEGER)`)
+          params.push(majorToMinor(f.minAmount as string, c, 'up'))
+        }
+        if (f.maxAmount !== undefined) {
+          conds.push(`${fiatCol} <= CAST(? AS INTEGER)`)
+          params.push(majorToMinor(f.maxAmount as string, c, 'down'))
+        }
+        parts.push(`(${conds.join(' AND ')})`)
       }
-      if (f.maxAmount !== undefined) {
-        conds.push(`${fiatCol} <= CAST(? AS INTEGER)`)
-        params.push(majorToMinor(f.maxAmount, c, 'down'))
-      }
-      parts.push(`(${conds.join(' AND ')})`)
+      return { sql: parts.length ? `(${parts.join(' OR ')})` : '', params, parts: parts.length }
     }
     if (f.minAmount !== undefined && f.maxAmount !== undefined) {
-      const [a, b] = [majorToUnits(f.minAmount, 4, 'up'), majorToUnits(f.maxAmount, 4, 'down')]
-      if (b < a)
+      const [lo, hi] = [majorToUnits(f.minAmount, 4, 'up'), majorToUnits(f.maxAmount, 4, 'down')]
+      if (hi < lo)
         throw new ApiError(
           'bad_args',
           `args[0].filter.maxAmount: the largest amount (${f.maxAmount}) is below the smallest (${f.minAmount})`,
           'args[0].filter.maxAmount',
         )
     }
-    if (parts.length === 0) w.empty = true
+    const onIndex = range('x.fiat_minor', 'x')
+    const inRange = `SELECT x.id FROM acct_settlement x WHERE ${onIndex.sql}`
+    if (onIndex.parts === 0) w.empty = true
+    else if (o.sortByFiat)
+      // Sorted by amount, the range is that order's own index (stl_fiat); written below, once a driver is known.
+      fiatRange = range
+    else if (await fewerThan(ledger, inRange, onIndex.params, cap)) drive(`s.id IN (${inRange})`, ...onIndex.params)
     else {
-      w.clauses.push(`(${parts.join(' OR ')})`)
-      w.params.push(...params)
+      const r = range('+s.fiat_minor', 's')
+      check(r.sql, ...r.params)
     }
   }
   if (f.search !== undefined && f.search.trim() !== '') {
     const hashes = await resolveSearch(ledger, f.search)
     if (hashes.length === 0) w.empty = true
-    else add(`s.payment_hash IN (${hashes.map(() => '?').join(', ')})`, ...hashes)
+    else drive(`s.payment_hash IN (${hashes.map(() => '?').join(', ')})`, ...hashes)
+  }
+  // With a driver, the indexed columns are only tested (`+`), so the driver's few rows are what SQLite reads.
+  w.driven = drivers.length > 0
+  const p = w.driven ? '+' : ''
+  if (f.machineId !== undefined) check(`${p}s.machine_id = ?`, f.machineId)
+  if (f.direction !== undefined) check(`${p}s.direction = ?`, f.direction)
+  if (f.status !== undefined) check(`${p}s.status = ?`, f.status)
+  if (f.fromMs !== undefined) check(`${p}s.booked_at_ms >= ?`, f.fromMs)
+  if (f.toMs !== undefined) check(`${p}s.booked_at_ms < ?`, f.toMs)
+  if (fiatRange) {
+    const r = fiatRange(`${p}s.fiat_minor`, 's')
+    check(r.sql, ...r.params)
+  }
+  for (const c of [...drivers, ...checks]) {
+    w.clauses.push(c.sql)
+    w.params.push(...c.params)
   }
   return w
 }
@@ -259,13 +328,13 @@ export async function listSettlements(ledger: LedgerStore, a: ListArgs): Promise
   const sort = a.sort ?? 'booked_desc'
   const limit = a.limit ?? DEFAULT_PAGE
   const { col, desc } = SORTS[sort]
-  const w = await buildWhere(ledger, a.filter, col === 's.fiat_minor')
+  const w = await buildWhere(ledger, a.filter, { sortByFiat: col === 's.fiat_minor' })
   if (w.empty) return { rows: [], next: null }
   const clauses = [...w.clauses]
   const params = [...w.params]
   if (a.after !== undefined) {
     const c = decodeCursor(sort, a.after)
-    clauses.push(`(${col}, s.id) ${desc ? '<' : '>'} (CAST(? AS INTEGER), CAST(? AS INTEGER))`)
+    clauses.push(`(${w.driven ? '+' : ''}${col}, s.id) ${desc ? '<' : '>'} (CAST(? AS INTEGER), CAST(? AS INTEGER))`)
     params.push(c.value, c.id)
   }
   const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''
@@ -293,7 +362,7 @@ export async function countSettlements(
   ledger: LedgerStore,
   filter: SettlementFilter | undefined,
 ): Promise<SettlementCountView> {
-  const w = await buildWhere(ledger, filter)
+  const w = await buildWhere(ledger, filter, { purpose: 'count' })
   if (w.empty) return { count: 0, capped: false, cap: COUNT_CAP }
   const where = w.clauses.length ? `WHERE ${w.clauses.join(' AND ')}` : ''
   const c = await ledger.query<{ n: number }>(
