@@ -168,6 +168,13 @@ interface WhereOptions {
   sortByFiat?: boolean
   /** Which threshold decides between driving from a filter's index and testing rows in order. */
   purpose?: 'page' | 'count'
+  /** Overrides that threshold (tests: 0 never drives, a huge number always does; both must answer the same). */
+  driveBelow?: number
+}
+
+/** How a query picks its plan; only tests change it. */
+export interface QueryTuning {
+  driveBelow?: number
 }
 
 /**
@@ -181,7 +188,7 @@ interface WhereOptions {
 async function buildWhere(ledger: LedgerStore, f: SettlementFilter | undefined, o: WhereOptions = {}): Promise<Where> {
   const w: Where = { clauses: [], params: [], empty: false, driven: false }
   if (!f) return w
-  const cap = o.purpose === 'count' ? COUNT_DRIVE_BELOW : DRIVE_BELOW
+  const cap = o.driveBelow ?? (o.purpose === 'count' ? COUNT_DRIVE_BELOW : DRIVE_BELOW)
   const drivers: Array<{ sql: string; params: SqlValue[] }> = []
   const checks: Array<{ sql: string; params: SqlValue[] }> = []
   const check = (sql: string, ...params: SqlValue[]) => checks.push({ sql, params })
@@ -324,11 +331,15 @@ export interface ListArgs {
   after?: string
 }
 
-export async function listSettlements(ledger: LedgerStore, a: ListArgs): Promise<SettlementPageView> {
+export async function listSettlements(
+  ledger: LedgerStore,
+  a: ListArgs,
+  tuning: QueryTuning = {},
+): Promise<SettlementPageView> {
   const sort = a.sort ?? 'booked_desc'
   const limit = a.limit ?? DEFAULT_PAGE
   const { col, desc } = SORTS[sort]
-  const w = await buildWhere(ledger, a.filter, { sortByFiat: col === 's.fiat_minor' })
+  const w = await buildWhere(ledger, a.filter, { sortByFiat: col === 's.fiat_minor', ...tuning })
   if (w.empty) return { rows: [], next: null }
   const clauses = [...w.clauses]
   const params = [...w.params]
@@ -361,8 +372,9 @@ export async function listSettlements(ledger: LedgerStore, a: ListArgs): Promise
 export async function countSettlements(
   ledger: LedgerStore,
   filter: SettlementFilter | undefined,
+  tuning: QueryTuning = {},
 ): Promise<SettlementCountView> {
-  const w = await buildWhere(ledger, filter, { purpose: 'count' })
+  const w = await buildWhere(ledger, filter, { purpose: 'count', ...tuning })
   if (w.empty) return { count: 0, capped: false, cap: COUNT_CAP }
   const where = w.clauses.length ? `WHERE ${w.clauses.join(' AND ')}` : ''
   const c = await ledger.query<{ n: number }>(
