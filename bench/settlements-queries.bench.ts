@@ -159,15 +159,23 @@ it.skipIf(!dir || !existsSync(join(dir, 'ledger')))(
         drawerMs.push(performance.now() - t0)
       }
       // The worklist tab's call shares the one ledger worker with the list: how long it holds it.
-      const worklistMs: number[] = []
-      for (let i = 0; i < 3; i++) {
-        const t0 = performance.now()
-        await ledger.call('accounting.worklist', { nowMs: Date.now(), stuckMinutes: 30 })
-        worklistMs.push(performance.now() - t0)
+      const worklistMs: Record<string, ReturnType<typeof pick>> = {}
+      for (const [proc, args] of [
+        ['accounting.worklist', { nowMs: Date.now(), stuckMinutes: 30 }],
+        ['payouts.worklist', {}],
+        ['payouts.waitingRecipients', {}],
+      ] as const) {
+        const times: number[] = []
+        for (let i = 0; i < 3; i++) {
+          const t0 = performance.now()
+          await ledger.call(proc, args)
+          times.push(performance.now() - t0)
+        }
+        worklistMs[proc] = pick(spread(times))
       }
       const result = {
         settlements: n,
-        worklistProcedureMs: pick(spread(worklistMs)),
+        worklistProceduresMs: worklistMs,
         dataDir: dir,
         openLedgerMs: openMs,
         note:

@@ -209,7 +209,8 @@ async function buildWhere(ledger: LedgerStore, f: SettlementFilter | undefined, 
       )
   }
   if (f.feeMismatch === true) {
-    // Both forms read the partial index of flagged settlements (acct_settlement_mismatch).
+    // Few: read from the partial index of flagged settlements (acct_settlement_mismatch); many: walked in booking
+  // order on their partial index stl_mismatch_booked (migration 1790).
     const flagged = 'SELECT x.id FROM acct_settlement x WHERE x.fee_mismatch_flagged = 1'
     if (await fewerThan(ledger, flagged, [], cap)) drive(`s.id IN (${flagged})`)
     else check('s.fee_mismatch_flagged = 1')

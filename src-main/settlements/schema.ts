@@ -9,10 +9,10 @@
 // 1702 — covering indexes for the Dashboard's aggregates: settlements by local day carrying every column the sums
 //        read, and legs by settlement carrying kind, recipient and amounts, so the 30-day figures are read from
 //        the indexes alone (measured at 1M settlements: 15 s with the plain join, well under a second with these).
-// 1790 — the fee-mismatch filter in booking order: a partial index of the flagged settlements by (booked_at_ms, id),
-//        so "fee mismatch" reads its page from the few flagged rows (about one in a thousand) rather than walking
-//        the booking order across a thousand settlements per row shown (measured in bench/results.json,
-//        section settlements-ui-queries; building it on a million settlements is one pass over the table).
+// 1790 — the fee-mismatch filter in booking order: a partial index of the flagged settlements by (booked_at_ms, id).
+//        Flagged settlements are normally few (about one in a thousand) and the list then starts from them
+//        (acct_settlement_mismatch); when an ATM misconfiguration flags thousands, the list walks this index in
+//        booking order instead of walking every settlement (bench/results.json, sections settlements-ui*).
 // 1701 — stl_proof: what verification established for a booked record and would otherwise be forgotten — the
 //        wallet's preimage, the roster event that admitted the ATM — so the detail drawer can show and re-check
 //        it. Written in the same transaction that books the record (fleet.acceptRecord); append-only.
