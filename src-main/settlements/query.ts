@@ -47,7 +47,7 @@ export const CSV_MAX_ROWS = 100_000
  */
 export const DRIVE_BELOW = 5_000
 /** The same threshold for the count, which wants up to COUNT_CAP matches rather than one page. */
-export const COUNT_DRIVE_BELOW = 100_000
+export const COUNT_DRIVE_BELOW = 50_000
 
 const SORTS: Record<SettlementSort, { col: string; desc: boolean }> = {
   booked_desc: { col: 's.booked_at_ms', desc: true },
@@ -152,20 +152,25 @@ async function resolveSearch(ledger: LedgerStore, search: string): Promise<strin
   return [...found]
 }
 
-/** True when `sql` (a SELECT) yields fewer than `cap` rows; reads at most `cap` of them. */
-async function fewerThan(ledger: LedgerStore, sql: string, params: SqlValue[], cap: number): Promise<boolean> {
+/** How many rows `sql` (a SELECT) yields, counting at most `cap` of them. */
+async function upTo(ledger: LedgerStore, sql: string, params: SqlValue[], cap: number): Promise<number> {
+  if (cap <= 0) return 0
   const [r] = await ledger.query<{ n: number }>(`SELECT COUNT(*) AS n FROM (${sql} LIMIT ${cap})`, params)
-  return Number(r?.n ?? 0) < cap
+  return Number(r?.n ?? 0)
 }
 
-/** The open refund legs' settlements, read from their partial index (acct_leg_refund_open). */
-const REFUND_OPEN_IDS = `SELECT l.settlement_id FROM acct_leg l JOIN acct_settlement x ON x.id = l.settlement_id
+/** Open refund legs, on their partial index (the planner would otherwise read every refund leg by kind). */
+const REFUND_LEGS = `SELECT l.settlement_id FROM acct_leg l INDEXED BY acct_leg_refund_open
+  WHERE l.kind = 'refund_due' AND l.paid_ref IS NULL`
+/** The settlements of the open refund legs of their live generation, not reversed. */
+const REFUND_OPEN_IDS = `SELECT l.settlement_id FROM acct_leg l INDEXED BY acct_leg_refund_open
+  JOIN acct_settlement x ON x.id = l.settlement_id
   WHERE l.kind = 'refund_due' AND l.paid_ref IS NULL AND +l.reverses_leg_id IS NULL AND l.generation = x.generation
     AND NOT EXISTS (SELECT 1 FROM acct_leg r WHERE r.reverses_leg_id = l.id)`
 
 interface WhereOptions {
-  /** The list is sorted by fiat: the amount range may use the amount index, which is that order's own. */
-  sortByFiat?: boolean
+  /** The list's order column; null for the count (no order). */
+  orderCol?: string | null
   /** Which threshold decides between driving from a filter's index and testing rows in order. */
   purpose?: 'page' | 'count'
   /** Overrides that threshold (tests: 0 never drives, a huge number always does; both must answer the same). */
@@ -178,71 +183,105 @@ export interface QueryTuning {
 }
 
 /**
- * The filter as SQL on `acct_settlement s`. A filter that matches few settlements (a search, an LP, an amount range,
- * fee mismatches or open refunds below the threshold) is written `s.id IN (…its own index…)` and becomes the driver:
- * then every other column is written `+s.col`, which keeps SQLite from walking a wide index (a machine's fifty
- * thousand settlements, every cash-in) and testing the few against it; it reads the few and sorts them. Without a
- * driver, the equality filters and the date range use their (column, booked_at_ms, id) indexes, and the wide
- * filters are tested row by row along the list's order, which meets a match every few rows.
+ * One filter: how many settlements it matches (counted up to the threshold on its own index), the SQL that lets
+ * SQLite start from that index, and the SQL that only tests a row.
+ */
+interface Part {
+  n: number
+  indexed: { sql: string; params: SqlValue[] }
+  tested: { sql: string; params: SqlValue[] }
+  /** An equality or date filter, whose index ends in (booked_at_ms, id): right for the booking order. */
+  bookedIndex?: boolean
+  /** The amount range while the list is sorted by amount: its index is the order's own. */
+  orderIndex?: boolean
+}
+
+/**
+ * The filter as SQL on `acct_settlement s`. Each filter is first counted on its own index, at most `cap` rows (a
+ * cheap, bounded read). The one with fewest matches below `cap` drives: it keeps its indexed form and every other
+ * filter is written so that it only tests rows (`+s.col`, EXISTS), so SQLite reads those few rows and sorts them
+ * rather than walking a wide index (every cash-in) and testing each against a rare filter. Without such a filter,
+ * the booking order uses the equality and date indexes (they end in booked_at_ms, id) and the amount orders walk
+ * their own index; matches are then dense enough that a page is found within about 50 × size / cap rows.
  */
 async function buildWhere(ledger: LedgerStore, f: SettlementFilter | undefined, o: WhereOptions = {}): Promise<Where> {
   const w: Where = { clauses: [], params: [], empty: false, driven: false }
   if (!f) return w
   const cap = o.driveBelow ?? (o.purpose === 'count' ? COUNT_DRIVE_BELOW : DRIVE_BELOW)
-  const drivers: Array<{ sql: string; params: SqlValue[] }> = []
-  const checks: Array<{ sql: string; params: SqlValue[] }> = []
-  const check = (sql: string, ...params: SqlValue[]) => checks.push({ sql, params })
-  const drive = (sql: string, ...params: SqlValue[]) => drivers.push({ sql, params })
+  const parts: Part[] = []
+  const q = (sql: string, ...params: SqlValue[]) => ({ sql, params })
   if (f.fromMs !== undefined && f.toMs !== undefined && f.toMs <= f.fromMs)
     throw new ApiError(
       'bad_args',
       'args[0].filter.toMs: the end of the date range is before its start',
       'args[0].filter.toMs',
     )
+  for (const [col, v] of [
+    ['machine_id', f.machineId],
+    ['direction', f.direction],
+    ['status', f.status],
+  ] as const)
+    if (v !== undefined)
+      parts.push({
+        n: await upTo(ledger, `SELECT 1 FROM acct_settlement x WHERE x.${col} = ?`, [v], cap),
+        indexed: q(`s.${col} = ?`, v),
+        tested: q(`+s.${col} = ?`, v),
+        bookedIndex: true,
+      })
+  if (f.fromMs !== undefined || f.toMs !== undefined) {
+    const conds: string[] = []
+    const params: SqlValue[] = []
+    if (f.fromMs !== undefined) {
+      conds.push('booked_at_ms >= ?')
+      params.push(f.fromMs)
+    }
+    if (f.toMs !== undefined) {
+      conds.push('booked_at_ms < ?')
+      params.push(f.toMs)
+    }
+    parts.push({
+      n: await upTo(
+        ledger,
+        `SELECT 1 FROM acct_settlement x WHERE ${conds.map((c) => `x.${c}`).join(' AND ')}`,
+        params,
+        cap,
+      ),
+      indexed: q(conds.map((c) => `s.${c}`).join(' AND '), ...params),
+      tested: q(conds.map((c) => `+s.${c}`).join(' AND '), ...params),
+      bookedIndex: true,
+    })
+  }
   if (f.lpId !== undefined) {
     const legs = `SELECT l.settlement_id FROM acct_leg l WHERE l.kind = 'lp' AND l.recipient_id = ?`
-    if (await fewerThan(ledger, legs, [f.lpId], cap)) drive(`s.id IN (${legs})`, f.lpId)
-    else
-      check(
+    parts.push({
+      n: await upTo(ledger, legs, [f.lpId], cap),
+      indexed: q(`s.id IN (${legs})`, f.lpId),
+      tested: q(
         `EXISTS (SELECT 1 FROM acct_leg l WHERE l.settlement_id = s.id AND l.kind = 'lp' AND l.recipient_id = ?)`,
         f.lpId,
-      )
+      ),
+    })
   }
   if (f.feeMismatch === true) {
     // Few: read from the partial index of flagged settlements (acct_settlement_mismatch); many: walked in booking
-  // order on their partial index stl_mismatch_booked (migration 1790).
+    // order on their partial index stl_mismatch_booked (migration 1790).
     const flagged = 'SELECT x.id FROM acct_settlement x WHERE x.fee_mismatch_flagged = 1'
-    if (await fewerThan(ledger, flagged, [], cap)) drive(`s.id IN (${flagged})`)
-    else check('s.fee_mismatch_flagged = 1')
+    parts.push({
+      n: await upTo(ledger, flagged, [], cap),
+      indexed: q(`s.id IN (${flagged})`),
+      tested: q('s.fee_mismatch_flagged = 1'),
+    })
   }
-  if (f.refundDue === true) {
-    const open = `SELECT 1 FROM acct_leg l WHERE l.kind = 'refund_due' AND l.paid_ref IS NULL`
-    if (await fewerThan(ledger, open, [], cap)) drive(`s.id IN (${REFUND_OPEN_IDS})`)
-    else check(REFUND_OPEN)
-  }
-  let fiatRange: ((fiatCol: string, alias: string) => { sql: string; params: SqlValue[] }) | null = null
+  if (f.refundDue === true)
+    parts.push({
+      n: await upTo(ledger, REFUND_LEGS, [], cap),
+      indexed: q(`s.id IN (${REFUND_OPEN_IDS})`),
+      tested: q(REFUND_OPEN),
+    })
   if (f.minAmount !== undefined || f.maxAmount !== undefined) {
     const currencies = (await ledger.query<{ c: string }>('SELECT DISTINCT currency AS c FROM acct_machine'))
       .map((r) => r.c)
       .filter(isCurrency)
-    const range = (fiatCol: string, alias: string) => {
-      const parts: string[] = []
-      const params: SqlValue[] = []
-      for (const c of currencies) {
-        const conds = [`${alias}.currency = ?`]
-        params.push(c)
-        if (f.minAmount !== undefined) {
-          conds.push(`${fiatCol} >= CAST(? AS INTEGER)`)
-          params.push(majorToMinor(f.minAmount as string, c, 'up'))
-        }
-        if (f.maxAmount !== undefined) {
-          conds.push(`${fiatCol} <= CAST(? AS INTEGER)`)
-          params.push(majorToMinor(f.maxAmount as string, c, 'down'))
-        }
-        parts.push(`(${conds.join(' AND ')})`)
-      }
-      return { sql: parts.length ? `(${parts.join(' OR ')})` : '', params, parts: parts.length }
-    }
     if (f.minAmount !== undefined && f.maxAmount !== undefined) {
       const [lo, hi] = [majorToUnits(f.minAmount, 4, 'up'), majorToUnits(f.maxAmount, 4, 'down')]
       if (hi < lo)
@@ -252,36 +291,74 @@ async function buildWhere(ledger: LedgerStore, f: SettlementFilter | undefined, 
           'args[0].filter.maxAmount',
         )
     }
-    const onIndex = range('x.fiat_minor', 'x')
-    const inRange = `SELECT x.id FROM acct_settlement x WHERE ${onIndex.sql}`
-    if (onIndex.parts === 0) w.empty = true
-    else if (o.sortByFiat)
-      // Sorted by amount, the range is that order's own index (stl_fiat); written below, once a driver is known.
-      fiatRange = range
-    else if (await fewerThan(ledger, inRange, onIndex.params, cap)) drive(`s.id IN (${inRange})`, ...onIndex.params)
+    const bounds = currencies.map((c) => ({
+      c,
+      lo: f.minAmount !== undefined ? majorToMinor(f.minAmount, c, 'up') : null,
+      hi: f.maxAmount !== undefined ? majorToMinor(f.maxAmount, c, 'down') : null,
+    }))
+    const range = (fiatCol: string, alias: string) => {
+      const terms: string[] = []
+      const params: SqlValue[] = []
+      for (const b of bounds) {
+        const conds = [`${alias}.currency = ?`]
+        params.push(b.c)
+        if (b.lo !== null) {
+          conds.push(`${fiatCol} >= CAST(? AS INTEGER)`)
+          params.push(b.lo)
+        }
+        if (b.hi !== null) {
+          conds.push(`${fiatCol} <= CAST(? AS INTEGER)`)
+          params.push(b.hi)
+        }
+        terms.push(`(${conds.join(' AND ')})`)
+      }
+      return q(`(${terms.join(' OR ')})`, ...params)
+    }
+    if (bounds.length === 0) w.empty = true
     else {
-      const r = range('+s.fiat_minor', 's')
-      check(r.sql, ...r.params)
+      // The size is counted on the amount index alone (every currency's range at once, no row read): an upper bound.
+      const los = bounds.map((b) => b.lo)
+      const his = bounds.map((b) => b.hi)
+      const lo = los.includes(null) ? null : los.reduce((a, b) => ((b as bigint) < (a as bigint) ? b : a))
+      const hi = his.includes(null) ? null : his.reduce((a, b) => ((b as bigint) > (a as bigint) ? b : a))
+      const conds = [
+        ...(lo !== null ? ['x.fiat_minor >= CAST(? AS INTEGER)'] : []),
+        ...(hi !== null ? ['x.fiat_minor <= CAST(? AS INTEGER)'] : []),
+      ]
+      const probeParams = [...(lo !== null ? [lo] : []), ...(hi !== null ? [hi] : [])]
+      const inRange = range('x.fiat_minor', 'x')
+      parts.push({
+        n: await upTo(
+          ledger,
+          `SELECT 1 FROM acct_settlement x INDEXED BY stl_fiat WHERE ${conds.join(' AND ')}`,
+          probeParams,
+          cap,
+        ),
+        // Sorted by amount, the range is that order's own index (stl_fiat); otherwise its rows are looked up.
+        indexed:
+          o.orderCol === 's.fiat_minor'
+            ? range('s.fiat_minor', 's')
+            : q(`s.id IN (SELECT x.id FROM acct_settlement x WHERE ${inRange.sql})`, ...inRange.params),
+        tested: range('+s.fiat_minor', 's'),
+        orderIndex: o.orderCol === 's.fiat_minor',
+      })
     }
   }
   if (f.search !== undefined && f.search.trim() !== '') {
     const hashes = await resolveSearch(ledger, f.search)
     if (hashes.length === 0) w.empty = true
-    else drive(`s.payment_hash IN (${hashes.map(() => '?').join(', ')})`, ...hashes)
+    else {
+      const inHashes = q(`s.payment_hash IN (${hashes.map(() => '?').join(', ')})`, ...hashes)
+      parts.push({ n: hashes.length, indexed: inHashes, tested: inHashes })
+    }
   }
-  // With a driver, the indexed columns are only tested (`+`), so the driver's few rows are what SQLite reads.
-  w.driven = drivers.length > 0
-  const p = w.driven ? '+' : ''
-  if (f.machineId !== undefined) check(`${p}s.machine_id = ?`, f.machineId)
-  if (f.direction !== undefined) check(`${p}s.direction = ?`, f.direction)
-  if (f.status !== undefined) check(`${p}s.status = ?`, f.status)
-  if (f.fromMs !== undefined) check(`${p}s.booked_at_ms >= ?`, f.fromMs)
-  if (f.toMs !== undefined) check(`${p}s.booked_at_ms < ?`, f.toMs)
-  if (fiatRange) {
-    const r = fiatRange(`${p}s.fiat_minor`, 's')
-    check(r.sql, ...r.params)
-  }
-  for (const c of [...drivers, ...checks]) {
+  const few = parts.filter((p) => p.n < cap).sort((a, b) => a.n - b.n)[0]
+  w.driven = few !== undefined
+  const booked = o.orderCol === undefined || o.orderCol === null || o.orderCol === 's.booked_at_ms'
+  for (const p of parts) {
+    // No driver: the booking order (and the count) may use the equality and date indexes; the amount order its own.
+    const useIndex = few ? p === few : booked ? p.bookedIndex === true : p.orderIndex === true
+    const c = useIndex ? p.indexed : p.tested
     w.clauses.push(c.sql)
     w.params.push(...c.params)
   }
@@ -340,7 +417,7 @@ export async function listSettlements(
   const sort = a.sort ?? 'booked_desc'
   const limit = a.limit ?? DEFAULT_PAGE
   const { col, desc } = SORTS[sort]
-  const w = await buildWhere(ledger, a.filter, { sortByFiat: col === 's.fiat_minor', ...tuning })
+  const w = await buildWhere(ledger, a.filter, { orderCol: col, ...tuning })
   if (w.empty) return { rows: [], next: null }
   const clauses = [...w.clauses]
   const params = [...w.params]
@@ -351,9 +428,13 @@ export async function listSettlements(
   }
   const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''
   const dir = desc ? 'DESC' : 'ASC'
+  // The page's ids first, then their columns: a sort (when a filter drives) then orders bare keys, and the
+  // per-row lookups (machine name, ATM transaction id, open refund) run for the page's rows only.
   const rows = await ledger.query<ListRow>(
-    `SELECT ${ROW_COLUMNS} FROM acct_settlement s LEFT JOIN acct_machine m ON m.id = s.machine_id
-     ${where} ORDER BY ${col} ${dir}, s.id ${dir} LIMIT ?`,
+    `SELECT ${ROW_COLUMNS} FROM (SELECT s.id AS kid FROM acct_settlement s ${where}
+       ORDER BY ${col} ${dir}, s.id ${dir} LIMIT ?) k
+     JOIN acct_settlement s ON s.id = k.kid LEFT JOIN acct_machine m ON m.id = s.machine_id
+     ORDER BY ${col} ${dir}, s.id ${dir}`,
     [...params, limit + 1],
     BIG,
   )
@@ -375,7 +456,7 @@ export async function countSettlements(
   filter: SettlementFilter | undefined,
   tuning: QueryTuning = {},
 ): Promise<SettlementCountView> {
-  const w = await buildWhere(ledger, filter, { purpose: 'count', ...tuning })
+  const w = await buildWhere(ledger, filter, { purpose: 'count', orderCol: null, ...tuning })
   if (w.empty) return { count: 0, capped: false, cap: COUNT_CAP }
   const where = w.clauses.length ? `WHERE ${w.clauses.join(' AND ')}` : ''
   const c = await ledger.query<{ n: number }>(
@@ -761,7 +842,7 @@ export async function settlementsCsv(
 ): Promise<SettlementCsvView> {
   const sort = a.sort ?? 'booked_desc'
   const { col, desc } = SORTS[sort]
-  const w = await buildWhere(ledger, a.filter)
+  const w = await buildWhere(ledger, a.filter, { orderCol: col })
   const header = SETTLEMENT_CSV_COLUMNS.map((c) => c.name).join(',')
   const lines = [header]
   let truncated = false
