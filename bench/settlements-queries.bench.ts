@@ -8,8 +8,9 @@
 // `npm run bench -- bench/settlements-queries.bench.ts --data-dir DIR` (or SETTLEMENTS_BENCH_DIR=DIR; skipped
 // without one): a data directory seeded by `satmachine demo-seed` or by the UI bench. Only migrations not yet
 // applied are written to it. It must not be open in a running console (the ledger's lock).
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import initSqlJs from 'sql.js'
 import { expect, it } from 'vitest'
 import type { SettlementFilter, SettlementSort } from '../src-shared/ipc/settlements'
 import '../src-main/ledger/registry'
@@ -51,9 +52,35 @@ function tracing(ledger: LedgerStore, seen: Seen[]): LedgerStore {
 
 const dir = dataDir()
 
+/**
+ * What migration 1790 costs at this size: the newest snapshot loaded into a separate sql.js database (as the
+ * ledger does at open) and the index built on it again under another name. Snapshots are a 64-byte header and
+ * the SQLite file (src-main/ledger/files.ts).
+ */
+async function migration1790Ms(ledgerDir: string): Promise<{ loadMs: number; createIndexMs: number }> {
+  const snap = readdirSync(ledgerDir)
+    .filter((f) => /^snapshot-\d{16}\.sqlite$/.test(f))
+    .sort()
+    .at(-1)
+  if (!snap) throw new Error(`no snapshot in ${ledgerDir}`)
+  const SQL = await initSqlJs()
+  const t0 = performance.now()
+  const db = new SQL.Database(readFileSync(join(ledgerDir, snap)).subarray(64))
+  const loadMs = Math.round(performance.now() - t0)
+  try {
+    const t1 = performance.now()
+    db.run('CREATE INDEX bench_mismatch_booked ON acct_settlement (booked_at_ms, id) WHERE fee_mismatch_flagged = 1')
+    return { loadMs, createIndexMs: Math.round(performance.now() - t1) }
+  } finally {
+    db.close()
+  }
+}
+
 it.skipIf(!dir || !existsSync(join(dir, 'ledger')))(
   'settlements queries at 1M: plans and times per filter',
   async () => {
+    const migration =
+      process.env.SETTLEMENTS_BENCH_MIGRATION === '0' ? null : await migration1790Ms(join(dir!, 'ledger'))
     const tOpen = performance.now()
     const ledger = await openLedgerInProcess({ dir: join(dir!, 'ledger'), autoSnapshot: false })
     const openMs = Math.round(performance.now() - tOpen)
@@ -178,6 +205,7 @@ it.skipIf(!dir || !existsSync(join(dir, 'ledger')))(
         worklistProceduresMs: worklistMs,
         dataDir: dir,
         openLedgerMs: openMs,
+        migration1790: migration,
         note:
           'in-process (no worker, no bridge, no JSON): the statement cost alone; the UI bench adds the ledger worker ' +
           'round trip, the WebSocket bridge and rendering',

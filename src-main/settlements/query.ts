@@ -46,8 +46,11 @@ export const CSV_MAX_ROWS = 100_000
  * matching means a page is found within about (page size) × (ledger size) / DRIVE_BELOW rows — 10,000 at a million.
  */
 export const DRIVE_BELOW = 5_000
-/** The same threshold for the count, which wants up to COUNT_CAP matches rather than one page. */
-export const COUNT_DRIVE_BELOW = 50_000
+/**
+ * The same threshold for the count, which wants up to COUNT_CAP matches: a filter with fewer matches than that is
+ * counted from its own index (at most COUNT_CAP rows looked up); one with more is counted along the others.
+ */
+export const COUNT_DRIVE_BELOW = COUNT_CAP + 1
 
 const SORTS: Record<SettlementSort, { col: string; desc: boolean }> = {
   booked_desc: { col: 's.booked_at_ms', desc: true },
