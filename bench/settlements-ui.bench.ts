@@ -165,8 +165,10 @@ it.skipIf(missing !== null)(
       // Dashboard has finished loading its figures and worklist, then Settlements is clicked.
       const firstUi: number[] = []
       for (let i = 0; i < RUNS; i++) {
-        await page.goto(served.url)
-        await page.getByTestId('view-dashboard').waitFor()
+        // A fresh page waits for the main process, which may still be busy with the previous page's Dashboard and
+        // worklist reads (seconds at this size on a loaded machine): generous, as the waits below.
+        await page.goto(served.url, { timeout: 300_000 })
+        await page.getByTestId('view-dashboard').waitFor({ timeout: 300_000 })
         await expect
           .poll(
             async () =>
