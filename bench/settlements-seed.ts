@@ -1,12 +1,12 @@
 // Seeding for the settlements benchmark: `satmachine demo-seed` books a base history through the console's own
-// procedures (BENCH base size, default 50,000), then the base is replicated in SQL until the ledger holds N
+// procedures (base size SETTLEMENTS_BENCH_BASE, default 100,000), then the base is replicated in SQL until the ledger holds N
 // settlements. demo-seed books every settlement through the full money path (claim, process, payouts), which on a
 // busy 2-core machine runs at a few hundred settlements a second: a million would take more than an hour, so the
 // bench books the realistic base and copies it. Each copy gets new ids, a new payment hash (its first 8 bytes replaced
 // by the new id) and booking times a few ms later, with its result and legs (reversing entries keep pointing
 // at their own copy). The copies are what the list, its filters and the drawer read; they are not money anyone owes.
 import { spawnSync } from 'node:child_process'
-import { cpSync } from 'node:fs'
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import '../src-main/ledger/registry'
 import { registeredProcedures } from '../src-main/ledger/define'
@@ -73,7 +73,19 @@ export async function seedSettlementsBench(
   else demoSeedMs = runDemoSeed(root, dir, base)
   const t1 = performance.now()
   const settlements = await replicateTo(dir, n, base)
-  return { base, settlements, demoSeedMs, replicateMs: Math.round(performance.now() - t1) }
+  const seed = { base, settlements, demoSeedMs, replicateMs: Math.round(performance.now() - t1) }
+  // Kept beside the ledger, so a later run on this directory still says how its rows were made.
+  writeFileSync(join(dir, SEED_MARKER), `${JSON.stringify(seed, null, 1)}\n`)
+  return seed
+}
+
+/** The file in a data directory this seeding leaves behind; a directory without it was seeded by other means. */
+export const SEED_MARKER = 'settlements-bench-seed.json'
+
+/** How a data directory's settlements were made, when this module replicated them (else null). */
+export function readBenchSeed(dir: string): BenchSeed | null {
+  const p = join(dir, SEED_MARKER)
+  return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as BenchSeed) : null
 }
 
 function runDemoSeed(root: string, dir: string, base: number): number {

@@ -6,6 +6,13 @@
 // `(sort, id) < (v, id)` on the index of that order (migration 1700), so page 1 and page 10,000 cost the same.
 // Equality filters (machine, direction, status) each have an index ending in (booked_at_ms, id); the search is
 // resolved to at most a few payment hashes first, so a search never walks the table.
+//
+// The filters that have no index in the list's order (an LP, an amount range, refund due) are written one of two
+// ways, chosen per request by a capped probe of how many settlements they match (DRIVE_BELOW): few matches —
+// the query starts from that filter's own index and sorts the few rows; many — it walks the chosen order and
+// tests each row, which finds a page after a bounded number of rows because matches are dense. Either way a page
+// never walks a million settlements to find fifty rare ones (measured per filter: bench/results.json, section
+// settlements-ui-queries). The count uses the same choice with a larger threshold (it wants up to COUNT_CAP rows).
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
 import { ApiError } from '../../src-shared/ipc/contract'
@@ -33,6 +40,17 @@ const BIG = { bigint: true } as const
 export const DEFAULT_PAGE = 50
 export const COUNT_CAP = 10_000
 export const CSV_MAX_ROWS = 100_000
+/**
+ * A filter matching fewer settlements than this drives the list from its own index (at most this many rows sorted);
+ * one matching more is tested row by row along the list's order, where one row in DRIVE_BELOW / (ledger size)
+ * matching means a page is found within about (page size) × (ledger size) / DRIVE_BELOW rows — 10,000 at a million.
+ */
+export const DRIVE_BELOW = 5_000
+/**
+ * The same threshold for the count, which wants up to COUNT_CAP matches: a filter with fewer matches than that is
+ * counted from its own index (at most COUNT_CAP rows looked up); one with more is counted along the others.
+ */
+export const COUNT_DRIVE_BELOW = COUNT_CAP + 1
 
 const SORTS: Record<SettlementSort, { col: string; desc: boolean }> = {
   booked_desc: { col: 's.booked_at_ms', desc: true },
@@ -112,6 +130,8 @@ interface Where {
   params: SqlValue[]
   /** True when the filter can match nothing (a search that found no settlement). */
   empty: boolean
+  /** True when a filter of few matches drives the query (the list's order is then sorted, not walked). */
+  driven: boolean
 }
 
 /** Payment hashes a search names: a full hash, a hash prefix of ≥ 8 hex digits, or an ATM transaction id. */
@@ -135,78 +155,215 @@ async function resolveSearch(ledger: LedgerStore, search: string): Promise<strin
   return [...found]
 }
 
+/** How many rows `sql` (a SELECT) yields, counting at most `cap` of them. */
+async function upTo(ledger: LedgerStore, sql: string, params: SqlValue[], cap: number): Promise<number> {
+  if (cap <= 0) return 0
+  const [r] = await ledger.query<{ n: number }>(`SELECT COUNT(*) AS n FROM (${sql} LIMIT ${cap})`, params)
+  return Number(r?.n ?? 0)
+}
+
+/** Open refund legs, on their partial index (the planner would otherwise read every refund leg by kind). */
+const REFUND_LEGS = `SELECT l.settlement_id FROM acct_leg l INDEXED BY acct_leg_refund_open
+  WHERE l.kind = 'refund_due' AND l.paid_ref IS NULL`
+/** The settlements of the open refund legs of their live generation, not reversed. */
+const REFUND_OPEN_IDS = `SELECT l.settlement_id FROM acct_leg l INDEXED BY acct_leg_refund_open
+  JOIN acct_settlement x ON x.id = l.settlement_id
+  WHERE l.kind = 'refund_due' AND l.paid_ref IS NULL AND +l.reverses_leg_id IS NULL AND l.generation = x.generation
+    AND NOT EXISTS (SELECT 1 FROM acct_leg r WHERE r.reverses_leg_id = l.id)`
+
+interface WhereOptions {
+  /** The list's order column; null for the count (no order). */
+  orderCol?: string | null
+  /** Which threshold decides between driving from a filter's index and testing rows in order. */
+  purpose?: 'page' | 'count'
+  /** Overrides that threshold (tests: 0 never drives, a huge number always does; both must answer the same). */
+  driveBelow?: number
+}
+
+/** How a query picks its plan; only tests change it. */
+export interface QueryTuning {
+  driveBelow?: number
+}
+
 /**
- * `sortByFiat` false: the amount range is written `+s.fiat_minor` so SQLite keeps walking the index of the chosen
- * order (and stops after one page) instead of collecting the whole range on the amount index and sorting it.
+ * One filter: how many settlements it matches (counted up to the threshold on its own index), the SQL that lets
+ * SQLite start from that index, and the SQL that only tests a row.
  */
-async function buildWhere(ledger: LedgerStore, f: SettlementFilter | undefined, sortByFiat = false): Promise<Where> {
-  const w: Where = { clauses: [], params: [], empty: false }
+interface Part {
+  n: number
+  indexed: { sql: string; params: SqlValue[] }
+  tested: { sql: string; params: SqlValue[] }
+  /** An equality or date filter, whose index ends in (booked_at_ms, id): right for the booking order. */
+  bookedIndex?: boolean
+  /** The amount range while the list is sorted by amount: its index is the order's own. */
+  orderIndex?: boolean
+}
+
+/**
+ * The filter as SQL on `acct_settlement s`. Each filter is first counted on its own index, at most `cap` rows (a
+ * cheap, bounded read). The one with fewest matches below `cap` drives: it keeps its indexed form and every other
+ * filter is written so that it only tests rows (`+s.col`, EXISTS), so SQLite reads those few rows and sorts them
+ * rather than walking a wide index (every cash-in) and testing each against a rare filter. Without such a filter,
+ * the booking order uses the equality and date indexes (they end in booked_at_ms, id) and the amount orders walk
+ * their own index; matches are then dense enough that a page is found within about 50 × size / cap rows.
+ */
+async function buildWhere(ledger: LedgerStore, f: SettlementFilter | undefined, o: WhereOptions = {}): Promise<Where> {
+  const w: Where = { clauses: [], params: [], empty: false, driven: false }
   if (!f) return w
-  const add = (sql: string, ...p: SqlValue[]) => {
-    w.clauses.push(sql)
-    w.params.push(...p)
-  }
-  if (f.machineId !== undefined) add('s.machine_id = ?', f.machineId)
-  if (f.direction !== undefined) add('s.direction = ?', f.direction)
-  if (f.status !== undefined) add('s.status = ?', f.status)
-  if (f.fromMs !== undefined) add('s.booked_at_ms >= ?', f.fromMs)
-  if (f.toMs !== undefined) add('s.booked_at_ms < ?', f.toMs)
+  const cap = o.driveBelow ?? (o.purpose === 'count' ? COUNT_DRIVE_BELOW : DRIVE_BELOW)
+  const parts: Part[] = []
+  const q = (sql: string, ...params: SqlValue[]) => ({ sql, params })
   if (f.fromMs !== undefined && f.toMs !== undefined && f.toMs <= f.fromMs)
     throw new ApiError(
       'bad_args',
       'args[0].filter.toMs: the end of the date range is before its start',
       'args[0].filter.toMs',
     )
-  if (f.lpId !== undefined)
-    add(
-      `EXISTS (SELECT 1 FROM acct_leg l WHERE l.settlement_id = s.id AND l.kind = 'lp' AND l.recipient_id = ?)`,
-      f.lpId,
-    )
-  if (f.feeMismatch === true) add('s.fee_mismatch_flagged = 1')
-  // Open refunds are few: drive from their partial index rather than test every settlement in order.
+  for (const [col, v] of [
+    ['machine_id', f.machineId],
+    ['direction', f.direction],
+    ['status', f.status],
+  ] as const)
+    if (v !== undefined)
+      parts.push({
+        n: await upTo(ledger, `SELECT 1 FROM acct_settlement x WHERE x.${col} = ?`, [v], cap),
+        indexed: q(`s.${col} = ?`, v),
+        tested: q(`+s.${col} = ?`, v),
+        bookedIndex: true,
+      })
+  if (f.fromMs !== undefined || f.toMs !== undefined) {
+    const conds: string[] = []
+    const params: SqlValue[] = []
+    if (f.fromMs !== undefined) {
+      conds.push('booked_at_ms >= ?')
+      params.push(f.fromMs)
+    }
+    if (f.toMs !== undefined) {
+      conds.push('booked_at_ms < ?')
+      params.push(f.toMs)
+    }
+    parts.push({
+      n: await upTo(
+        ledger,
+        `SELECT 1 FROM acct_settlement x WHERE ${conds.map((c) => `x.${c}`).join(' AND ')}`,
+        params,
+        cap,
+      ),
+      indexed: q(conds.map((c) => `s.${c}`).join(' AND '), ...params),
+      tested: q(conds.map((c) => `+s.${c}`).join(' AND '), ...params),
+      bookedIndex: true,
+    })
+  }
+  if (f.lpId !== undefined) {
+    const legs = `SELECT l.settlement_id FROM acct_leg l WHERE l.kind = 'lp' AND l.recipient_id = ?`
+    parts.push({
+      n: await upTo(ledger, legs, [f.lpId], cap),
+      indexed: q(`s.id IN (${legs})`, f.lpId),
+      tested: q(
+        `EXISTS (SELECT 1 FROM acct_leg l WHERE l.settlement_id = s.id AND l.kind = 'lp' AND l.recipient_id = ?)`,
+        f.lpId,
+      ),
+    })
+  }
+  if (f.feeMismatch === true) {
+    // Few: read from the partial index of flagged settlements (acct_settlement_mismatch); many: walked in booking
+    // order on their partial index stl_mismatch_booked (migration 1790).
+    const flagged = 'SELECT x.id FROM acct_settlement x WHERE x.fee_mismatch_flagged = 1'
+    parts.push({
+      n: await upTo(ledger, flagged, [], cap),
+      indexed: q(`s.id IN (${flagged})`),
+      tested: q('s.fee_mismatch_flagged = 1'),
+    })
+  }
   if (f.refundDue === true)
-    add(`s.id IN (SELECT l.settlement_id FROM acct_leg l JOIN acct_settlement x ON x.id = l.settlement_id
-      WHERE l.kind = 'refund_due' AND l.paid_ref IS NULL AND +l.reverses_leg_id IS NULL AND l.generation = x.generation
-        AND NOT EXISTS (SELECT 1 FROM acct_leg r WHERE r.reverses_leg_id = l.id))`)
+    parts.push({
+      n: await upTo(ledger, REFUND_LEGS, [], cap),
+      indexed: q(`s.id IN (${REFUND_OPEN_IDS})`),
+      tested: q(REFUND_OPEN),
+    })
   if (f.minAmount !== undefined || f.maxAmount !== undefined) {
     const currencies = (await ledger.query<{ c: string }>('SELECT DISTINCT currency AS c FROM acct_machine'))
       .map((r) => r.c)
       .filter(isCurrency)
-    const parts: string[] = []
-    const params: SqlValue[] = []
-    const fiatCol = sortByFiat ? 's.fiat_minor' : '+s.fiat_minor'
-    for (const c of currencies) {
-      const conds = ['s.currency = ?']
-      params.push(c)
-      if (f.minAmount !== undefined) {
-        conds.push(`${fiatCol} >= CAST(? AS INTEGER)`)
-        params.push(majorToMinor(f.minAmount, c, 'up'))
-      }
-      if (f.maxAmount !== undefined) {
-        conds.push(`${fiatCol} <= CAST(? AS INTEGER)`)
-        params.push(majorToMinor(f.maxAmount, c, 'down'))
-      }
-      parts.push(`(${conds.join(' AND ')})`)
-    }
     if (f.minAmount !== undefined && f.maxAmount !== undefined) {
-      const [a, b] = [majorToUnits(f.minAmount, 4, 'up'), majorToUnits(f.maxAmount, 4, 'down')]
-      if (b < a)
+      const [lo, hi] = [majorToUnits(f.minAmount, 4, 'up'), majorToUnits(f.maxAmount, 4, 'down')]
+      if (hi < lo)
         throw new ApiError(
           'bad_args',
           `args[0].filter.maxAmount: the largest amount (${f.maxAmount}) is below the smallest (${f.minAmount})`,
           'args[0].filter.maxAmount',
         )
     }
-    if (parts.length === 0) w.empty = true
+    const bounds = currencies.map((c) => ({
+      c,
+      lo: f.minAmount !== undefined ? majorToMinor(f.minAmount, c, 'up') : null,
+      hi: f.maxAmount !== undefined ? majorToMinor(f.maxAmount, c, 'down') : null,
+    }))
+    const range = (fiatCol: string, alias: string) => {
+      const terms: string[] = []
+      const params: SqlValue[] = []
+      for (const b of bounds) {
+        const conds = [`${alias}.currency = ?`]
+        params.push(b.c)
+        if (b.lo !== null) {
+          conds.push(`${fiatCol} >= CAST(? AS INTEGER)`)
+          params.push(b.lo)
+        }
+        if (b.hi !== null) {
+          conds.push(`${fiatCol} <= CAST(? AS INTEGER)`)
+          params.push(b.hi)
+        }
+        terms.push(`(${conds.join(' AND ')})`)
+      }
+      return q(`(${terms.join(' OR ')})`, ...params)
+    }
+    if (bounds.length === 0) w.empty = true
     else {
-      w.clauses.push(`(${parts.join(' OR ')})`)
-      w.params.push(...params)
+      // The size is counted on the amount index alone (every currency's range at once, no row read): an upper bound.
+      const los = bounds.map((b) => b.lo)
+      const his = bounds.map((b) => b.hi)
+      const lo = los.includes(null) ? null : los.reduce((a, b) => ((b as bigint) < (a as bigint) ? b : a))
+      const hi = his.includes(null) ? null : his.reduce((a, b) => ((b as bigint) > (a as bigint) ? b : a))
+      const conds = [
+        ...(lo !== null ? ['x.fiat_minor >= CAST(? AS INTEGER)'] : []),
+        ...(hi !== null ? ['x.fiat_minor <= CAST(? AS INTEGER)'] : []),
+      ]
+      const probeParams = [...(lo !== null ? [lo] : []), ...(hi !== null ? [hi] : [])]
+      const inRange = range('x.fiat_minor', 'x')
+      parts.push({
+        n: await upTo(
+          ledger,
+          `SELECT 1 FROM acct_settlement x INDEXED BY stl_fiat WHERE ${conds.join(' AND ')}`,
+          probeParams,
+          cap,
+        ),
+        // Sorted by amount, the range is that order's own index (stl_fiat); otherwise its rows are looked up.
+        indexed:
+          o.orderCol === 's.fiat_minor'
+            ? range('s.fiat_minor', 's')
+            : q(`s.id IN (SELECT x.id FROM acct_settlement x WHERE ${inRange.sql})`, ...inRange.params),
+        tested: range('+s.fiat_minor', 's'),
+        orderIndex: o.orderCol === 's.fiat_minor',
+      })
     }
   }
   if (f.search !== undefined && f.search.trim() !== '') {
     const hashes = await resolveSearch(ledger, f.search)
     if (hashes.length === 0) w.empty = true
-    else add(`s.payment_hash IN (${hashes.map(() => '?').join(', ')})`, ...hashes)
+    else {
+      const inHashes = q(`s.payment_hash IN (${hashes.map(() => '?').join(', ')})`, ...hashes)
+      parts.push({ n: hashes.length, indexed: inHashes, tested: inHashes })
+    }
+  }
+  const few = parts.filter((p) => p.n < cap).sort((a, b) => a.n - b.n)[0]
+  w.driven = few !== undefined
+  const booked = o.orderCol === undefined || o.orderCol === null || o.orderCol === 's.booked_at_ms'
+  for (const p of parts) {
+    // No driver: the booking order (and the count) may use the equality and date indexes; the amount order its own.
+    const useIndex = few ? p === few : booked ? p.bookedIndex === true : p.orderIndex === true
+    const c = useIndex ? p.indexed : p.tested
+    w.clauses.push(c.sql)
+    w.params.push(...c.params)
   }
   return w
 }
@@ -255,24 +412,32 @@ export interface ListArgs {
   after?: string
 }
 
-export async function listSettlements(ledger: LedgerStore, a: ListArgs): Promise<SettlementPageView> {
+export async function listSettlements(
+  ledger: LedgerStore,
+  a: ListArgs,
+  tuning: QueryTuning = {},
+): Promise<SettlementPageView> {
   const sort = a.sort ?? 'booked_desc'
   const limit = a.limit ?? DEFAULT_PAGE
   const { col, desc } = SORTS[sort]
-  const w = await buildWhere(ledger, a.filter, col === 's.fiat_minor')
+  const w = await buildWhere(ledger, a.filter, { orderCol: col, ...tuning })
   if (w.empty) return { rows: [], next: null }
   const clauses = [...w.clauses]
   const params = [...w.params]
   if (a.after !== undefined) {
     const c = decodeCursor(sort, a.after)
-    clauses.push(`(${col}, s.id) ${desc ? '<' : '>'} (CAST(? AS INTEGER), CAST(? AS INTEGER))`)
+    clauses.push(`(${w.driven ? '+' : ''}${col}, s.id) ${desc ? '<' : '>'} (CAST(? AS INTEGER), CAST(? AS INTEGER))`)
     params.push(c.value, c.id)
   }
   const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''
   const dir = desc ? 'DESC' : 'ASC'
+  // The page's ids first, then their columns: a sort (when a filter drives) then orders bare keys, and the
+  // per-row lookups (machine name, ATM transaction id, open refund) run for the page's rows only.
   const rows = await ledger.query<ListRow>(
-    `SELECT ${ROW_COLUMNS} FROM acct_settlement s LEFT JOIN acct_machine m ON m.id = s.machine_id
-     ${where} ORDER BY ${col} ${dir}, s.id ${dir} LIMIT ?`,
+    `SELECT ${ROW_COLUMNS} FROM (SELECT s.id AS kid FROM acct_settlement s ${where}
+       ORDER BY ${col} ${dir}, s.id ${dir} LIMIT ?) k
+     JOIN acct_settlement s ON s.id = k.kid LEFT JOIN acct_machine m ON m.id = s.machine_id
+     ORDER BY ${col} ${dir}, s.id ${dir}`,
     [...params, limit + 1],
     BIG,
   )
@@ -292,8 +457,9 @@ export async function listSettlements(ledger: LedgerStore, a: ListArgs): Promise
 export async function countSettlements(
   ledger: LedgerStore,
   filter: SettlementFilter | undefined,
+  tuning: QueryTuning = {},
 ): Promise<SettlementCountView> {
-  const w = await buildWhere(ledger, filter)
+  const w = await buildWhere(ledger, filter, { purpose: 'count', orderCol: null, ...tuning })
   if (w.empty) return { count: 0, capped: false, cap: COUNT_CAP }
   const where = w.clauses.length ? `WHERE ${w.clauses.join(' AND ')}` : ''
   const c = await ledger.query<{ n: number }>(
@@ -345,13 +511,15 @@ export async function getSettlement(
   )
   if (!r) throw new ApiError('not_found', `args[0].settlementId: there is no settlement ${id}`, 'args[0].settlementId')
   const generation = Number(r.generation)
-  const [result] = await ledger.query<Row>(
-    `SELECT principal_msat, commission_msat, platform_fee_msat, operator_fee_msat, refund_due_msat, fiat_minor
-     FROM acct_result WHERE settlement_id = ? AND generation = ?`,
-    [id, generation],
-    BIG,
-  )
-  const [legs, notes, events] = await Promise.all([
+  // Everything else at once: the requests queue in the ledger worker back to back, rather than each waiting for the
+  // previous answer to cross the thread boundary (a dozen round trips on a busy machine add up).
+  const [[result], legs, notes, events, badges, refundHandedBack] = await Promise.all([
+    ledger.query<Row>(
+      `SELECT principal_msat, commission_msat, platform_fee_msat, operator_fee_msat, refund_due_msat, fiat_minor
+       FROM acct_result WHERE settlement_id = ? AND generation = ?`,
+      [id, generation],
+      BIG,
+    ),
     loadLegs(ledger, id),
     ledger.query<{ id: bigint; author: string; system: bigint; text: string; created_at_ms: bigint }>(
       'SELECT id, author, system, text, created_at_ms FROM acct_note WHERE settlement_id = ? ORDER BY id',
@@ -369,7 +537,10 @@ export async function getSettlement(
       [id],
       BIG,
     ),
+    loadBadges(ledger, id, r, operatorPubkey),
+    ledger.query(`SELECT 1 AS x FROM acct_worklist_ack WHERE settlement_id = ? AND kind = 'refund_due'`, [id]),
   ])
+<<<<<<< HEAD
   const badges = await loadBadges(ledger, id, r, operatorPubkey)
   // The worklist acknowledgements: who resolved what, when, with the note typed on the worklist (and the refund
   // reference the leg was marked with), so the drawer shows the resolution and not only that the item left the list.
@@ -379,6 +550,8 @@ export async function getSettlement(
     BIG,
   )
   const refundHandedBack = acks.some((a) => a.kind === 'refund_due')
+=======
+>>>>>>> issue-9-1m
   for (const l of legs)
     if (l.kind === 'refund_due' && l.state === 'refund_owed' && refundHandedBack) l.state = 'refund_handed_back'
   const refundRef = refundHandedBack
@@ -530,10 +703,31 @@ async function loadBadges(
   r: DetailRow,
   operatorPubkey: string | undefined,
 ): Promise<{ badges: SettlementDetailView['badges']; atmPubkey: string | null }> {
-  const [outcome] = await ledger.query<{ raw_json: string; atm_pubkey: string }>(
-    `SELECT raw_json, atm_pubkey FROM fleet_record_outcome WHERE outcome = 'booked' AND payment_hash = ?`,
-    [r.payment_hash],
-  )
+  // The three independent reads are asked together (see getSettlement).
+  const [[outcome], proof, rc] = await Promise.all([
+    ledger.query<{ raw_json: string; atm_pubkey: string }>(
+      `SELECT raw_json, atm_pubkey FROM fleet_record_outcome WHERE outcome = 'booked' AND payment_hash = ?`,
+      [r.payment_hash],
+    ),
+    hasTable(ledger, 'stl_proof').then(async (has) =>
+      has
+        ? (
+            await ledger.query<{ preimage: string; settled_at: bigint | null; roster_event_id: string }>(
+              'SELECT preimage, settled_at, roster_event_id FROM stl_proof WHERE payment_hash = ?',
+              [r.payment_hash],
+              BIG,
+            )
+          )[0]
+        : undefined,
+    ),
+    hasTable(ledger, 'rcpt_receipt').then(async (has) =>
+      has
+        ? (
+            await ledger.query<{ event_id: string }>('SELECT event_id FROM rcpt_receipt WHERE settlement_id = ?', [id])
+          )[0]
+        : undefined,
+    ),
+  ])
   let ev: NostrEvent | null = null
   try {
     ev = outcome ? (JSON.parse(outcome.raw_json) as NostrEvent) : null
@@ -582,16 +776,6 @@ async function loadBadges(
       delegation = badge('failed', `The delegation tag does not parse: ${(e as Error).message}.`)
     }
   }
-
-  const proof = (await hasTable(ledger, 'stl_proof'))
-    ? (
-        await ledger.query<{ preimage: string; settled_at: bigint | null; roster_event_id: string }>(
-          'SELECT preimage, settled_at, roster_event_id FROM stl_proof WHERE payment_hash = ?',
-          [r.payment_hash],
-          BIG,
-        )
-      )[0]
-    : undefined
 
   let roster: SettlementDetailView['badges']['roster']
   if (!proof)
@@ -646,9 +830,6 @@ async function loadBadges(
   }
 
   let receipt: SettlementDetailView['badges']['receipt']
-  const rc = (await hasTable(ledger, 'rcpt_receipt'))
-    ? (await ledger.query<{ event_id: string }>('SELECT event_id FROM rcpt_receipt WHERE settlement_id = ?', [id]))[0]
-    : undefined
   if (!rc)
     receipt = {
       ...badge('missing', 'No receipt yet: it is signed once the settlement is processed.'),
@@ -693,7 +874,7 @@ export async function settlementsCsv(
 ): Promise<SettlementCsvView> {
   const sort = a.sort ?? 'booked_desc'
   const { col, desc } = SORTS[sort]
-  const w = await buildWhere(ledger, a.filter)
+  const w = await buildWhere(ledger, a.filter, { orderCol: col })
   const header = SETTLEMENT_CSV_COLUMNS.map((c) => c.name).join(',')
   const lines = [header]
   let truncated = false

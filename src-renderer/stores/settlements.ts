@@ -53,18 +53,26 @@ export const emptyForm = (): FilterForm => ({
   search: '',
 })
 
+/** One formatter per zone (building one costs a few ms; a filter change asks for up to four offsets). */
+const zoneFormatters = new Map<string, Intl.DateTimeFormat>()
+
 /** Offset of `timeZone` from UTC at `utcMs`, in ms (positive east of Greenwich). */
 function zoneOffsetMs(utcMs: number, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).formatToParts(new Date(utcMs))
+  let fmt = zoneFormatters.get(timeZone)
+  if (!fmt) {
+    fmt = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    })
+    zoneFormatters.set(timeZone, fmt)
+  }
+  const parts = fmt.formatToParts(new Date(utcMs))
   const get = (t: string) => Number(parts.find((p) => p.type === t)?.value)
   const wall = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'))
   return wall - Math.floor(utcMs / 1000) * 1000

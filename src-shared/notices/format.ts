@@ -51,19 +51,35 @@ export function fiatAtRate(msat: bigint, refFiatMinor: bigint, refMsat: bigint):
 }
 
 /**
+ * One formatter per zone: building an Intl.DateTimeFormat costs far more than formatting with it, and a list screen
+ * formats one time per row (a page of the settlement history is 50 of them).
+ */
+const dateTimeFormatters = new Map<string, Intl.DateTimeFormat>()
+function localDateTimeFormatter(timeZone: string | undefined): Intl.DateTimeFormat {
+  const key = timeZone ?? ''
+  let f = dateTimeFormatters.get(key)
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-CA', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    })
+    // A zone name comes from settings; the map stays as small as the zones the operator ever picked.
+    dateTimeFormatters.set(key, f)
+  }
+  return f
+}
+
+/**
  * "2026-11-21 14:03" in `timeZone` (IANA; the runtime's own zone when omitted). Intl is part of the language, so
  * this stays pure. `hourCycle: 'h23'` so midnight reads 00, never 24.
  */
 export function formatLocalDateTime(ms: number, timeZone?: string): string {
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(new Date(ms))
+  const parts = localDateTimeFormatter(timeZone).formatToParts(new Date(ms))
   const get = (t: string) => parts.find((p) => p.type === t)?.value ?? ''
   return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')}`
 }
