@@ -513,7 +513,7 @@ export async function getSettlement(
   const generation = Number(r.generation)
   // Everything else at once: the requests queue in the ledger worker back to back, rather than each waiting for the
   // previous answer to cross the thread boundary (a dozen round trips on a busy machine add up).
-  const [[result], legs, notes, events, badges, refundHandedBack] = await Promise.all([
+  const [[result], legs, notes, events, badges, acks] = await Promise.all([
     ledger.query<Row>(
       `SELECT principal_msat, commission_msat, platform_fee_msat, operator_fee_msat, refund_due_msat, fiat_minor
        FROM acct_result WHERE settlement_id = ? AND generation = ?`,
@@ -538,20 +538,15 @@ export async function getSettlement(
       BIG,
     ),
     loadBadges(ledger, id, r, operatorPubkey),
-    ledger.query(`SELECT 1 AS x FROM acct_worklist_ack WHERE settlement_id = ? AND kind = 'refund_due'`, [id]),
+    // The worklist acknowledgements: who resolved what, when, with the note typed on the worklist (and the refund
+    // reference the leg was marked with), so the drawer shows the resolution and not only that the item left the list.
+    ledger.query<{ kind: string; author: string; note: string | null; at_ms: bigint }>(
+      'SELECT kind, author, note, at_ms FROM acct_worklist_ack WHERE settlement_id = ? ORDER BY id',
+      [id],
+      BIG,
+    ),
   ])
-<<<<<<< HEAD
-  const badges = await loadBadges(ledger, id, r, operatorPubkey)
-  // The worklist acknowledgements: who resolved what, when, with the note typed on the worklist (and the refund
-  // reference the leg was marked with), so the drawer shows the resolution and not only that the item left the list.
-  const acks = await ledger.query<{ kind: string; author: string; note: string | null; at_ms: bigint }>(
-    'SELECT kind, author, note, at_ms FROM acct_worklist_ack WHERE settlement_id = ? ORDER BY id',
-    [id],
-    BIG,
-  )
   const refundHandedBack = acks.some((a) => a.kind === 'refund_due')
-=======
->>>>>>> issue-9-1m
   for (const l of legs)
     if (l.kind === 'refund_due' && l.state === 'refund_owed' && refundHandedBack) l.state = 'refund_handed_back'
   const refundRef = refundHandedBack
