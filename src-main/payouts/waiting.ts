@@ -19,28 +19,47 @@ export interface WaitingRecipient {
   text: string
 }
 
+interface Waiting {
+  recipient_kind: string
+  recipient_id: string
+  b: bigint
+  destination_json: string | null
+  active: bigint | null
+}
+
+/** In the order the worklist lists them; within a kind by id (the index's order). */
+const RECIPIENT_KINDS = ['platform', 'split', 'lp'] as const
+
 const KIND_TEXT: Record<string, string> = { platform: 'platform fee recipient', split: 'split recipient', lp: 'LP' }
 
 /** Args {} → the waiting recipients, platform first, then splits, then LPs, each by id. */
 export const waitingRecipients: Procedure<unknown, WaitingRecipient[]> = (db) => {
-  const rows = db.all<{
-    recipient_kind: string
-    recipient_id: string
-    b: bigint
-    destination_json: string | null
-    active: bigint | null
-  }>(
-    `SELECT a.recipient_kind, a.recipient_id, a.balance_after_msat AS b, r.destination_json, r.active
-     FROM acct_accrual a
-     LEFT JOIN payout_recipient r ON r.recipient_kind = a.recipient_kind AND r.recipient_id = a.recipient_id
-     WHERE a.id = (SELECT MAX(x.id) FROM acct_accrual x
-                   WHERE x.recipient_kind = a.recipient_kind AND x.recipient_id = a.recipient_id)
-       AND a.balance_after_msat > 0
-       AND (r.recipient_id IS NULL OR r.destination_json = '{}' OR r.active = 0)
-     ORDER BY CASE a.recipient_kind WHEN 'platform' THEN 0 WHEN 'split' THEN 1 ELSE 2 END, a.recipient_id`,
-    [],
-    { bigint: true },
-  )
+  // The recipients are few and the accruals many (several per settlement; 413,000 at 100,000 settlements). Walk the
+  // distinct recipients on the (recipient_kind, recipient_id, id) index one seek at a time and read each one's
+  // newest balance, instead of a correlated MAX over every accrual row (about a second at 100,000 settlements,
+  // holding the ledger worker, and the worklist asks on every push).
+  const rows: Waiting[] = []
+  for (const kind of RECIPIENT_KINDS) {
+    let after = ''
+    for (;;) {
+      const next = db.get<{ id: string }>(
+        'SELECT recipient_id AS id FROM acct_accrual WHERE recipient_kind = ? AND recipient_id > ? ORDER BY recipient_id LIMIT 1',
+        [kind, after],
+      )
+      if (!next) break
+      after = next.id
+      const r = db.get<Waiting>(
+        `SELECT a.recipient_kind, a.recipient_id, a.balance_after_msat AS b, r.destination_json, r.active
+         FROM (SELECT recipient_kind, recipient_id, balance_after_msat FROM acct_accrual
+               WHERE recipient_kind = ? AND recipient_id = ? ORDER BY id DESC LIMIT 1) a
+         LEFT JOIN payout_recipient r ON r.recipient_kind = a.recipient_kind AND r.recipient_id = a.recipient_id
+         WHERE a.balance_after_msat > 0 AND (r.recipient_id IS NULL OR r.destination_json = '{}' OR r.active = 0)`,
+        [kind, next.id],
+        { bigint: true },
+      )
+      if (r) rows.push(r)
+    }
+  }
   return rows.map((r) => {
     const accrued = big(r.b)
     const sats = accrued / 1000n
