@@ -19,7 +19,7 @@ export interface WaitingRecipient {
   text: string
 }
 
-interface Waiting {
+type Waiting = {
   recipient_kind: string
   recipient_id: string
   b: bigint
