@@ -360,7 +360,9 @@ export function mergeWithOverlay(parts: readonly Uint8Array[], overlay: Uint8Arr
       const dict = new Map(p.dict)
       dict.set('Parent', { t: 'ref', n: 2, abs: true })
       dict.delete('StructParents')
-      const resources = new Map(asDict(deref(d, dict.get('Resources')) ?? { t: 'dict', v: new Map() }, 'page resources'))
+      const resources = new Map(
+        asDict(deref(d, dict.get('Resources')) ?? { t: 'dict', v: new Map() }, 'page resources'),
+      )
       const xobjects = new Map(asDict(deref(d, resources.get('XObject')) ?? { t: 'dict', v: new Map() }, 'XObjects'))
       xobjects.set(NAME_OVERLAY.slice(1), { t: 'ref', n: formBase + pageIndex, abs: true })
       resources.set('XObject', { t: 'dict', v: xobjects })

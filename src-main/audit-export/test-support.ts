@@ -4,6 +4,7 @@
 // console key, a few paid and failed payouts, partial dispenses, fee mismatches, rejected records, notes and a
 // mid-quarter fee change — the rows every table of the export is made of.
 import { mkdtempSync, rmSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sha256 } from '@noble/hashes/sha2.js'
@@ -373,3 +374,37 @@ export async function closeSeededQuarter(
   })
   return { attestation, manifestSha256 }
 }
+
+/**
+ * A one-page PDF as a stand-in for Chromium's output where a test does not look at the report: the smallest file
+ * with a catalog, a page tree, one blank A4 page and a correct cross-reference table.
+ */
+export function blankPdf(): Buffer {
+  const objs = [
+    '<</Type /Catalog\n/Pages 2 0 R>>',
+    '<</Type /Pages\n/Count 1\n/Kids [3 0 R]>>',
+    '<</Type /Page\n/Parent 2 0 R\n/MediaBox [0 0 595.91998 842.88]\n/Resources <<>>\n/Contents 4 0 R>>',
+    '<</Length 0>> stream\n\nendstream',
+  ]
+  let s = '%PDF-1.4\n'
+  const at: number[] = []
+  objs.forEach((o, i) => {
+    at.push(s.length)
+    s += `${i + 1} 0 obj\n${o}\nendobj\n`
+  })
+  const xref = s.length
+  s += `xref\n0 ${objs.length + 1}\n0000000000 65535 f \n`
+  for (const a of at) s += `${String(a).padStart(10, '0')} 00000 n \n`
+  s += `trailer\n<</Size ${objs.length + 1}\n/Root 1 0 R>>\nstartxref\n${xref}\n%%EOF\n`
+  return Buffer.from(s, 'latin1')
+}
+
+/** A printer that writes `blankPdf()` for every job (for tests that need an export but not its report). */
+export const blankPrinter = async (): Promise<import('./pdf').PdfPrinter> => ({
+  name: 'blank',
+  async print(job) {
+    const pdf = blankPdf()
+    await writeFile(job.pdfPath, pdf)
+    return { pages: 1, bytes: pdf.length }
+  },
+})

@@ -7,7 +7,13 @@ import { execFileSync } from 'node:child_process'
 import { cp, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { openAuditLedger, type SeededLedger, seedAuditLedger, signHead } from '../../src-main/audit-export/test-support'
+import {
+  blankPrinter,
+  openAuditLedger,
+  type SeededLedger,
+  seedAuditLedger,
+  signHead,
+} from '../../src-main/audit-export/test-support'
 import { runAuditExport, runVerifyAudit } from '../../src-main/cli/audit'
 import { encodeCsv, parseCsv } from '../../src-shared/audit/export/csv'
 import { quarterBounds } from '../../src-shared/audit/types'
@@ -152,7 +158,7 @@ describe.skipIf(SKIP)('audit export of 10,000 settlements to PDF and CSV', () =>
       await runAuditExport(['--data-dir', s.dataDir, '--quarter', s.quarter, '--out', again, '--draft'], cli.io, {
         openLedger: async () => openAuditLedger(s.dataDir),
         nowMs: () => NOW,
-        printer: async () => ({ name: 'none', print: async () => ({ pages: null, bytes: 0 }) }),
+        printer: blankPrinter,
       }),
     ).toBe(0)
     s.store = await openAuditLedger(s.dataDir)
