@@ -133,7 +133,8 @@ function tableHtml(
       return i === undefined ? '' : (r[i] ?? '')
     }
     parts.push('<tr>')
-    for (const c of cols) parts.push(`<td${c.num ? ' class="n"' : c.time ? ' class="t"' : ''}>${esc(c.cell(r, idx))}</td>`)
+    for (const c of cols)
+      parts.push(`<td${c.num ? ' class="n"' : c.time ? ' class="t"' : ''}>${esc(c.cell(r, idx))}</td>`)
     parts.push('</tr>')
   })
   if (rows.length === 0) parts.push(`<tr><td colspan="${cols.length}" class="muted">none in this period</td></tr>`)
