@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ExportResult, exportAudit } from '../../src-main/audit-export/export'
 import { chromiumPrinter } from '../../src-main/audit-export/pdf'
-import { openAuditLedger, type SeededLedger, seedAuditLedger, signHead } from '../../src-main/audit-export/test-support'
+import { type SeededLedger, seedAuditLedger, signHead } from '../../src-main/audit-export/test-support'
 import { parseCsv } from '../../src-shared/audit/export/csv'
 import { chromiumMissingReason } from '../support/chromium'
 
