@@ -12,7 +12,7 @@ import { chromiumMissingReason } from '../../test/support/chromium'
 import { chromiumPrinter, type PdfPrinter } from './pdf'
 import { mergeWithOverlay, PdfMergeError, parsePdf } from './pdf-merge'
 import { printReport } from './print-report'
-import { blankPdf } from './test-support'
+import { blankPdf, blankPrinter } from './test-support'
 
 const SKIP = chromiumMissingReason()
 
@@ -26,10 +26,29 @@ const partHtml = (part: string, n: number) =>
 describe('parsePdf and mergeWithOverlay on hand-made input', () => {
   it('reads a hand-made one-page PDF and joins two of them under a two-page overlay', () => {
     expect(parsePdf(blankPdf()).pages.length).toBe(1)
+    expect(parsePdf(blankPdf(3)).pages.length).toBe(3)
+    expect(mergeWithOverlay([blankPdf(2), blankPdf(1)], blankPdf(3)).pages).toBe(3)
     // The overlay's page tree is inherited (MediaBox on the node) and its second page has two content streams.
     const merged = mergeWithOverlay([blankPdf(), blankPdf()], twoPageOverlay())
     expect(merged.pages).toBe(2)
     expect(parsePdf(merged.pdf).pages.length).toBe(2)
+  })
+
+  it('printReport with the blank test printer gives one page a part, numbered through by the furniture', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pdf-merge-blank-'))
+    try {
+      const r = await printReport({
+        printer: await blankPrinter(),
+        parts: ['<p>a</p>', '<p>b</p>', '<p>c</p>'],
+        pdfPath: join(dir, 'r.pdf'),
+        draft: false,
+        title: 'x',
+      })
+      expect(r.partPages).toEqual([1, 1, 1])
+      expect(parsePdf(await readFile(join(dir, 'r.pdf'))).pages.length).toBe(3)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 
   it('refuses a file that is not a PDF, a compressed object stream, and an overlay of the wrong length', () => {

@@ -4,7 +4,7 @@
 // console key, a few paid and failed payouts, partial dispenses, fee mismatches, rejected records, notes and a
 // mid-quarter fee change — the rows every table of the export is made of.
 import { mkdtempSync, rmSync } from 'node:fs'
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sha256 } from '@noble/hashes/sha2.js'
@@ -376,15 +376,19 @@ export async function closeSeededQuarter(
 }
 
 /**
- * A one-page PDF as a stand-in for Chromium's output where a test does not look at the report: the smallest file
- * with a catalog, a page tree, one blank A4 page and a correct cross-reference table.
+ * A PDF of `pages` blank A4 pages as a stand-in for Chromium's output where a test does not look at the report: a
+ * catalog, a page tree, the pages sharing one empty content stream, and a correct cross-reference table.
  */
-export function blankPdf(): Buffer {
+export function blankPdf(pages = 1): Buffer {
+  const kids = Array.from({ length: pages }, (_, i) => `${i + 4} 0 R`).join(' ')
   const objs = [
     '<</Type /Catalog\n/Pages 2 0 R>>',
-    '<</Type /Pages\n/Count 1\n/Kids [3 0 R]>>',
-    '<</Type /Page\n/Parent 2 0 R\n/MediaBox [0 0 595.91998 842.88]\n/Resources <<>>\n/Contents 4 0 R>>',
+    `<</Type /Pages\n/Count ${pages}\n/Kids [${kids}]>>`,
     '<</Length 0>> stream\n\nendstream',
+    ...Array.from(
+      { length: pages },
+      () => '<</Type /Page\n/Parent 2 0 R\n/MediaBox [0 0 595.91998 842.88]\n/Resources <<>>\n/Contents 3 0 R>>',
+    ),
   ]
   let s = '%PDF-1.4\n'
   const at: number[] = []
@@ -399,12 +403,16 @@ export function blankPdf(): Buffer {
   return Buffer.from(s, 'latin1')
 }
 
-/** A printer that writes `blankPdf()` for every job (for tests that need an export but not its report). */
+/**
+ * A printer that writes blank pages (for tests that need an export but not its report): one page for each part of
+ * the report, and for the page furniture as many as it is asked to cover (its blank pages are `<div class="p">`).
+ */
 export const blankPrinter = async (): Promise<import('./pdf').PdfPrinter> => ({
   name: 'blank',
   async print(job) {
-    const pdf = blankPdf()
+    const pages = job.furniture ? (await readFile(job.htmlPath, 'utf8')).split('<div class="p">').length - 1 : 1
+    const pdf = blankPdf(pages)
     await writeFile(job.pdfPath, pdf)
-    return { pages: 1, bytes: pdf.length }
+    return { pages, bytes: pdf.length }
   },
 })
