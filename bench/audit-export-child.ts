@@ -47,6 +47,8 @@ console.log(
     exportMs: Math.round(exportMs),
     steps,
     pages: r.pdf?.pages ?? null,
+    printParts: r.pdf?.parts ?? null,
+    printMs: r.pdf?.timingsMs ?? null,
     files: r.files.map((f) => ({ name: f.name, bytes: f.bytes, rows: f.rows })),
     peakRssMB: exportRssMB,
     verifyMs: Math.round(verifyMs),

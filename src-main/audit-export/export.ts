@@ -19,7 +19,7 @@ import {
   type ManifestFile,
 } from '../../src-shared/audit/export/manifest'
 import type { AuditProvenance } from '../../src-shared/audit/export/model'
-import { type ChartSeam, renderReportHtml } from '../../src-shared/audit/export/report-html'
+import { type ChartSeam, renderReport } from '../../src-shared/audit/export/report-html'
 import { buildTables, type CsvTable, currenciesOf, headerOf, SUMMARY } from '../../src-shared/audit/export/tables'
 import { asReadTable, computeSummary, type ReadTable, summaryRows } from '../../src-shared/audit/export/totals'
 import { parseAttestationEvent, parseHeadEvent, quarterBounds } from '../../src-shared/audit/types'
@@ -27,6 +27,7 @@ import type { NostrEvent } from '../../src-shared/nostr/event'
 import { readLatestHead, readPeriods } from '../audit/read'
 import type { LedgerStore } from '../ledger/types'
 import type { PdfPrinter } from './pdf'
+import { printReport } from './print-report'
 import { readAuditData } from './read-ledger'
 
 /** SHA-256 by Node's OpenSSL (the same digest as the pure one in the manifest module, much faster on big files). */
@@ -69,6 +70,8 @@ export interface ExportOptions {
    * signs this export's manifest hash). Without it: the closed quarter's head, or the newest head for a draft.
    */
   closingHead?: NostrEvent
+  /** Table rows per print part of the report (default: ROWS_PER_PART of report-html.ts). */
+  rowsPerPart?: number
   onProgress?: (fraction: number, step: string) => void
 }
 
@@ -77,7 +80,13 @@ export interface ExportResult {
   files: ManifestFile[]
   manifestSha256: string
   headEventId: string | null
-  pdf: { path: string; pages: number | null } | null
+  pdf: {
+    path: string
+    pages: number | null
+    parts: number
+    /** Printing the parts, the page furniture, and joining them. */
+    timingsMs: { parts: number; furniture: number; merge: number }
+  } | null
   settlements: number
   warnings: string[]
 }
@@ -276,7 +285,7 @@ export async function exportAudit(o: ExportOptions): Promise<ExportResult> {
   }
 
   progress(0.6, 'report')
-  const html = renderReportHtml({
+  const report = renderReport({
     data,
     tables,
     summary: summaryLines,
@@ -285,15 +294,27 @@ export async function exportAudit(o: ExportOptions): Promise<ExportResult> {
     generatedAtMs: o.nowMs,
     draft: manifest.draft,
     charts: o.charts ?? reportCharts,
+    ...(o.rowsPerPart !== undefined ? { rowsPerPart: o.rowsPerPart } : {}),
   })
-  const htmlPath = join(o.outDir, REPORT_HTML)
-  await writeFile(htmlPath, html)
+  await writeFile(join(o.outDir, REPORT_HTML), report.html)
   let pdf: ExportResult['pdf'] = null
   if (o.printer) {
     progress(0.7, 'printing the PDF')
     const pdfPath = join(o.outDir, REPORT_PDF)
-    const printed = await o.printer.print({ htmlPath, pdfPath, draft: manifest.draft, title: `Audit ${o.quarter}` })
-    pdf = { path: pdfPath, pages: printed.pages }
+    const printed = await printReport({
+      printer: o.printer,
+      parts: report.parts,
+      pdfPath,
+      draft: manifest.draft,
+      title: `Audit ${o.quarter}`,
+      onPart: (done, of) => progress(0.7 + (0.28 * done) / of, 'printing the PDF'),
+    })
+    pdf = {
+      path: pdfPath,
+      pages: printed.pages,
+      parts: report.parts.length,
+      timingsMs: { parts: printed.printMs, furniture: printed.furnitureMs, merge: printed.mergeMs },
+    }
   }
   progress(1, 'done')
   return {

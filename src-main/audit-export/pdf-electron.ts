@@ -1,6 +1,6 @@
 // The desktop app's report printer (docs/audit-export.md "The report"): Electron's own Chromium prints report.html
-// with `webContents.printToPDF`, the same page settings as the headless printer (A4, page numbers, DRAFT in the
-// header of every page of a draft). A shell module: only src-main/index.ts imports it, so the services stay plain
+// with `webContents.printToPDF`, the same page settings as the headless printer (A4, the same margins; Electron's
+// header and footer only on the page furniture job, see src-main/audit-export/print-report.ts). A shell module: only src-main/index.ts imports it, so the services stay plain
 // Node. The hidden window loads the file with JavaScript off and no preload: the report is static HTML.
 import { readFile, writeFile } from 'node:fs/promises'
 import { pathToFileURL } from 'node:url'
@@ -23,8 +23,8 @@ export function electronPrinter(): PdfPrinter {
         const pdf = await win.webContents.printToPDF({
           pageSize: 'A4',
           printBackground: true,
-          displayHeaderFooter: true,
-          ...headerFooter(job),
+          displayHeaderFooter: job.furniture,
+          ...(job.furniture ? headerFooter(job) : {}),
           margins: {
             top: mm(PDF_MARGINS.top),
             bottom: mm(PDF_MARGINS.bottom),

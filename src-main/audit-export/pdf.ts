@@ -1,8 +1,10 @@
 // Printing the quarterly report (docs/audit-export.md "The report"): one HTML file, printed by Chromium. In the
 // desktop app Electron's own Chromium prints it (`printToPDF`, wired by src-main/audit-export/pdf-electron.ts in
 // the shell); on the command line and in headless mode a headless Chromium is driven through playwright-core.
-// Both use the same page settings: A4, the page number and total in the footer, DRAFT in the header of every
-// page of a draft. Where there is no Chromium, the error names what to install.
+// Both use the same page settings: A4 and the same margins. The report is printed in parts without header and
+// footer, and the page furniture (title, DRAFT on a draft, "Page N of M") once over blank pages with Chromium's
+// header and footer; src-main/audit-export/print-report.ts joins them. Where there is no Chromium, the error names
+// what to install.
 import { existsSync } from 'node:fs'
 import { readFile, stat } from 'node:fs/promises'
 import { pathToFileURL } from 'node:url'
@@ -12,6 +14,8 @@ export interface PrintJob {
   pdfPath: string
   draft: boolean
   title: string
+  /** Print Chromium's header and footer (`headerFooter`) on every page; off for the report's own parts. */
+  furniture: boolean
 }
 
 export interface PdfPrinter {
@@ -19,6 +23,8 @@ export interface PdfPrinter {
   print(job: PrintJob): Promise<{ pages: number | null; bytes: number }>
   /** What prints (for logs and the report's provenance). */
   readonly name: string
+  /** Ends what the printer keeps open between jobs (a browser); the exporter calls it once it has printed. */
+  close?(): Promise<void>
 }
 
 export class PrinterMissingError extends Error {
@@ -96,10 +102,12 @@ export async function chromiumPrinter(env: NodeJS.ProcessEnv = process.env): Pro
         ? `CHROMIUM_PATH names ${env.CHROMIUM_PATH}, which does not exist`
         : 'the PDF needs a Chromium binary and none was found (apt-get install chromium, or set CHROMIUM_PATH)',
     )
+  // One browser for every part of one export: a launch costs about a second, a part often less.
+  let browser: import('playwright-core').Browser | null = null
   return {
     name: `chromium (${exe})`,
     async print(job) {
-      const browser = await pw.chromium.launch({
+      browser ??= await pw.chromium.launch({
         executablePath: exe,
         headless: true,
         args: [
@@ -110,8 +118,8 @@ export async function chromiumPrinter(env: NodeJS.ProcessEnv = process.env): Pro
           '--disable-background-networking',
         ],
       })
+      const page = await browser.newPage()
       try {
-        const page = await browser.newPage()
         // A report is a file: nothing it shows comes from the network.
         await page.route(/^(?!file:|data:|about:)/, (route) => route.abort())
         await page.goto(pathToFileURL(job.htmlPath).href, { waitUntil: 'load', timeout: 600_000 })
@@ -120,15 +128,20 @@ export async function chromiumPrinter(env: NodeJS.ProcessEnv = process.env): Pro
           path: job.pdfPath,
           format: 'A4',
           printBackground: true,
-          displayHeaderFooter: true,
-          ...headerFooter(job),
+          displayHeaderFooter: job.furniture,
+          ...(job.furniture ? headerFooter(job) : {}),
           margin: PDF_MARGINS,
         })
       } finally {
-        await browser.close()
+        await page.close()
       }
       const bytes = await readFile(job.pdfPath)
       return { pages: countPdfPages(bytes), bytes: (await stat(job.pdfPath)).size }
+    },
+    async close() {
+      const b = browser
+      browser = null
+      await b?.close()
     },
   }
 }

@@ -4,6 +4,7 @@
 // console key, a few paid and failed payouts, partial dispenses, fee mismatches, rejected records, notes and a
 // mid-quarter fee change — the rows every table of the export is made of.
 import { mkdtempSync, rmSync } from 'node:fs'
+import { readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sha256 } from '@noble/hashes/sha2.js'
@@ -373,3 +374,45 @@ export async function closeSeededQuarter(
   })
   return { attestation, manifestSha256 }
 }
+
+/**
+ * A PDF of `pages` blank A4 pages as a stand-in for Chromium's output where a test does not look at the report: a
+ * catalog, a page tree, the pages sharing one empty content stream, and a correct cross-reference table.
+ */
+export function blankPdf(pages = 1): Buffer {
+  const kids = Array.from({ length: pages }, (_, i) => `${i + 4} 0 R`).join(' ')
+  const objs = [
+    '<</Type /Catalog\n/Pages 2 0 R>>',
+    `<</Type /Pages\n/Count ${pages}\n/Kids [${kids}]>>`,
+    '<</Length 0>> stream\n\nendstream',
+    ...Array.from(
+      { length: pages },
+      () => '<</Type /Page\n/Parent 2 0 R\n/MediaBox [0 0 595.91998 842.88]\n/Resources <<>>\n/Contents 3 0 R>>',
+    ),
+  ]
+  let s = '%PDF-1.4\n'
+  const at: number[] = []
+  objs.forEach((o, i) => {
+    at.push(s.length)
+    s += `${i + 1} 0 obj\n${o}\nendobj\n`
+  })
+  const xref = s.length
+  s += `xref\n0 ${objs.length + 1}\n0000000000 65535 f \n`
+  for (const a of at) s += `${String(a).padStart(10, '0')} 00000 n \n`
+  s += `trailer\n<</Size ${objs.length + 1}\n/Root 1 0 R>>\nstartxref\n${xref}\n%%EOF\n`
+  return Buffer.from(s, 'latin1')
+}
+
+/**
+ * A printer that writes blank pages (for tests that need an export but not its report): one page for each part of
+ * the report, and for the page furniture as many as it is asked to cover (its blank pages are `<div class="p">`).
+ */
+export const blankPrinter = async (): Promise<import('./pdf').PdfPrinter> => ({
+  name: 'blank',
+  async print(job) {
+    const pages = job.furniture ? (await readFile(job.htmlPath, 'utf8')).split('<div class="p">').length - 1 : 1
+    const pdf = blankPdf(pages)
+    await writeFile(job.pdfPath, pdf)
+    return { pages, bytes: pdf.length }
+  },
+})

@@ -10,6 +10,7 @@ import { memoryLogger } from '../../src-shared/log'
 import { editSnapshot } from '../../test/support/ledger-tamper'
 import { chromiumPrinter, findChromium, PrinterMissingError } from '../audit-export/pdf'
 import {
+  blankPrinter,
   CONSOLE_SECRET,
   openAuditLedger,
   type SeededLedger,
@@ -107,7 +108,7 @@ describe('audit-export on a data directory', () => {
   it('refuses a quarter that is not closed without --draft, then exports the draft and it verifies', async () => {
     const deps = {
       openLedger: async () => openAuditLedger(s.dataDir),
-      printer: async () => ({ name: 'stub', print: async () => ({ pages: null, bytes: 0 }) }),
+      printer: blankPrinter,
       nowMs: () => Date.UTC(2026, 11, 2),
     }
     const a = io()
@@ -148,7 +149,7 @@ describe('audit-export on a data directory', () => {
     })
     await store.snapshot()
     await store.close()
-    const printer = async () => ({ name: 'stub', print: async () => ({ pages: null, bytes: 0 }) })
+    const printer = blankPrinter
     const args = (out: string) => [
       '--data-dir',
       s.dataDir,
@@ -179,7 +180,7 @@ describe('audit-export on a data directory', () => {
   })
 
   it('opens the data directory through the start-up check: a clean one exports, an edited one is refused naming the entry', async () => {
-    const printer = async () => ({ name: 'stub', print: async () => ({ pages: null, bytes: 0 }) })
+    const printer = blankPrinter
     const a = io()
     const args = (out: string) => [
       '--data-dir',

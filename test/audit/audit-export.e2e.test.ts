@@ -1,13 +1,19 @@
 // Done-when of the audit export: a quarter of 10,000 seeded settlements (booked through the real procedures, with
 // the real audit log and a console-signed head) exported by `satmachine audit-export --draft` to CSV files and a
-// PDF printed by headless Chromium; poppler's pdftotext finds the tie-out totals equal to the ledger's own sums
+// PDF printed by headless Chromium (in parts, joined: src-main/audit-export/print-report.ts); poppler's pdftotext finds the tie-out totals equal to the ledger's own sums
 // (SQL over the ledger, not the exporter's code) and DRAFT on every page; pdffonts shows every font embedded;
 // `satmachine verify-audit` exits 0 on the export and 1, naming the row, when a CSV cell or a ledger row is changed.
 import { execFileSync } from 'node:child_process'
 import { cp, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { openAuditLedger, type SeededLedger, seedAuditLedger, signHead } from '../../src-main/audit-export/test-support'
+import {
+  blankPrinter,
+  openAuditLedger,
+  type SeededLedger,
+  seedAuditLedger,
+  signHead,
+} from '../../src-main/audit-export/test-support'
 import { runAuditExport, runVerifyAudit } from '../../src-main/cli/audit'
 import { encodeCsv, parseCsv } from '../../src-shared/audit/export/csv'
 import { quarterBounds } from '../../src-shared/audit/types'
@@ -45,7 +51,7 @@ describe.skipIf(SKIP)('audit export of 10,000 settlements to PDF and CSV', () =>
       maxBuffer: 256 * 1024 * 1024,
     }).toString('utf8')
     s.store = await openAuditLedger(s.dataDir)
-  }, 600_000)
+  }, 1_200_000)
 
   afterAll(async () => {
     await s?.dispose()
@@ -152,7 +158,7 @@ describe.skipIf(SKIP)('audit export of 10,000 settlements to PDF and CSV', () =>
       await runAuditExport(['--data-dir', s.dataDir, '--quarter', s.quarter, '--out', again, '--draft'], cli.io, {
         openLedger: async () => openAuditLedger(s.dataDir),
         nowMs: () => NOW,
-        printer: async () => ({ name: 'none', print: async () => ({ pages: null, bytes: 0 }) }),
+        printer: blankPrinter,
       }),
     ).toBe(0)
     s.store = await openAuditLedger(s.dataDir)

@@ -27,7 +27,16 @@ export interface ReportInput {
   generatedAtMs: number
   draft: boolean
   charts?: ChartSeam
+  /** Table rows per print part (default ROWS_PER_PART); see `renderReport`. */
+  rowsPerPart?: number
 }
+
+/**
+ * Table rows per print part. Chromium's time to lay out and print one table grows faster than its row count
+ * (measured on the 10k quarter: about 4 ms a row in parts of 1,000 rows, 10 ms a row at 4,000, and at ~100,000 rows
+ * printToPDF fails), so the report is printed in parts of about this many rows and the PDFs joined.
+ */
+export const ROWS_PER_PART = 1000
 
 export const esc = (s: string): string =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string)
@@ -57,7 +66,7 @@ h1 { font-size: 18pt; margin: 0 0 4mm; }
 h2 { font-size: 13pt; margin: 0 0 3mm; border-bottom: 1px solid #999; padding-bottom: 1mm; }
 h3 { font-size: 10pt; margin: 4mm 0 2mm; }
 section { break-before: page; }
-section.first { break-before: auto; }
+section.first, body > section:first-of-type { break-before: auto; }
 p { margin: 1mm 0 2mm; line-height: 1.35; }
 table { border-collapse: collapse; width: 100%; margin-bottom: 3mm; }
 thead { display: table-header-group; }
@@ -65,6 +74,7 @@ tr { break-inside: avoid; }
 th, td { border: 0.5px solid #bbb; padding: 0.6mm 1mm; text-align: left; vertical-align: top; }
 th { background: #eee; font-weight: bold; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.t { white-space: nowrap; }
 table.dense { font-size: 6.4pt; }
 table.dense td, table.dense th { padding: 0.3mm 0.6mm; }
 .mono { font-family: "DejaVu Sans Mono", "Liberation Mono", monospace; font-size: 7pt; word-break: break-all; }
@@ -86,22 +96,47 @@ interface Col {
   head: string
   cell: (r: string[], idx: (name: string) => string) => string
   num?: boolean
+  /** Never wrapped (times): one line per row keeps the long tables at a fixed number of rows a page. */
+  time?: boolean
 }
 
-function tableHtml(cols: readonly Col[], rows: readonly string[][], header: readonly string[], cls = ''): string {
+/**
+ * A table. With `split`, a table longer than `split.rows` is cut into slices of that many rows: each later slice
+ * closes the section it is in and opens a continuation section (a new page, its own header row), so the report can
+ * be printed in parts of bounded size (see `renderReport`). The table must then be the last thing in its section.
+ */
+function tableHtml(
+  cols: readonly Col[],
+  rows: readonly string[][],
+  header: readonly string[],
+  cls = '',
+  split?: { title: string; rows: number },
+): string {
   const index = new Map(header.map((h, i) => [h, i]))
-  const parts: string[] = [`<table class="${cls}"><thead><tr>`]
-  for (const c of cols) parts.push(`<th${c.num ? ' class="n"' : ''}>${esc(c.head)}</th>`)
-  parts.push('</tr></thead><tbody>')
-  for (const r of rows) {
+  const open = [`<table class="${cls}"><thead><tr>`]
+  for (const c of cols) open.push(`<th${c.num ? ' class="n"' : ''}>${esc(c.head)}</th>`)
+  open.push('</tr></thead><tbody>')
+  const head = open.join('')
+  const parts: string[] = [head]
+  const every = split && split.rows > 0 ? split.rows : Number.POSITIVE_INFINITY
+  rows.forEach((r, n) => {
+    if (n > 0 && n % every === 0 && split) {
+      const to = Math.min(rows.length, n + every)
+      parts.push(
+        '</tbody></table></section>',
+        `<section class="cont"><h3>${esc(split.title)}, continued: rows ${n + 1}–${to} of ${rows.length}</h3>`,
+        head,
+      )
+    }
     const idx = (name: string) => {
       const i = index.get(name)
       return i === undefined ? '' : (r[i] ?? '')
     }
     parts.push('<tr>')
-    for (const c of cols) parts.push(`<td${c.num ? ' class="n"' : ''}>${esc(c.cell(r, idx))}</td>`)
+    for (const c of cols)
+      parts.push(`<td${c.num ? ' class="n"' : c.time ? ' class="t"' : ''}>${esc(c.cell(r, idx))}</td>`)
     parts.push('</tr>')
-  }
+  })
   if (rows.length === 0) parts.push(`<tr><td colspan="${cols.length}" class="muted">none in this period</td></tr>`)
   parts.push('</tbody></table>')
   return parts.join('')
@@ -118,7 +153,12 @@ const fiatCell =
     return ''
   }
 
-const col = (head: string, name: string, num = false): Col => ({ head, cell: (_r, idx) => idx(name), num })
+const col = (head: string, name: string, num = false): Col => ({
+  head,
+  cell: (_r, idx) => idx(name),
+  num,
+  time: /_at_utc$|_utc$/.test(name),
+})
 const short = (head: string, name: string, n = 12): Col => ({
   head,
   cell: (_r, idx) => {
@@ -175,7 +215,24 @@ export const VERIFICATION_RECIPE: readonly string[] = [
   '`satmachine verify-audit DIR` runs all of the above and names the file, line and column of the first differences.',
 ]
 
+/** The report as one HTML page (report.html) and as the parts it is printed in, each a complete page too. */
+export interface RenderedReport {
+  html: string
+  parts: string[]
+}
+
 export function renderReportHtml(r: ReportInput): string {
+  return renderReport(r).html
+}
+
+/**
+ * Renders the report. Every section starts on a new page, so the report is cut into parts at section starts: a
+ * part holds whole sections up to about `rowsPerPart` table rows, and a longer table is itself cut into slices of
+ * that many rows, each continued on a new page under its own heading. Printed one by one and joined, the parts give
+ * the same pages as the whole page would (plus at most one short page where a table is cut).
+ */
+export function renderReport(r: ReportInput): RenderedReport {
+  const perPart = Math.max(1, Math.floor(r.rowsPerPart ?? ROWS_PER_PART))
   const d = r.data
   const p = d.provenance
   const tbl = new Map(r.tables.map((t) => [t.file, t]))
@@ -190,6 +247,8 @@ export function renderReportHtml(r: ReportInput): string {
     `<style>${CSS}</style></head><body>`,
   )
   if (r.draft) parts.push('<div class="watermark">DRAFT</div>')
+  const pageHead = parts.join('\n')
+  parts.length = 0
 
   // 1. Header and provenance.
   const state =
@@ -288,6 +347,7 @@ export function renderReportHtml(r: ReportInput): string {
       tx.rows,
       tx.header,
       'dense',
+      { title: 'Transaction ledger', rows: perPart },
     ),
     '</section>',
   )
@@ -313,6 +373,7 @@ export function renderReportHtml(r: ReportInput): string {
       pay.rows,
       pay.header,
       'dense',
+      { title: 'Payouts register', rows: perPart },
     ),
     '</section>',
   )
@@ -404,6 +465,7 @@ export function renderReportHtml(r: ReportInput): string {
         lpEntries,
         entries.header,
         'dense',
+        { title: `Statement: ${lp.name}, entries`, rows: perPart },
       ),
       '</section>',
     )
@@ -521,6 +583,39 @@ export function renderReportHtml(r: ReportInput): string {
     ...VERIFICATION_RECIPE.map((x) => `<li>${esc(x)}</li>`),
     '</ol></section>',
   )
-  parts.push('</body></html>')
-  return parts.join('\n')
+  const tail = '</body></html>'
+  const body = parts.join('\n')
+  // Cut at every section start (the template's own tags: table cells are escaped, so no "<section" in data).
+  const pieces = body.split(/(?=<section[ >])/)
+  const groups: string[][] = []
+  let weight = 0
+  for (const piece of pieces) {
+    const rows = piece.split('<tr>').length - 1
+    const last = groups.at(-1)
+    if (!last || (weight > 0 && weight + rows > perPart)) {
+      groups.push([piece])
+      weight = rows
+    } else {
+      last.push(piece)
+      weight += rows
+    }
+  }
+  return {
+    html: `${pageHead}\n${body}\n${tail}`,
+    parts: groups.map((g) => `${pageHead}\n${g.join('')}\n${tail}`),
+  }
+}
+
+/**
+ * The page furniture printed over every page of the joined report: `pages` blank pages, which Chromium prints with
+ * the header (title, DRAFT) and the footer ("Page N of M") of `headerFooter`, so the numbers run through all parts.
+ */
+export function renderPageFurnitureHtml(pages: number): string {
+  const blank = '<div class="p"></div>'
+  return [
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>page furniture</title>',
+    `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">`,
+    '<style>@page { size: A4; } body { margin: 0; } .p { height: 1px; break-after: page; } .p:last-child { break-after: auto; }</style>',
+    `</head><body>${blank.repeat(Math.max(1, pages))}</body></html>`,
+  ].join('\n')
 }
