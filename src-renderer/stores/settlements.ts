@@ -12,6 +12,7 @@ import type {
   SettlementPageView,
   SettlementSort,
 } from '../../src-shared/ipc/settlements'
+import { localDayStartMs } from '../../src-shared/notices/period'
 import { api, fieldReason, toApiError } from '../api'
 
 export type {
@@ -53,41 +54,15 @@ export const emptyForm = (): FilterForm => ({
   search: '',
 })
 
-/** One formatter per zone (building one costs a few ms; a filter change asks for up to four offsets). */
-const zoneFormatters = new Map<string, Intl.DateTimeFormat>()
-
-/** Offset of `timeZone` from UTC at `utcMs`, in ms (positive east of Greenwich). */
-function zoneOffsetMs(utcMs: number, timeZone: string): number {
-  let fmt = zoneFormatters.get(timeZone)
-  if (!fmt) {
-    fmt = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-    })
-    zoneFormatters.set(timeZone, fmt)
-  }
-  const parts = fmt.formatToParts(new Date(utcMs))
-  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value)
-  const wall = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'))
-  return wall - Math.floor(utcMs / 1000) * 1000
-}
-
-/** The instant local midnight starts `day` (YYYY-MM-DD) in `timeZone`; null for a malformed day. */
+/** The instant local midnight starts `day` (YYYY-MM-DD) in `timeZone` (the shared rule); null for a malformed day. */
 export function localMidnightMs(day: string, timeZone: string): number | null {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day)
-  if (!m) return null
-  const guess = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))
-  if (Number.isNaN(guess)) return null
-  // Two passes settle the offset across a daylight-saving change on that day.
-  let t = guess - zoneOffsetMs(guess, timeZone)
-  t = guess - zoneOffsetMs(t, timeZone)
-  return t
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) return null
+  try {
+    const t = localDayStartMs(day, timeZone)
+    return Number.isNaN(t) ? null : t
+  } catch {
+    return null
+  }
 }
 
 /** The form as the contract's filter; `to` is inclusive for the operator, so the range ends at the next midnight. */

@@ -9,17 +9,26 @@ export interface MonthPeriod {
   untilMs: number
 }
 
+/** One formatter per zone: building one costs a few ms, and a filter change or a statement asks several times. */
+const partsFormatters = new Map<string, Intl.DateTimeFormat>()
+
 function partsIn(ms: number, timeZone: string): { y: number; m: number; d: number; h: number; mi: number; s: number } {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    year: 'numeric',
-    month: 'numeric',
-    day: 'numeric',
-    hour: 'numeric',
-    minute: 'numeric',
-    second: 'numeric',
-    hourCycle: 'h23',
-  }).formatToParts(new Date(ms))
+  let f = partsFormatters.get(timeZone)
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+      hourCycle: 'h23',
+    })
+    // Only zones that construct are kept (an unknown zone throws above); the map stays as small as the zones used.
+    partsFormatters.set(timeZone, f)
+  }
+  const parts = f.formatToParts(new Date(ms))
   const n = (t: string) => Number(parts.find((p) => p.type === t)?.value)
   return { y: n('year'), m: n('month'), d: n('day'), h: n('hour'), mi: n('minute'), s: n('second') }
 }
